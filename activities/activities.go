@@ -1,0 +1,193 @@
+// Package activities holds every side effect of the onboarding workflows:
+// database writes, e-mail and the Partner Center calls. Each activity is
+// idempotent: its writes are keyed by IDs the workflow chooses, so a retry or a
+// worker killed mid-flight never duplicates a row, an e-mail or an event.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/csp-onboarding/onboarding/mail"
+	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/secret"
+	"github.com/csp-onboarding/onboarding/store"
+)
+
+// Non-retryable error types: retrying cannot change the outcome.
+const (
+	ErrTypePartnershipNotActive = "PartnershipNotActive"
+	ErrTypeNotFound             = "NotFound"
+	ErrTypeInvalidInput         = "InvalidInput"
+)
+
+// Mailer delivers one e-mail. Nil means no SMTP server: messages stay held in
+// the outbox (the dev mailbox shows them).
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) error
+}
+
+// PartnerCenter is where reseller relationships and delegated admin grants are
+// made. The built-in implementation (LocalPartnerCenter) writes to our database;
+// a Partner Center / Graph integration can replace it without touching workflows.
+type PartnerCenter interface {
+	CreateResellerRelationship(ctx context.Context, r models.Relationship) (models.Relationship, error)
+	CreateDelegatedAdminRelationship(ctx context.Context, d models.DelegatedAdminRelationship) error
+}
+
+// Activities holds the dependencies of every activity.
+type Activities struct {
+	Store         *store.Store
+	Mailer        Mailer
+	PartnerCenter PartnerCenter
+	PublicBaseURL string
+}
+
+// New wires the activities with the built-in Partner Center.
+func New(st *store.Store, mailer Mailer, publicBaseURL string) *Activities {
+	return &Activities{Store: st, Mailer: mailer, PartnerCenter: LocalPartnerCenter{Store: st}, PublicBaseURL: strings.TrimRight(publicBaseURL, "/")}
+}
+
+// LocalPartnerCenter records relationships in our own database.
+type LocalPartnerCenter struct{ Store *store.Store }
+
+// CreateResellerRelationship creates the relationship once per active triple.
+func (p LocalPartnerCenter) CreateResellerRelationship(ctx context.Context, r models.Relationship) (models.Relationship, error) {
+	return p.Store.CreateRelationship(ctx, r)
+}
+
+// CreateDelegatedAdminRelationship records the grant once.
+func (p LocalPartnerCenter) CreateDelegatedAdminRelationship(ctx context.Context, d models.DelegatedAdminRelationship) error {
+	return p.Store.UpsertDelegatedAdmin(ctx, &d)
+}
+
+// Kinds of onboarding whose progress RecordProgress writes.
+const (
+	KindInvitation  = "invitation"
+	KindPartnership = "partnership"
+)
+
+// Progress is one step of an onboarding: its new status and the timeline event.
+type Progress struct {
+	Kind           string
+	SubjectID      string
+	Status         string
+	RelationshipID string
+	Seq            int // chosen by the workflow: the event's idempotency key
+	Event          string
+	At             time.Time
+	Details        map[string]string
+	CloseLinks     bool // the process has decided or ended: no link works any more
+}
+
+// RecordProgress writes an onboarding's status and appends its timeline event.
+func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
+	var err error
+	switch p.Kind {
+	case KindInvitation:
+		err = a.Store.SetInvitationStatus(ctx, p.SubjectID, p.Status, p.RelationshipID)
+	case KindPartnership:
+		err = a.Store.SetPartnershipStatus(ctx, p.SubjectID, p.Status)
+	default:
+		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError(p.Kind+" "+p.SubjectID+" does not exist", ErrTypeNotFound, err)
+	}
+	if err != nil {
+		return fmt.Errorf("record %s status: %w", p.Kind, err)
+	}
+	if p.Event != "" {
+		if err := a.Store.AppendEvent(ctx, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details}); err != nil {
+			return fmt.Errorf("append %s event: %w", p.Kind, err)
+		}
+	}
+	if p.CloseLinks {
+		if err := a.Store.CloseLinkTokens(ctx, p.SubjectID, p.At); err != nil {
+			return fmt.Errorf("close links of %s: %w", p.SubjectID, err)
+		}
+	}
+	activity.GetLogger(ctx).Info("Onboarding progress recorded", "kind", p.Kind, "id", p.SubjectID, "status", p.Status, "event", p.Event)
+	return nil
+}
+
+// LinkPlaceholder is replaced in an e-mail body by the personal link.
+const LinkPlaceholder = "{{link}}"
+
+// Link asks SendEmail to mint a personal link for the message.
+type Link struct {
+	Purpose   string // models.LinkPurposeInvitation or models.LinkPurposeConsent
+	SubjectID string
+	ExpiresAt time.Time
+}
+
+// Email is one message; Key makes it exactly-once.
+type Email struct {
+	Key     string
+	To      string
+	Subject string
+	Body    string
+	Link    *Link
+}
+
+// EmailResult says what became of a message.
+type EmailResult struct {
+	Status string // sent or held
+}
+
+// SendEmail writes the message to the outbox under its key (minting its link
+// token in the same transaction), then delivers it unless an earlier attempt
+// did. A retry after a crash finds the same row, the same link, and does not
+// send twice once delivery was recorded.
+func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error) {
+	if e.Key == "" || e.To == "" {
+		return EmailResult{}, temporal.NewNonRetryableApplicationError("an e-mail needs a key and a recipient", ErrTypeInvalidInput, nil)
+	}
+	var token *models.LinkToken
+	body := e.Body
+	if e.Link != nil {
+		raw, hash := secret.New("")
+		token = &models.LinkToken{Hash: hash, Purpose: e.Link.Purpose, SubjectID: e.Link.SubjectID, ExpiresAt: e.Link.ExpiresAt.UTC()}
+		body = strings.ReplaceAll(body, LinkPlaceholder, a.linkURL(e.Link.Purpose, raw))
+	}
+	msg, err := a.Store.QueueMessage(ctx, models.OutboxMessage{Key: e.Key, ToAddr: e.To, Subject: e.Subject, Body: body}, token)
+	if err != nil {
+		return EmailResult{}, fmt.Errorf("queue e-mail %s: %w", e.Key, err)
+	}
+	logger := activity.GetLogger(ctx)
+	switch {
+	case msg.Status == models.OutboxSent || msg.Status == models.OutboxHeld:
+		return EmailResult{Status: msg.Status}, nil
+	case a.Mailer == nil:
+		if err := a.Store.MarkMessage(ctx, msg.Key, models.OutboxHeld, ""); err != nil {
+			return EmailResult{}, err
+		}
+		logger.Info("E-mail kept in the outbox (no SMTP_URL): read it on /dev/mailbox", "key", msg.Key)
+		return EmailResult{Status: models.OutboxHeld}, nil
+	}
+	if err := a.Mailer.Send(ctx, mail.Message{Key: msg.Key, To: msg.ToAddr, Subject: msg.Subject, Body: msg.Body}); err != nil {
+		if markErr := a.Store.MarkMessage(ctx, msg.Key, models.OutboxPending, err.Error()); markErr != nil {
+			logger.Warn("Could not record the failed delivery", "key", msg.Key, "error", markErr)
+		}
+		return EmailResult{}, fmt.Errorf("deliver e-mail %s: %w", msg.Key, err)
+	}
+	if err := a.Store.MarkMessage(ctx, msg.Key, models.OutboxSent, ""); err != nil {
+		return EmailResult{}, fmt.Errorf("record delivery of %s: %w", msg.Key, err)
+	}
+	logger.Info("E-mail sent", "key", msg.Key)
+	return EmailResult{Status: models.OutboxSent}, nil
+}
+
+func (a *Activities) linkURL(purpose, token string) string {
+	prefix := "/i/"
+	if purpose == models.LinkPurposeConsent {
+		prefix = "/c/"
+	}
+	return a.PublicBaseURL + prefix + token
+}

@@ -1,0 +1,114 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// NewCustomer is a customer the relationship brings into the product.
+type NewCustomer struct {
+	ID          string
+	CompanyName string
+	Email       string
+	AcquiredVia string
+	CreatedBy   string
+}
+
+// EnsureCustomer creates the customer under its workflow-chosen ID, once.
+func (a *Activities) EnsureCustomer(ctx context.Context, c NewCustomer) error {
+	at := time.Now().UTC()
+	err := a.Store.UpsertCustomer(ctx, &models.Customer{
+		ID: c.ID, CompanyName: c.CompanyName, ContactEmail: c.Email, AcquiredVia: c.AcquiredVia,
+		CreatedBy: c.CreatedBy, CreatedAt: at, UpdatedAt: at,
+	})
+	if err != nil {
+		return fmt.Errorf("create customer %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// ResellerRelationshipInput names the relationship to create.
+type ResellerRelationshipInput struct {
+	RelationshipID string
+	CustomerID     string
+	ProviderID     string
+	ResellerID     string
+	Source         string
+	SourceID       string
+	DelegatedAdmin bool
+}
+
+// CreateResellerRelationship checks the partnership is still active, then
+// creates the relationship. It returns the ID of the active relationship for
+// the triple: the new one, or the one that already existed.
+func (a *Activities) CreateResellerRelationship(ctx context.Context, in ResellerRelationshipInput) (string, error) {
+	active, err := a.Store.PartnershipActive(ctx, in.ProviderID, in.ResellerID)
+	if err != nil {
+		return "", fmt.Errorf("check partnership: %w", err)
+	}
+	if !active {
+		return "", temporal.NewNonRetryableApplicationError(
+			"the partnership between the reseller and the provider is no longer active", ErrTypePartnershipNotActive, nil)
+	}
+	r, err := a.PartnerCenter.CreateResellerRelationship(ctx, models.Relationship{
+		ID: in.RelationshipID, CustomerID: in.CustomerID, ProviderID: in.ProviderID, ResellerID: in.ResellerID,
+		Source: in.Source, SourceID: in.SourceID, DelegatedAdmin: in.DelegatedAdmin, Status: models.RelationshipActive,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create reseller relationship: %w", err)
+	}
+	activity.GetLogger(ctx).Info("Reseller relationship in place", "relationship_id", r.ID, "customer_id", r.CustomerID)
+	return r.ID, nil
+}
+
+// DelegatedAdminInput is a granted delegated admin relationship.
+type DelegatedAdminInput struct {
+	ID             string
+	RelationshipID string
+	CustomerID     string
+	PartnerID      string
+	Request        models.DelegatedAdminRequest
+	ActivatedAt    time.Time
+}
+
+// CreateDelegatedAdmin records the grant once, active from ActivatedAt for its duration.
+func (a *Activities) CreateDelegatedAdmin(ctx context.Context, in DelegatedAdminInput) error {
+	if in.Request.DurationDays < 1 || in.Request.DurationDays > 730 {
+		return temporal.NewNonRetryableApplicationError("delegated admin duration must be 1 to 730 days", ErrTypeInvalidInput, nil)
+	}
+	at := in.ActivatedAt.UTC()
+	err := a.PartnerCenter.CreateDelegatedAdminRelationship(ctx, models.DelegatedAdminRelationship{
+		ID: in.ID, RelationshipID: in.RelationshipID, CustomerID: in.CustomerID, PartnerID: in.PartnerID,
+		Roles: in.Request.Roles, DurationDays: in.Request.DurationDays, AutoExtend: in.Request.AutoExtend,
+		Status: models.DelegatedAdminActive, ActivatedAt: at, EndsAt: at.AddDate(0, 0, in.Request.DurationDays),
+		CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return fmt.Errorf("create delegated admin relationship: %w", err)
+	}
+	return nil
+}
+
+// CustomerListsInput puts a customer on its partners' lists.
+type CustomerListsInput struct {
+	CustomerID string
+	ResellerID string
+	ProviderID string
+}
+
+// AddCustomerToPartnerLists puts the customer on the reseller's and the provider's list, once.
+func (a *Activities) AddCustomerToPartnerLists(ctx context.Context, in CustomerListsInput) error {
+	if err := a.Store.LinkCustomerToPartner(ctx, in.CustomerID, in.ResellerID, models.PartnerTypeReseller); err != nil {
+		return fmt.Errorf("add customer to reseller list: %w", err)
+	}
+	if err := a.Store.LinkCustomerToPartner(ctx, in.CustomerID, in.ProviderID, models.PartnerTypeIndirectProvider); err != nil {
+		return fmt.Errorf("add customer to provider list: %w", err)
+	}
+	return nil
+}

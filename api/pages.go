@@ -1,0 +1,200 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/secret"
+	"github.com/csp-onboarding/onboarding/store"
+	"github.com/csp-onboarding/onboarding/web"
+	"github.com/csp-onboarding/onboarding/workflows"
+)
+
+type pageRenderer struct {
+	pages map[string]*template.Template
+}
+
+func newPageRenderer() *pageRenderer {
+	r := &pageRenderer{pages: map[string]*template.Template{}}
+	for _, name := range []string{"invitation", "result", "mailbox"} {
+		r.pages[name] = template.Must(template.ParseFS(web.Templates, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return r
+}
+
+func (r *pageRenderer) render(c echo.Context, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := r.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// resultPage is a page with one message: a confirmation or why a link no longer works.
+type resultPage struct {
+	Title string
+	Text  string
+	Next  string
+	code  string
+	state string
+}
+
+// linkProblem is why a personal link cannot be used, for a person (page) or a client (JSON).
+func (s *Server) linkAnswer(c echo.Context, status int, page resultPage) error {
+	if wantsJSON(c) {
+		if status < 400 {
+			return c.JSON(status, map[string]string{"status": page.state})
+		}
+		p := problem(status, page.code, page.Text)
+		return p
+	}
+	return s.pages.render(c, status, "result", page)
+}
+
+func wantsJSON(c echo.Context) bool {
+	return strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json")
+}
+
+var (
+	unknownLink = resultPage{Title: "This link is not valid", code: CodeNotFound,
+		Text: "We could not find this invitation. Check that you opened the whole link from the e-mail.",
+		Next: "If it still does not work, ask the partner who invited you to send the invitation again."}
+	expiredLink = resultPage{Title: "This invitation has expired", code: CodeTokenExpired,
+		Text: "The time to answer this invitation is over.",
+		Next: "Ask the partner who invited you to send a new invitation."}
+)
+
+func usedLink(status string) resultPage {
+	p := resultPage{Title: "This invitation was already answered", code: CodeTokenUsed, Text: "Nothing else is needed from you."}
+	switch status {
+	case models.InvitationAccepted, models.InvitationCompleted:
+		p.Text = "You accepted this invitation. Nothing else is needed from you."
+	case models.InvitationDeclined:
+		p.Text = "You declined this invitation. Nothing else is needed from you."
+	case models.InvitationCancelled:
+		p.Title, p.Text = "This invitation was withdrawn", "The partner withdrew this invitation; nothing is needed from you."
+	case models.InvitationFailed:
+		p.Title, p.Text = "This invitation could not be completed", "The partner who invited you has been told and will contact you."
+	}
+	return p
+}
+
+// openInvitationLink resolves a link token to a still-open invitation, or to
+// the page explaining why it is not.
+func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *resultPage) {
+	token := c.Param("token")
+	if len(token) < 20 || len(token) > 100 {
+		return models.Invitation{}, http.StatusNotFound, &unknownLink
+	}
+	ctx := c.Request().Context()
+	t, err := s.store.LinkToken(ctx, secret.Hash(token))
+	if err != nil || t.Purpose != models.LinkPurposeInvitation {
+		return models.Invitation{}, http.StatusNotFound, &unknownLink
+	}
+	inv, err := s.store.Invitation(ctx, t.SubjectID)
+	if err != nil {
+		return inv, http.StatusNotFound, &unknownLink
+	}
+	if inv.Status == models.InvitationExpired || (inv.Status == models.InvitationWaitingForCustomer && time.Now().After(t.ExpiresAt)) {
+		return inv, http.StatusGone, &expiredLink
+	}
+	if t.UsedAt != nil || inv.Status != models.InvitationWaitingForCustomer {
+		p := usedLink(inv.Status)
+		return inv, http.StatusGone, &p
+	}
+	return inv, http.StatusOK, nil
+}
+
+type invitationPageData struct {
+	Title          string
+	Token          string
+	Reseller       string
+	Provider       string
+	Company        string
+	Email          string
+	Message        string
+	DelegatedAdmin *models.DelegatedAdminRequest
+	ExpiresAt      string
+}
+
+// invitationPage shows the invitation. A GET never changes anything: mail
+// scanners open links.
+func (s *Server) invitationPage(c echo.Context) error {
+	inv, status, closed := s.openInvitationLink(c)
+	if closed != nil {
+		return s.linkAnswer(c, status, *closed)
+	}
+	ctx := c.Request().Context()
+	reseller, err := s.store.Partner(ctx, inv.ResellerID)
+	if err != nil {
+		return err
+	}
+	provider, err := s.store.Partner(ctx, inv.ProviderID)
+	if err != nil {
+		return err
+	}
+	return s.pages.render(c, http.StatusOK, "invitation", invitationPageData{
+		Title: reseller.Name + " invites you", Token: c.Param("token"), Reseller: reseller.Name, Provider: provider.Name,
+		Company: inv.CustomerCompany, Email: inv.CustomerEmail,
+		Message:        strings.ReplaceAll(inv.Message, "{{link}}", "(this page)"),
+		DelegatedAdmin: inv.DelegatedAdmin, ExpiresAt: inv.ExpiresAt.UTC().Format("2 January 2006 15:04"),
+	})
+}
+
+// answerInvitationPage handles the Accept and Decline buttons (and JSON clients).
+func (s *Server) answerInvitationPage(c echo.Context) error {
+	inv, status, closed := s.openInvitationLink(c)
+	if closed != nil {
+		return s.linkAnswer(c, status, *closed)
+	}
+	update, done := workflows.UpdateAccept, resultPage{Title: "Thank you: invitation accepted", state: models.InvitationAccepted,
+		Text: "The reseller relationship is being set up now. Both partners are told when it is in place."}
+	if strings.HasSuffix(c.Path(), "/decline") {
+		update, done = workflows.UpdateDecline, resultPage{Title: "Invitation declined", state: models.InvitationDeclined,
+			Text: "You declined the invitation. The partner is told; nothing else happens."}
+	}
+	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300)}
+	var result string
+	if err := s.update(c, inv.WorkflowID, update, &result, answer); err != nil {
+		var app *temporal.ApplicationError
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &app) && app.Type() == workflows.ErrTypeExpired:
+			return s.linkAnswer(c, http.StatusGone, expiredLink)
+		case errors.As(err, &app) && app.Type() == workflows.ErrTypeAlreadyDecided, errors.As(err, &nf):
+			fresh, ferr := s.store.Invitation(c.Request().Context(), inv.ID)
+			if ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
+				return ferr
+			}
+			return s.linkAnswer(c, http.StatusGone, usedLink(fresh.Status))
+		}
+		return err
+	}
+	return s.linkAnswer(c, http.StatusOK, done)
+}
+
+// devMailbox lists the e-mails kept in the outbox (embedded default only).
+func (s *Server) devMailbox(c echo.Context) error {
+	msgs, err := s.store.Messages(c.Request().Context(), 100)
+	if err != nil {
+		return err
+	}
+	return s.pages.render(c, http.StatusOK, "mailbox", map[string]any{"Title": "Dev mailbox", "Messages": msgs})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

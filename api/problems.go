@@ -1,0 +1,188 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/csp-onboarding/onboarding/store"
+	"github.com/csp-onboarding/onboarding/workflows"
+)
+
+// Stable problem codes (DESIGN §4). Each has its own `type` URI.
+const (
+	CodeValidationFailed     = "validation-failed"
+	CodeUnauthorized         = "unauthorized"
+	CodeForbidden            = "forbidden"
+	CodeNotFound             = "not-found"
+	CodeConflict             = "conflict"
+	CodePartnershipNotActive = "partnership-not-active"
+	CodeRelationshipExists   = "relationship-exists"
+	CodeTokenExpired         = "token-expired"
+	CodeTokenUsed            = "token-used"
+	CodeMethodNotAllowed     = "method-not-allowed"
+	CodePayloadTooLarge      = "payload-too-large"
+	CodeUnavailable          = "unavailable"
+	CodeInternal             = "internal-error"
+)
+
+// ProblemTypeBase prefixes every problem type; /rules/{code} explains each.
+const ProblemTypeBase = "/rules/"
+
+// FieldError names one bad field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Problem is an RFC 9457 problem response; handlers return it as an error.
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Code     string       `json:"code"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+	// Links point to what to do instead (e.g. the invitation route).
+	Links map[string]string `json:"links,omitempty"`
+}
+
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+func problem(status int, code, detail string) *Problem {
+	return &Problem{Type: ProblemTypeBase + code, Title: titles[code], Status: status, Detail: detail, Code: code}
+}
+
+var titles = map[string]string{
+	CodeValidationFailed:     "The request is not valid",
+	CodeUnauthorized:         "Authentication is required",
+	CodeForbidden:            "This action is not allowed for you",
+	CodeNotFound:             "Not found",
+	CodeConflict:             "The request conflicts with the current state",
+	CodePartnershipNotActive: "No active partnership with this provider",
+	CodeRelationshipExists:   "The reseller relationship already exists",
+	CodeTokenExpired:         "This link has expired",
+	CodeTokenUsed:            "This link was already used",
+	CodeMethodNotAllowed:     "Method not allowed",
+	CodePayloadTooLarge:      "The request body is too large",
+	CodeUnavailable:          "A dependency is unavailable",
+	CodeInternal:             "Internal error",
+}
+
+// RuleDescriptions explain each code on /rules/{code}.
+var RuleDescriptions = map[string]string{
+	CodeValidationFailed:     "A field is missing or malformed. The `errors` list names each field and what is wrong with it. Fix them and send the request again.",
+	CodeUnauthorized:         "Send `Authorization: Bearer <api key>` with the key shown once when the partner was created (or the operator token for /v1/admin).",
+	CodeForbidden:            "Your partner type cannot do this: invitations are sent by resellers, partnership invitations by indirect providers.",
+	CodeNotFound:             "There is no such object among yours. Objects of other partners are reported as not found too.",
+	CodeConflict:             "The object is not in a state that allows this, or an Idempotency-Key was reused with a different request.",
+	CodePartnershipNotActive: "A reseller can involve a provider only once their partnership is active: the provider invites (POST /v1/partnerships), the reseller accepts.",
+	CodeRelationshipExists:   "The customer already has an active reseller relationship with this reseller and provider; nothing needs to be done.",
+	CodeTokenExpired:         "The personal link's process expired. Ask the partner to send a new invitation.",
+	CodeTokenUsed:            "The personal link was already used (accepted, declined or cancelled). Nothing else is needed.",
+	CodePayloadTooLarge:      "Request bodies are limited to 64 KiB.",
+}
+
+func validationProblem(errs []FieldError) *Problem {
+	p := problem(http.StatusUnprocessableEntity, CodeValidationFailed, describeFields(errs))
+	p.Errors = errs
+	return p
+}
+
+func describeFields(errs []FieldError) string {
+	parts := make([]string, 0, len(errs))
+	for _, e := range errs {
+		parts = append(parts, e.Field+": "+e.Message)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func notFoundProblem(what string) *Problem {
+	return problem(http.StatusNotFound, CodeNotFound, "no "+what+" with this id among yours")
+}
+
+// toProblem is the one place where errors become HTTP answers.
+func toProblem(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return problem(he.Code, CodeNotFound, "no such route")
+		case http.StatusMethodNotAllowed:
+			return problem(he.Code, CodeMethodNotAllowed, "this route does not accept this method")
+		case http.StatusRequestEntityTooLarge:
+			return problem(he.Code, CodePayloadTooLarge, "request bodies are limited to 64 KiB")
+		case http.StatusUnauthorized:
+			return problem(he.Code, CodeUnauthorized, fmt.Sprint(he.Message))
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return problem(he.Code, CodeValidationFailed, fmt.Sprint(he.Message))
+		}
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return problem(http.StatusNotFound, CodeNotFound, "not found")
+	case errors.Is(err, store.ErrIdempotencyKeyReused):
+		return problem(http.StatusConflict, CodeConflict, "this Idempotency-Key was already used for a different request; use a new key")
+	case errors.Is(err, store.ErrConflict):
+		return problem(http.StatusConflict, CodeConflict, "the object already exists")
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return problem(http.StatusConflict, CodeConflict, "this onboarding is already running")
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		switch app.Type() {
+		case workflows.ErrTypeAlreadyDecided:
+			return problem(http.StatusConflict, CodeConflict, app.Message())
+		case workflows.ErrTypeExpired:
+			return problem(http.StatusConflict, CodeConflict, app.Message())
+		}
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return problem(http.StatusConflict, CodeConflict, "this onboarding has already ended")
+	}
+	var unavailable *serviceerror.Unavailable
+	if errors.As(err, &unavailable) {
+		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the workflow service is unavailable; try again shortly")
+	}
+	return problem(http.StatusInternalServerError, CodeInternal, "something went wrong on our side; it was logged")
+}
+
+// errorHandler renders every error as application/problem+json.
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := toProblem(err)
+		if p.Status >= 500 {
+			logger.ErrorContext(c.Request().Context(), "Request failed", "error", err, "path", c.Path(),
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		}
+		if p.Instance == "" {
+			p.Instance = c.Request().URL.Path
+		}
+		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+		c.Response().WriteHeader(p.Status)
+		if c.Request().Method == http.MethodHead {
+			return
+		}
+		if werr := jsonEncode(c.Response(), p); werr != nil {
+			logger.Warn("Could not write the problem response", "error", werr)
+		}
+	}
+}

@@ -1,0 +1,212 @@
+// Package api is the HTTP face of the product: the partner REST API under /v1,
+// the admin routes, the customers' link pages and the health endpoints.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/sdk/client"
+
+	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/secret"
+	"github.com/csp-onboarding/onboarding/store"
+)
+
+// Temporal is the part of the Temporal client the API uses.
+type Temporal interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// Deps are what the API needs.
+type Deps struct {
+	Store    *store.Store
+	Temporal Temporal
+	Config   config.Config
+	Logger   *slog.Logger
+	// DevMailbox serves /dev/mailbox (only in `onboarding dev`).
+	DevMailbox bool
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	store    *store.Store
+	temporal Temporal
+	cfg      config.Config
+	logger   *slog.Logger
+	pages    *pageRenderer
+}
+
+const maxBody = "64K"
+
+// New builds the HTTP handler.
+func New(d Deps) *echo.Echo {
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, pages: newPageRenderer()}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.IPExtractor = echo.ExtractIPDirect() // behind a proxy, set ONBOARDING_TRUST_PROXY (future) instead of trusting headers
+	e.Use(middleware.RequestID())
+	e.Use(s.accessLog)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			d.Logger.Error("Handler panicked", "error", err, "path", c.Path(), "stack", string(stack))
+			return problem(http.StatusInternalServerError, CodeInternal, "something went wrong on our side; it was logged")
+		},
+	}))
+	e.Use(middleware.BodyLimit(maxBody))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ContentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+		ReferrerPolicy:        "no-referrer", // personal links must not leak through Referer
+	}))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/rules/:code", s.rule)
+
+	v1 := e.Group("/v1")
+	admin := v1.Group("/admin", s.requireAdmin)
+	admin.POST("/partners", s.createPartner)
+
+	p := v1.Group("", s.requirePartner)
+	p.GET("/me", s.me)
+	p.POST("/partnerships", s.createPartnership)
+	p.GET("/partnerships", s.listPartnerships)
+	p.GET("/partnerships/:id", s.getPartnership)
+	p.POST("/partnerships/:id/accept", s.answerPartnership)
+	p.POST("/partnerships/:id/decline", s.answerPartnership)
+	p.GET("/customers", s.listCustomers)
+	p.GET("/customers/:id", s.getCustomer)
+	p.POST("/invitations", s.createInvitation)
+	p.GET("/invitations", s.listInvitations)
+	p.GET("/invitations/:id", s.getInvitation)
+	p.POST("/invitations/:id/cancel", s.cancelInvitation)
+	p.POST("/invitations/:id/resend", s.resendInvitation)
+	p.GET("/relationships", s.listRelationships)
+
+	e.GET("/i/:token", s.invitationPage)
+	e.POST("/i/:token/accept", s.answerInvitationPage)
+	e.POST("/i/:token/decline", s.answerInvitationPage)
+	if d.DevMailbox {
+		e.GET("/dev/mailbox", s.devMailbox)
+	}
+	return e
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports ready only when the database and Temporal both answer.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		checks["database"], status = "unavailable: "+err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = "unavailable: "+err.Error(), http.StatusServiceUnavailable
+	}
+	return c.JSON(status, checks)
+}
+
+func (s *Server) rule(c echo.Context) error {
+	code := c.Param("code")
+	text, ok := RuleDescriptions[code]
+	if !ok {
+		if _, known := titles[code]; !known {
+			return problem(http.StatusNotFound, CodeNotFound, "no rule named "+code)
+		}
+		text = titles[code]
+	}
+	return c.JSON(http.StatusOK, map[string]string{"code": code, "title": titles[code], "description": text})
+}
+
+// accessLog logs one line per request, with its request id and no secrets:
+// paths of personal links are logged without their token.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.logger.InfoContext(c.Request().Context(), "HTTP request",
+			"method", c.Request().Method, "route", route, "status", c.Response().Status,
+			"duration_ms", time.Since(start).Milliseconds(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+type ctxKey string
+
+const partnerKey ctxKey = "partner"
+
+// requirePartner authenticates a partner by its API key.
+func (s *Server) requirePartner(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key, ok := bearer(c)
+		if !ok {
+			return problem(http.StatusUnauthorized, CodeUnauthorized, "send Authorization: Bearer <api key>")
+		}
+		p, err := s.store.PartnerByAPIKeyHash(c.Request().Context(), secret.Hash(key))
+		if err != nil {
+			if err == store.ErrNotFound {
+				return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key is not valid")
+			}
+			return err
+		}
+		c.Set(string(partnerKey), p)
+		return next(c)
+	}
+}
+
+// requireAdmin checks the operator token.
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key, ok := bearer(c)
+		if !ok || s.cfg.AdminToken == "" || !secret.Equal(key, s.cfg.AdminToken) {
+			return problem(http.StatusUnauthorized, CodeUnauthorized, "admin routes need Authorization: Bearer <ONBOARDING_ADMIN_TOKEN>")
+		}
+		return next(c)
+	}
+}
+
+func bearer(c echo.Context) (string, bool) {
+	h := c.Request().Header.Get(echo.HeaderAuthorization)
+	scheme, token, found := strings.Cut(h, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+func currentPartner(c echo.Context) models.Partner {
+	p, _ := c.Get(string(partnerKey)).(models.Partner)
+	return p
+}
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

@@ -1,0 +1,195 @@
+// Package app assembles the product's parts — database, mail, Temporal
+// client, worker and HTTP API — for the `onboarding` subcommands and the
+// end-to-end tests, so both run the very same wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/api"
+	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/mail"
+	"github.com/csp-onboarding/onboarding/secret"
+	"github.com/csp-onboarding/onboarding/store"
+	"github.com/csp-onboarding/onboarding/temporalclient"
+	"github.com/csp-onboarding/onboarding/worker"
+)
+
+// Roles says which parts this process runs.
+type Roles struct {
+	API        bool
+	Worker     bool
+	DevMailbox bool
+}
+
+// App is a running set of parts.
+type App struct {
+	Store    *store.Store
+	Temporal client.Client
+	worker   sdkworker.Worker
+	http     *http.Server
+	listener net.Listener
+	logger   *slog.Logger
+}
+
+// OpenStore opens (and migrates, when migrate is set) the app database.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate bool) (*store.Store, error) {
+	opts := store.Options{Logger: logger}
+	switch {
+	case cfg.UsesPostgres():
+		opts.DatabaseURL = cfg.DatabaseURL
+	case cfg.DatabaseURL != "":
+		return nil, fmt.Errorf("DATABASE_URL must be a postgres:// URL (or unset for the embedded SQLite database)")
+	default:
+		opts.SQLitePath = filepath.Join(cfg.DataDir, "onboarding.db")
+	}
+	st, err := store.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			logger.Info("Database migrated", "versions", applied, "dialect", st.Dialect())
+		}
+	}
+	return st, nil
+}
+
+// NewMailer returns the SMTP sender, or nil to keep mail in the outbox.
+func NewMailer(cfg config.Config) (activities.Mailer, error) {
+	if cfg.SMTPURL == "" {
+		return nil, nil
+	}
+	return mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
+}
+
+// Start runs the chosen roles against an open store.
+func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger, roles Roles) (*App, error) {
+	a := &App{Store: st, logger: logger}
+	c, err := temporalclient.Dial(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.Temporal = c
+	if roles.Worker {
+		if err := temporalclient.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+			logger.Warn("Could not register the search attributes; UI searches on them will fail until they exist", "error", err)
+		}
+		mailer, err := NewMailer(cfg)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		a.worker = worker.New(c, cfg.TemporalTaskQueue, activities.New(st, mailer, cfg.PublicBaseURL))
+		if err := a.worker.Start(); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("start the worker: %w", err)
+		}
+		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
+	}
+	if roles.API {
+		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, DevMailbox: roles.DevMailbox})
+		l, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			a.Stop(ctx)
+			return nil, fmt.Errorf("listen on %s (ONBOARDING_HTTP_ADDR; is another process using it?): %w", cfg.HTTPAddr, err)
+		}
+		a.listener = l
+		a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() {
+			if err := a.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("HTTP server stopped", "error", err)
+			}
+		}()
+	}
+	return a, nil
+}
+
+// HTTPAddr is the address the API listens on (useful with port 0).
+func (a *App) HTTPAddr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Stop drains HTTP requests, stops the worker and closes the client.
+func (a *App) Stop(ctx context.Context) {
+	if a.http != nil {
+		shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := a.http.Shutdown(shutdownCtx); err != nil {
+			a.logger.Warn("HTTP shutdown", "error", err)
+		}
+		cancel()
+	}
+	if a.worker != nil {
+		a.worker.Stop()
+	}
+	if a.Temporal != nil {
+		a.Temporal.Close()
+	}
+}
+
+// AdminToken returns the configured operator token, or the one kept in the
+// data folder, or a new one saved there, so a restart keeps the same token.
+func AdminToken(cfg config.Config) (token string, generated bool, err error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return "", false, err
+	}
+	token = "csp_admin_" + randomToken()
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("save the admin token in %s: %w", path, err)
+	}
+	return token, true, nil
+}
+
+// NewLogger builds the process logger: text for people (dev), JSON otherwise.
+func NewLogger(cfg config.Config, dev bool) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.LogFormat
+	if format == "" {
+		format = "json"
+		if dev {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+func randomToken() string {
+	token, _ := secret.New("")
+	return token
+}

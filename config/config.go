@@ -1,0 +1,172 @@
+// Package config reads every setting of the product from the environment.
+// Each field has a default, so the embedded default needs no variable at all;
+// the README lists the same table.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one onboarding process.
+type Config struct {
+	HTTPAddr      string // ONBOARDING_HTTP_ADDR
+	PublicBaseURL string // PUBLIC_BASE_URL: base of the personal links in e-mails
+	AdminToken    string // ONBOARDING_ADMIN_TOKEN: operator token for /v1/admin
+	DataDir       string // ONBOARDING_DATA_DIR: SQLite files of the embedded default
+	DatabaseURL   string // DATABASE_URL: postgres://… ; empty means SQLite under DataDir
+
+	TemporalAddress   string // TEMPORAL_ADDRESS
+	TemporalNamespace string // TEMPORAL_NAMESPACE
+	TemporalTaskQueue string // TEMPORAL_TASK_QUEUE
+	TemporalTLSCert   string // TEMPORAL_TLS_CERT: client certificate file (mTLS)
+	TemporalTLSKey    string // TEMPORAL_TLS_KEY
+	TemporalTLSCA     string // TEMPORAL_TLS_CA: CA bundle; setting any TLS variable enables TLS
+	TemporalTLSServer string // TEMPORAL_TLS_SERVER_NAME
+	TemporalUIPort    int    // TEMPORAL_UI_PORT: Web UI of the embedded server (dev only)
+
+	SMTPURL  string // SMTP_URL: smtp://user:pass@host:port; empty keeps mail in the outbox
+	MailFrom string // MAIL_FROM
+
+	LogLevel  string // LOG_LEVEL: debug, info, warn, error
+	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
+
+	Timing Timing
+}
+
+// Timing holds the waits of the processes. Workflows receive a copy at start,
+// so changing a value never alters a running onboarding.
+type Timing struct {
+	InvitationReminders  []time.Duration // INVITATION_REMINDERS, e.g. "72h,168h"
+	InvitationExpiry     time.Duration   // INVITATION_EXPIRY
+	PartnershipReminders []time.Duration // PARTNERSHIP_REMINDERS
+	PartnershipExpiry    time.Duration   // PARTNERSHIP_EXPIRY
+}
+
+const day = 24 * time.Hour
+
+// Default is the configuration with no variable set.
+func Default() Config {
+	return Config{
+		HTTPAddr:          ":8080",
+		PublicBaseURL:     "http://localhost:8080",
+		DataDir:           "./data",
+		TemporalAddress:   "127.0.0.1:7233",
+		TemporalNamespace: "default",
+		TemporalTaskQueue: "onboarding",
+		TemporalUIPort:    8233,
+		MailFrom:          "CSP Onboarding <onboarding@localhost>",
+		LogLevel:          "info",
+		Timing: Timing{
+			InvitationReminders:  []time.Duration{3 * day, 7 * day},
+			InvitationExpiry:     30 * day,
+			PartnershipReminders: []time.Duration{3 * day},
+			PartnershipExpiry:    14 * day,
+		},
+	}
+}
+
+// FromEnv overlays the environment on Default. It fails on values it cannot
+// read rather than silently keeping a default the operator did not want.
+func FromEnv() (Config, error) {
+	return fromLookup(os.LookupEnv)
+}
+
+func fromLookup(lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	var errs []string
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	str("ONBOARDING_HTTP_ADDR", &c.HTTPAddr)
+	str("PUBLIC_BASE_URL", &c.PublicBaseURL)
+	str("ONBOARDING_ADMIN_TOKEN", &c.AdminToken)
+	str("ONBOARDING_DATA_DIR", &c.DataDir)
+	str("DATABASE_URL", &c.DatabaseURL)
+	str("TEMPORAL_ADDRESS", &c.TemporalAddress)
+	str("TEMPORAL_NAMESPACE", &c.TemporalNamespace)
+	str("TEMPORAL_TASK_QUEUE", &c.TemporalTaskQueue)
+	str("TEMPORAL_TLS_CERT", &c.TemporalTLSCert)
+	str("TEMPORAL_TLS_KEY", &c.TemporalTLSKey)
+	str("TEMPORAL_TLS_CA", &c.TemporalTLSCA)
+	str("TEMPORAL_TLS_SERVER_NAME", &c.TemporalTLSServer)
+	str("SMTP_URL", &c.SMTPURL)
+	str("MAIL_FROM", &c.MailFrom)
+	str("LOG_LEVEL", &c.LogLevel)
+	str("LOG_FORMAT", &c.LogFormat)
+	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+
+	if v, ok := lookup("TEMPORAL_UI_PORT"); ok && v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p <= 0 || p > 65535 {
+			errs = append(errs, fmt.Sprintf("TEMPORAL_UI_PORT=%q is not a port number", v))
+		} else {
+			c.TemporalUIPort = p
+		}
+	}
+	durations := func(name string, dst *[]time.Duration) {
+		v, ok := lookup(name)
+		if !ok || strings.TrimSpace(v) == "" {
+			return
+		}
+		var out []time.Duration
+		for _, part := range strings.Split(v, ",") {
+			d, err := ParseDuration(strings.TrimSpace(part))
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Sprintf("%s=%q: each item must be a positive duration such as 72h or 3d", name, v))
+				return
+			}
+			out = append(out, d)
+		}
+		*dst = out
+	}
+	duration := func(name string, dst *time.Duration) {
+		v, ok := lookup(name)
+		if !ok || strings.TrimSpace(v) == "" {
+			return
+		}
+		d, err := ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q must be a positive duration such as 720h or 30d", name, v))
+			return
+		}
+		*dst = d
+	}
+	durations("INVITATION_REMINDERS", &c.Timing.InvitationReminders)
+	duration("INVITATION_EXPIRY", &c.Timing.InvitationExpiry)
+	durations("PARTNERSHIP_REMINDERS", &c.Timing.PartnershipReminders)
+	duration("PARTNERSHIP_EXPIRY", &c.Timing.PartnershipExpiry)
+
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// ParseDuration accepts Go durations plus a whole-day suffix ("30d"), because
+// onboarding waits are spoken of in days.
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("invalid day count %q", s)
+		}
+		return time.Duration(days) * day, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// UsesPostgres tells whether the app database is Postgres (else embedded SQLite).
+func (c Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// TemporalTLSEnabled tells whether any TLS setting was given.
+func (c Config) TemporalTLSEnabled() bool {
+	return c.TemporalTLSCert != "" || c.TemporalTLSKey != "" || c.TemporalTLSCA != "" || c.TemporalTLSServer != ""
+}

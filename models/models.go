@@ -1,0 +1,222 @@
+// Package models holds the records this product keeps in its database: the
+// system of record for partners, customers, relationships and the trail of
+// every onboarding. Tables are created by the versioned SQL in migrations/,
+// never by GORM's AutoMigrate.
+package models
+
+import "time"
+
+// Partner types.
+const (
+	PartnerTypeIndirectProvider = "indirect_provider"
+	PartnerTypeReseller         = "reseller"
+)
+
+// Partnership statuses.
+const (
+	PartnershipInvited  = "invited"
+	PartnershipActive   = "active"
+	PartnershipDeclined = "declined"
+	PartnershipExpired  = "expired"
+	PartnershipRemoved  = "removed"
+)
+
+// Invitation statuses (DESIGN §4).
+const (
+	InvitationWaitingForCustomer = "waiting_for_customer"
+	InvitationAccepted           = "accepted"
+	InvitationCompleted          = "completed"
+	InvitationDeclined           = "declined"
+	InvitationExpired            = "expired"
+	InvitationCancelled          = "cancelled"
+	InvitationFailed             = "failed"
+)
+
+// How a customer came to a partner.
+const (
+	AcquiredViaDirectBill    = "direct_bill"
+	AcquiredViaInvitation    = "invitation"
+	AcquiredViaTenantRequest = "tenant_request"
+)
+
+// Reseller relationship sources and statuses.
+const (
+	SourceInvitation    = "invitation"
+	SourceExtension     = "extension"
+	SourceTenantRequest = "tenant_request"
+
+	RelationshipActive     = "active"
+	RelationshipTerminated = "terminated"
+)
+
+// Delegated admin relationship statuses.
+const (
+	DelegatedAdminActive     = "active"
+	DelegatedAdminExpired    = "expired"
+	DelegatedAdminTerminated = "terminated"
+)
+
+// Link token purposes: what a personal link lets its holder do.
+const (
+	LinkPurposeInvitation = "invitation"
+	LinkPurposeConsent    = "consent"
+)
+
+// Outbox statuses. Held messages are kept for the dev mailbox when no SMTP
+// server is configured.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxHeld    = "held"
+)
+
+// Partner is an indirect provider or a reseller. The API key is shown once at
+// creation; only its SHA-256 is kept.
+type Partner struct {
+	ID               string    `gorm:"primaryKey" json:"id"`
+	Name             string    `json:"name"`
+	Type             string    `json:"type"`
+	DirectBill       bool      `json:"direct_bill"`
+	ContactEmail     string    `json:"contact_email"`
+	APIKeyHash       string    `json:"-"`
+	EnrollmentStatus string    `json:"-"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// Partnership links a provider with a reseller.
+type Partnership struct {
+	ID         string     `gorm:"primaryKey" json:"id"`
+	ProviderID string     `json:"provider_id"`
+	ResellerID string     `json:"reseller_id"`
+	Status     string     `json:"status"`
+	WorkflowID string     `json:"workflow_id"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	DecidedAt  *time.Time `json:"decided_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Customer is an organisation with a tenant. CreatedBy is the partner that
+// brought it in.
+type Customer struct {
+	ID           string    `gorm:"primaryKey" json:"id"`
+	CompanyName  string    `json:"company_name"`
+	Domain       string    `json:"domain,omitempty"`
+	ContactEmail string    `json:"contact_email"`
+	AcquiredVia  string    `json:"acquired_via"`
+	CreatedBy    string    `json:"created_by"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// CustomerPartner puts a customer on a partner's customer list.
+type CustomerPartner struct {
+	CustomerID string `gorm:"primaryKey"`
+	PartnerID  string `gorm:"primaryKey"`
+	Role       string // "reseller" or "provider"
+	CreatedAt  time.Time
+}
+
+// DelegatedAdminRequest is what a reseller asks of the customer in an invitation.
+type DelegatedAdminRequest struct {
+	Roles        []string `json:"roles"`
+	DurationDays int      `json:"duration_days"`
+	AutoExtend   bool     `json:"auto_extend"`
+}
+
+// Invitation is a reseller's invitation of a customer to a reseller
+// relationship with the reseller and one of its providers.
+type Invitation struct {
+	ID              string                 `gorm:"primaryKey"`
+	ResellerID      string                 ``
+	ProviderID      string                 ``
+	CustomerID      *string                ``
+	CustomerCompany string                 ``
+	CustomerEmail   string                 ``
+	Message         string                 ``
+	DelegatedAdmin  *DelegatedAdminRequest `gorm:"serializer:json"`
+	Status          string                 ``
+	RelationshipID  *string                ``
+	WorkflowID      string                 ``
+	ExpiresAt       time.Time              ``
+	CreatedAt       time.Time              ``
+	UpdatedAt       time.Time              ``
+}
+
+// OnboardingEvent is one step of an onboarding's timeline. The (subject, seq)
+// pair is chosen by the workflow, so a retried write never duplicates a step.
+type OnboardingEvent struct {
+	ID        string            `gorm:"primaryKey"` // "<subject_id>:<seq>"
+	SubjectID string            ``
+	Seq       int               ``
+	Type      string            ``
+	At        time.Time         ``
+	Details   map[string]string `gorm:"serializer:json"`
+}
+
+// Relationship is a reseller relationship (customer, provider, reseller).
+type Relationship struct {
+	ID             string    `gorm:"primaryKey"`
+	CustomerID     string    ``
+	ProviderID     string    ``
+	ResellerID     string    ``
+	Source         string    ``
+	SourceID       string    `` // the invitation, extension or tenant request behind it
+	DelegatedAdmin bool      ``
+	Status         string    ``
+	CreatedAt      time.Time ``
+	UpdatedAt      time.Time ``
+}
+
+// DelegatedAdminRelationship is a granular delegated admin grant by a customer.
+type DelegatedAdminRelationship struct {
+	ID             string    `gorm:"primaryKey"`
+	RelationshipID string    ``
+	CustomerID     string    ``
+	PartnerID      string    `` // the reseller that asked for it
+	Roles          []string  `gorm:"serializer:json"`
+	DurationDays   int       ``
+	AutoExtend     bool      ``
+	Status         string    ``
+	ActivatedAt    time.Time ``
+	EndsAt         time.Time ``
+	CreatedAt      time.Time ``
+	UpdatedAt      time.Time ``
+}
+
+// LinkToken is a personal link's credential. Only the SHA-256 of the token is
+// stored; the token itself exists in the e-mail alone.
+type LinkToken struct {
+	Hash      string     `gorm:"primaryKey"`
+	Purpose   string     ``
+	SubjectID string     ``
+	ExpiresAt time.Time  ``
+	UsedAt    *time.Time ``
+	CreatedAt time.Time  ``
+}
+
+// OutboxMessage is one e-mail, written once under a key the workflow chooses
+// and delivered at most once per successful send.
+type OutboxMessage struct {
+	Key       string     `gorm:"primaryKey"`
+	ToAddr    string     ``
+	Subject   string     ``
+	Body      string     ``
+	Status    string     ``
+	Attempts  int        ``
+	LastError string     ``
+	SentAt    *time.Time ``
+	CreatedAt time.Time  ``
+	UpdatedAt time.Time  ``
+}
+
+// IdempotencyKey remembers which resource a partner's Idempotency-Key created.
+type IdempotencyKey struct {
+	PartnerID   string    `gorm:"primaryKey"`
+	Key         string    `gorm:"primaryKey"`
+	Operation   string    ``
+	RequestHash string    ``
+	ResourceID  string    ``
+	CreatedAt   time.Time ``
+}

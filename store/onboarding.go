@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// CreateInvitation inserts an invitation; inserting the same ID again is a no-op
+// so that a retried start never fails on its own earlier write.
+func (s *Store) CreateInvitation(ctx context.Context, inv *models.Invitation) error {
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(inv).Error
+}
+
+// Invitation loads one invitation.
+func (s *Store) Invitation(ctx context.Context, id string) (models.Invitation, error) {
+	var inv models.Invitation
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&inv).Error
+	return inv, notFound(err)
+}
+
+// ListInvitations lists a reseller's invitations, optionally by status.
+func (s *Store) ListInvitations(ctx context.Context, resellerID, status string, page Page) ([]models.Invitation, string, error) {
+	q := s.db.WithContext(ctx).Where("reseller_id = ?", resellerID)
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	var out []models.Invitation
+	if err := page.apply(q).Find(&out).Error; err != nil {
+		return nil, "", err
+	}
+	out, next := nextCursor(out, page.Limit, func(i models.Invitation) string { return i.ID })
+	return out, next, nil
+}
+
+// SetInvitationStatus records an invitation's status (and its relationship once made).
+func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error {
+	updates := map[string]any{"status": status, "updated_at": now()}
+	if relationshipID != "" {
+		updates["relationship_id"] = relationshipID
+	}
+	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).Updates(updates)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// AppendEvent adds a timeline step once: the ID is "<subject>:<seq>".
+func (s *Store) AppendEvent(ctx context.Context, e models.OnboardingEvent) error {
+	e.ID = fmt.Sprintf("%s:%d", e.SubjectID, e.Seq)
+	e.At = e.At.UTC()
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&e).Error
+}
+
+// Events returns an onboarding's timeline in order.
+func (s *Store) Events(ctx context.Context, subjectID string) ([]models.OnboardingEvent, error) {
+	var out []models.OnboardingEvent
+	err := s.db.WithContext(ctx).Where("subject_id = ?", subjectID).Order("seq").Find(&out).Error
+	return out, err
+}
+
+// CreateLinkToken stores a personal link's hash.
+func (s *Store) CreateLinkToken(ctx context.Context, t models.LinkToken) error {
+	t.CreatedAt = now()
+	return s.db.WithContext(ctx).Create(&t).Error
+}
+
+// LinkToken loads a link by the hash of its token.
+func (s *Store) LinkToken(ctx context.Context, hash string) (models.LinkToken, error) {
+	var t models.LinkToken
+	err := s.db.WithContext(ctx).Where("hash = ?", hash).Take(&t).Error
+	return t, notFound(err)
+}
+
+// CloseLinkTokens marks every link of a subject used, so that no link works
+// once its process has decided or ended.
+func (s *Store) CloseLinkTokens(ctx context.Context, subjectID string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&models.LinkToken{}).
+		Where("subject_id = ? AND used_at IS NULL", subjectID).
+		Update("used_at", at.UTC()).Error
+}
+
+// UpsertCustomer creates a customer under a workflow-chosen ID, once.
+func (s *Store) UpsertCustomer(ctx context.Context, c *models.Customer) error {
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(c).Error
+}
+
+// Customer loads one customer.
+func (s *Store) Customer(ctx context.Context, id string) (models.Customer, error) {
+	var c models.Customer
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CustomerOfPartner loads a customer only if it is on the partner's list.
+func (s *Store) CustomerOfPartner(ctx context.Context, partnerID, customerID string) (models.Customer, error) {
+	var c models.Customer
+	err := s.db.WithContext(ctx).
+		Where("id = ? AND (created_by = ? OR id IN (SELECT customer_id FROM customer_partners WHERE partner_id = ?))", customerID, partnerID, partnerID).
+		Take(&c).Error
+	return c, notFound(err)
+}
+
+// LinkCustomerToPartner puts a customer on a partner's list, once.
+func (s *Store) LinkCustomerToPartner(ctx context.Context, customerID, partnerID, role string) error {
+	link := models.CustomerPartner{CustomerID: customerID, PartnerID: partnerID, Role: role, CreatedAt: now()}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&link).Error
+}
+
+// ListCustomers lists the customers on a partner's list.
+func (s *Store) ListCustomers(ctx context.Context, partnerID, acquiredVia string, page Page) ([]models.Customer, string, error) {
+	q := s.db.WithContext(ctx).
+		Where("created_by = ? OR id IN (SELECT customer_id FROM customer_partners WHERE partner_id = ?)", partnerID, partnerID)
+	if acquiredVia != "" {
+		q = q.Where("acquired_via = ?", acquiredVia)
+	}
+	var out []models.Customer
+	if err := page.apply(q).Find(&out).Error; err != nil {
+		return nil, "", err
+	}
+	out, next := nextCursor(out, page.Limit, func(c models.Customer) string { return c.ID })
+	return out, next, nil
+}
+
+// CreateRelationship creates a reseller relationship under a workflow-chosen
+// ID. If the triple already has an active relationship — this ID's from an
+// earlier attempt, or another one — that one is returned: never two.
+func (s *Store) CreateRelationship(ctx context.Context, r models.Relationship) (models.Relationship, error) {
+	var out models.Relationship
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
+		if res.Error != nil && !isUniqueViolation(res.Error) {
+			return res.Error
+		}
+		if res.Error == nil && res.RowsAffected == 1 {
+			out = r
+			return nil
+		}
+		// Either this ID exists already or the partial unique index on the
+		// active triple refused a second one.
+		err := tx.Where("id = ?", r.ID).Take(&out).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			err = tx.Where("customer_id = ? AND provider_id = ? AND reseller_id = ? AND status = ?",
+				r.CustomerID, r.ProviderID, r.ResellerID, models.RelationshipActive).Take(&out).Error
+		}
+		return err
+	})
+	return out, err
+}
+
+// Relationship loads one relationship.
+func (s *Store) Relationship(ctx context.Context, id string) (models.Relationship, error) {
+	var r models.Relationship
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	return r, notFound(err)
+}
+
+// RelationshipFilter narrows a relationship list.
+type RelationshipFilter struct {
+	CustomerID string
+	Status     string
+}
+
+// ListRelationships lists the relationships a partner is party to.
+func (s *Store) ListRelationships(ctx context.Context, partnerID string, f RelationshipFilter, page Page) ([]models.Relationship, string, error) {
+	q := s.db.WithContext(ctx).Where("provider_id = ? OR reseller_id = ?", partnerID, partnerID)
+	if f.CustomerID != "" {
+		q = q.Where("customer_id = ?", f.CustomerID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	var out []models.Relationship
+	if err := page.apply(q).Find(&out).Error; err != nil {
+		return nil, "", err
+	}
+	out, next := nextCursor(out, page.Limit, func(r models.Relationship) string { return r.ID })
+	return out, next, nil
+}
+
+// CountRelationships counts relationships of a triple (tests assert "once").
+func (s *Store) CountRelationships(ctx context.Context, customerID, providerID, resellerID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.Relationship{}).
+		Where("customer_id = ? AND provider_id = ? AND reseller_id = ?", customerID, providerID, resellerID).
+		Count(&n).Error
+	return n, err
+}
+
+// UpsertDelegatedAdmin records a delegated admin grant under a workflow-chosen ID, once.
+func (s *Store) UpsertDelegatedAdmin(ctx context.Context, d *models.DelegatedAdminRelationship) error {
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(d).Error
+}
+
+// DelegatedAdminForRelationship loads the grant made with a relationship.
+func (s *Store) DelegatedAdminForRelationship(ctx context.Context, relationshipID string) (models.DelegatedAdminRelationship, error) {
+	var d models.DelegatedAdminRelationship
+	err := s.db.WithContext(ctx).Where("relationship_id = ?", relationshipID).Take(&d).Error
+	return d, notFound(err)
+}

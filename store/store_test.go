@@ -1,0 +1,284 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/csp-onboarding/onboarding/migrations"
+	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/secret"
+	"github.com/csp-onboarding/onboarding/store"
+	"github.com/csp-onboarding/onboarding/store/storetest"
+)
+
+func forEachDialect(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, storetest.New(t, d))
+		})
+	}
+}
+
+func id() string { return uuid.Must(uuid.NewV7()).String() }
+
+func partner(t *testing.T, st *store.Store, typ string) models.Partner {
+	t.Helper()
+	_, hash := secret.New(secret.APIKeyPrefix)
+	now := time.Now().UTC()
+	p := models.Partner{ID: id(), Name: typ + " partner", Type: typ, ContactEmail: typ + "@example.com", APIKeyHash: hash,
+		EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now}
+	if err := st.CreatePartner(context.Background(), &p); err != nil {
+		t.Fatalf("create partner: %v", err)
+	}
+	return p
+}
+
+func customer(t *testing.T, st *store.Store, createdBy string) models.Customer {
+	t.Helper()
+	now := time.Now().UTC()
+	c := models.Customer{ID: id(), CompanyName: "Northwind", ContactEmail: "admin@northwind.example",
+		AcquiredVia: models.AcquiredViaInvitation, CreatedBy: createdBy, CreatedAt: now, UpdatedAt: now}
+	if err := st.UpsertCustomer(context.Background(), &c); err != nil {
+		t.Fatalf("create customer: %v", err)
+	}
+	return c
+}
+
+func TestMigrationsRollBackAndReapply(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sqlDB, err := st.DB().DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := migrations.Version(ctx, sqlDB, st.Dialect())
+		if err != nil || v != 1 {
+			t.Fatalf("version after migrate = %d, %v; want 1", v, err)
+		}
+		if err := migrations.Reset(ctx, sqlDB, st.Dialect()); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+		if err := st.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Partner(ctx, "x"); err == nil {
+			t.Fatal("partners table survived the down migration")
+		}
+		applied, err := st.Migrate(ctx)
+		if err != nil || len(applied) != 1 {
+			t.Fatalf("re-apply: %v %v", applied, err)
+		}
+		again, err := st.Migrate(ctx)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second migrate should apply nothing: %v %v", again, err)
+		}
+	})
+}
+
+func TestPartnerAPIKeyLookupAndUniqueness(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		p := partner(t, st, models.PartnerTypeReseller)
+		got, err := st.PartnerByAPIKeyHash(ctx, p.APIKeyHash)
+		if err != nil || got.ID != p.ID {
+			t.Fatalf("lookup by key hash: %+v %v", got, err)
+		}
+		if _, err := st.PartnerByAPIKeyHash(ctx, secret.Hash("wrong")); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown key: %v, want ErrNotFound", err)
+		}
+		dup := p
+		dup.ID = id()
+		if err := st.CreatePartner(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("same key hash twice: %v, want ErrConflict", err)
+		}
+	})
+}
+
+func TestOnePartnershipPerPairWhileOpen(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, res := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeReseller)
+		mk := func() *models.Partnership {
+			now := time.Now().UTC()
+			return &models.Partnership{ID: id(), ProviderID: prov.ID, ResellerID: res.ID, Status: models.PartnershipInvited,
+				WorkflowID: "w", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+		}
+		first := mk()
+		if err := st.CreatePartnership(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreatePartnership(ctx, mk()); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second open partnership: %v, want ErrConflict", err)
+		}
+		if err := st.SetPartnershipStatus(ctx, first.ID, models.PartnershipDeclined); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreatePartnership(ctx, mk()); err != nil {
+			t.Fatalf("after a decline a new invitation is allowed: %v", err)
+		}
+		if active, _ := st.PartnershipActive(ctx, prov.ID, res.ID); active {
+			t.Fatal("no partnership was accepted yet")
+		}
+	})
+}
+
+func TestRelationshipCreatedOncePerTriple(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, res := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeReseller)
+		cust := customer(t, st, res.ID)
+		r := models.Relationship{ID: id(), CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Source: models.SourceInvitation, SourceID: "inv", Status: models.RelationshipActive}
+		first, err := st.CreateRelationship(ctx, r)
+		if err != nil || first.ID != r.ID {
+			t.Fatalf("create: %+v %v", first, err)
+		}
+		retried, err := st.CreateRelationship(ctx, r) // the same activity, retried
+		if err != nil || retried.ID != r.ID {
+			t.Fatalf("retry: %+v %v", retried, err)
+		}
+		other := r
+		other.ID = id() // another process asking for the same triple
+		again, err := st.CreateRelationship(ctx, other)
+		if err != nil || again.ID != r.ID {
+			t.Fatalf("second ID for the triple must return the first: %+v %v", again, err)
+		}
+		if n, _ := st.CountRelationships(ctx, cust.ID, prov.ID, res.ID); n != 1 {
+			t.Fatalf("relationships for the triple = %d, want 1", n)
+		}
+	})
+}
+
+func TestQueueMessageKeepsFirstWriteAndItsToken(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		tok := &models.LinkToken{Hash: secret.Hash("one"), Purpose: models.LinkPurposeInvitation, SubjectID: "inv-1", ExpiresAt: time.Now().Add(time.Hour)}
+		msg := models.OutboxMessage{Key: "invitation:inv-1:initial", ToAddr: "a@b.example", Subject: "s", Body: "link one"}
+		first, err := st.QueueMessage(ctx, msg, tok)
+		if err != nil || first.Status != models.OutboxPending {
+			t.Fatalf("queue: %+v %v", first, err)
+		}
+		tok2 := &models.LinkToken{Hash: secret.Hash("two"), Purpose: models.LinkPurposeInvitation, SubjectID: "inv-1", ExpiresAt: time.Now().Add(time.Hour)}
+		msg.Body = "link two"
+		second, err := st.QueueMessage(ctx, msg, tok2)
+		if err != nil || second.Body != "link one" {
+			t.Fatalf("a retry must return the first message: %+v %v", second, err)
+		}
+		if _, err := st.LinkToken(ctx, secret.Hash("two")); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a retry must not mint a second token: %v", err)
+		}
+		if err := st.MarkMessage(ctx, msg.Key, models.OutboxSent, ""); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := st.MessagesTo(ctx, "a@b.example")
+		if err != nil || len(msgs) != 1 || msgs[0].Status != models.OutboxSent || msgs[0].Attempts != 1 || msgs[0].SentAt == nil {
+			t.Fatalf("messages: %+v %v", msgs, err)
+		}
+	})
+}
+
+func TestLinkTokensCloseTogether(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		for i := range 2 {
+			if err := st.CreateLinkToken(ctx, models.LinkToken{Hash: secret.Hash(fmt.Sprint(i)), Purpose: models.LinkPurposeInvitation,
+				SubjectID: "inv-2", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.CloseLinkTokens(ctx, "inv-2", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			tok, err := st.LinkToken(ctx, secret.Hash(fmt.Sprint(i)))
+			if err != nil || tok.UsedAt == nil {
+				t.Fatalf("token %d still open: %+v %v", i, tok, err)
+			}
+		}
+	})
+}
+
+func TestIdempotencyKeyReplayAndMisuse(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		k := models.IdempotencyKey{PartnerID: "p", Key: "k", Operation: "create-invitation", RequestHash: "h1", ResourceID: "r1"}
+		got, replay, err := st.ClaimIdempotencyKey(ctx, k)
+		if err != nil || replay || got != "r1" {
+			t.Fatalf("first claim: %s %v %v", got, replay, err)
+		}
+		k.ResourceID = "r2"
+		got, replay, err = st.ClaimIdempotencyKey(ctx, k)
+		if err != nil || !replay || got != "r1" {
+			t.Fatalf("replay must return the first resource: %s %v %v", got, replay, err)
+		}
+		k.RequestHash = "h2"
+		if _, _, err := st.ClaimIdempotencyKey(ctx, k); !errors.Is(err, store.ErrIdempotencyKeyReused) {
+			t.Fatalf("different request under the same key: %v", err)
+		}
+		k.PartnerID = "other" // keys are per partner
+		if _, replay, err := st.ClaimIdempotencyKey(ctx, k); err != nil || replay {
+			t.Fatalf("another partner's key: %v %v", replay, err)
+		}
+	})
+}
+
+func TestListsPaginateNewestFirstAndStaySeparate(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, res, stranger := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeReseller), partner(t, st, models.PartnerTypeReseller)
+		var ids []string
+		for i := range 5 {
+			now := time.Now().UTC()
+			inv := models.Invitation{ID: id(), ResellerID: res.ID, ProviderID: prov.ID, CustomerEmail: fmt.Sprintf("c%d@x.example", i),
+				Status: models.InvitationWaitingForCustomer, WorkflowID: "w", ExpiresAt: now, CreatedAt: now, UpdatedAt: now}
+			if i == 4 {
+				inv.Status = models.InvitationDeclined
+			}
+			if err := st.CreateInvitation(ctx, &inv); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, inv.ID)
+		}
+		page1, next, err := st.ListInvitations(ctx, res.ID, "", store.Page{Limit: 3})
+		if err != nil || len(page1) != 3 || next == "" || page1[0].ID != ids[4] {
+			t.Fatalf("page 1: %d items, next %q, %v", len(page1), next, err)
+		}
+		page2, next2, err := st.ListInvitations(ctx, res.ID, "", store.Page{Limit: 3, Cursor: next})
+		if err != nil || len(page2) != 2 || next2 != "" || page2[1].ID != ids[0] {
+			t.Fatalf("page 2: %d items, next %q, %v", len(page2), next2, err)
+		}
+		waiting, _, _ := st.ListInvitations(ctx, res.ID, models.InvitationWaitingForCustomer, store.Page{Limit: 10})
+		if len(waiting) != 4 {
+			t.Fatalf("status filter: %d, want 4", len(waiting))
+		}
+		if others, _, _ := st.ListInvitations(ctx, stranger.ID, "", store.Page{Limit: 10}); len(others) != 0 {
+			t.Fatalf("another reseller sees %d invitations", len(others))
+		}
+	})
+}
+
+func TestEventsAppendOncePerSeq(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+		for range 2 { // a retried activity writes the same step twice
+			if err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "inv", Seq: 1, Type: "invitation_sent", At: at,
+				Details: map[string]string{"to": "a@b.example"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "inv", Seq: 2, Type: "customer_accepted", At: at.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		events, err := st.Events(ctx, "inv")
+		if err != nil || len(events) != 2 || events[0].Type != "invitation_sent" || events[0].Details["to"] != "a@b.example" || !events[1].At.Equal(at.Add(time.Hour)) {
+			t.Fatalf("events: %+v %v", events, err)
+		}
+	})
+}

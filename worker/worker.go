@@ -1,0 +1,28 @@
+// Package worker hosts the onboarding workflows and activities on a task queue.
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/workflows"
+)
+
+// New registers every workflow and the activities on the task queue.
+func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+	Register(w, acts)
+	return w
+}
+
+// Register adds the product's workflows and activities to any registry
+// (a worker, or a replayer in tests).
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflow(workflows.PartnershipWorkflow)
+	r.RegisterWorkflow(workflows.InvitationWorkflow)
+	r.RegisterWorkflow(workflows.RelationshipWorkflow)
+	if acts != nil {
+		r.RegisterActivity(acts)
+	}
+}

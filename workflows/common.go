@@ -1,0 +1,188 @@
+// Package workflows holds the onboarding processes as Temporal workflows.
+// Each is a small struct: setup() initialises state and registers the status
+// query and the update handlers before anything blocks; run() does the work.
+// Workflow code is deterministic: time comes from workflow.Now, IDs from
+// SideEffect, and nothing ranges over a map.
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/csp-onboarding/onboarding/activities"
+)
+
+// Custom search attributes (DESIGN §4), typed so that no query is built from
+// raw strings.
+var (
+	SearchKind     = temporal.NewSearchAttributeKeyKeyword("OnboardingKind")
+	SearchStatus   = temporal.NewSearchAttributeKeyKeyword("OnboardingStatus")
+	SearchReseller = temporal.NewSearchAttributeKeyKeyword("ResellerId")
+	SearchProvider = temporal.NewSearchAttributeKeyKeyword("ProviderId")
+	SearchCustomer = temporal.NewSearchAttributeKeyKeyword("CustomerId")
+)
+
+// SearchAttributeNames lists the custom attributes in a fixed order, with
+// their type, for registration on a namespace.
+var SearchAttributeNames = []string{"OnboardingKind", "OnboardingStatus", "ResellerId", "ProviderId", "CustomerId"}
+
+// SearchAttributeType is the indexed type of every custom attribute.
+const SearchAttributeType = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+
+// Onboarding kinds, as shown in OnboardingKind.
+const (
+	KindPartnership  = "partnership"
+	KindInvitation   = "invitation"
+	KindRelationship = "relationship"
+)
+
+// Workflow IDs read as what they are.
+func PartnershipWorkflowID(id string) string  { return "partnership:" + id }
+func InvitationWorkflowID(id string) string   { return "invitation:" + id }
+func RelationshipWorkflowID(id string) string { return "relationship:" + id }
+
+// QueryStatus answers the current state of any onboarding workflow.
+const QueryStatus = "status"
+
+// Updates: customer and partner decisions, validated synchronously.
+const (
+	UpdateAccept  = "accept"
+	UpdateDecline = "decline"
+	UpdateCancel  = "cancel"
+	UpdateResend  = "resend"
+)
+
+// Error types of rejected updates; the API maps them to problems.
+const (
+	ErrTypeAlreadyDecided = "AlreadyDecided"
+	ErrTypeExpired        = "Expired"
+)
+
+// Party is a partner as the workflow needs it: for e-mails and attributes.
+type Party struct {
+	ID    string
+	Name  string
+	Email string
+}
+
+// Answer carries who answered, for the timeline and consent evidence.
+type Answer struct {
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// a is a nil receiver for activity method references: the worker registers
+// the real struct, tests mock these methods.
+var a *activities.Activities
+
+func withActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			NonRetryableErrorTypes: []string{
+				activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypePartnershipNotActive,
+			},
+		},
+	})
+}
+
+// tracker keeps an onboarding's status, its timeline sequence and its current
+// step, and writes each change through RecordProgress.
+type tracker struct {
+	kind      string
+	subjectID string
+	seq       int
+	status    string
+	step      string
+}
+
+// setStep shows what the workflow is doing now, in the Temporal UI too.
+func (t *tracker) setStep(ctx workflow.Context, step string) {
+	t.step = step
+	workflow.SetCurrentDetails(ctx, step)
+}
+
+// record writes the status and a timeline event, then mirrors the status in
+// the OnboardingStatus search attribute.
+func (t *tracker) record(ctx workflow.Context, status, event string, details map[string]string, closeLinks bool, relationshipID string) error {
+	t.seq++
+	p := activities.Progress{
+		Kind: t.kind, SubjectID: t.subjectID, Status: status, RelationshipID: relationshipID,
+		Seq: t.seq, Event: event, At: workflow.Now(ctx).UTC(), Details: details, CloseLinks: closeLinks,
+	}
+	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordProgress, p).Get(ctx, nil); err != nil {
+		return err
+	}
+	if status != t.status {
+		t.status = status
+		return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(status))
+	}
+	return nil
+}
+
+// sendEmail runs SendEmail; its key makes it exactly-once.
+func sendEmail(ctx workflow.Context, e activities.Email) error {
+	return workflow.ExecuteActivity(withActivityOptions(ctx), a.SendEmail, e).Get(ctx, nil)
+}
+
+// answerWait describes how long a process waits for an answer, and when it reminds.
+type answerWait struct {
+	start       time.Time
+	reminders   []time.Duration // after start
+	expireAfter time.Duration
+}
+
+func (w answerWait) expiresAt() time.Time { return w.start.Add(w.expireAfter) }
+
+// waitForAnswer blocks until answered() holds or the wait expires. It calls
+// remind(n) at the n-th reminder time and onWake whenever woken() holds (a
+// resend, say). Each wait's timer is cancelled when a message wins.
+func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bool, onWake func() error, remind func(n int) error) (expired bool, err error) {
+	sent := 0
+	for !answered() {
+		deadline, isReminder := w.expiresAt(), false
+		if sent < len(w.reminders) && w.reminders[sent] < w.expireAfter {
+			deadline, isReminder = w.start.Add(w.reminders[sent]), true
+		}
+		if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
+			ok, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return answered() || woken() })
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				if !answered() {
+					if err := onWake(); err != nil {
+						return false, err
+					}
+				}
+				continue
+			}
+		}
+		if !isReminder {
+			return true, nil
+		}
+		sent++
+		if err := remind(sent); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+func never() bool { return false }
+
+func nothing() error { return nil }
+
+// isCancellation tells whether err is the workflow being cancelled from outside.
+func isCancellation(err error) bool {
+	var canceled *temporal.CanceledError
+	return errors.As(err, &canceled)
+}

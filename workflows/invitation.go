@@ -1,0 +1,287 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// InvitationInput starts a reseller's invitation of a customer.
+type InvitationInput struct {
+	InvitationID    string
+	Reseller        Party
+	Provider        Party
+	CustomerID      string // an existing customer of the reseller, or empty for a new one
+	CustomerCompany string
+	CustomerEmail   string
+	Message         string
+	DelegatedAdmin  *models.DelegatedAdminRequest
+	Reminders       []time.Duration
+	ExpireAfter     time.Duration
+}
+
+// InvitationStatus answers the status query.
+type InvitationStatus struct {
+	InvitationID   string    `json:"invitation_id"`
+	Status         string    `json:"status"`
+	Step           string    `json:"step"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	RemindersSent  int       `json:"reminders_sent"`
+	Resends        int       `json:"resends"`
+	CustomerID     string    `json:"customer_id,omitempty"`
+	RelationshipID string    `json:"relationship_id,omitempty"`
+}
+
+type invitation struct {
+	in           InvitationInput
+	t            tracker
+	wait         answerWait
+	st           InvitationStatus
+	decision     string // models.InvitationAccepted, …Declined or …Cancelled
+	answer       Answer
+	resendsAsked int
+	logger       log.Logger
+}
+
+// InvitationWorkflow sends the invitation, waits for the customer (with
+// reminders, resends, partner cancel and expiry) and, on acceptance, runs
+// relationship creation as a child workflow.
+func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationStatus, error) {
+	w := &invitation{in: in}
+	if err := w.setup(ctx); err != nil {
+		return w.status(), err
+	}
+	return w.run(ctx)
+}
+
+func (w *invitation) status() InvitationStatus {
+	s := w.st
+	s.Status, s.Step = w.t.status, w.t.step
+	return s
+}
+
+func (w *invitation) setup(ctx workflow.Context) error {
+	w.t = tracker{kind: activities.KindInvitation, subjectID: w.in.InvitationID, status: models.InvitationWaitingForCustomer}
+	w.wait = answerWait{start: workflow.Now(ctx), reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter}
+	w.st = InvitationStatus{InvitationID: w.in.InvitationID, ExpiresAt: w.wait.expiresAt().UTC(), CustomerID: w.in.CustomerID}
+	w.logger = log.With(workflow.GetLogger(ctx), "invitation_id", w.in.InvitationID, "reseller_id", w.in.Reseller.ID)
+
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (InvitationStatus, error) { return w.status(), nil }); err != nil {
+		return err
+	}
+	validateOpen := func(ctx workflow.Context) error {
+		if w.decision != "" || w.t.status != models.InvitationWaitingForCustomer {
+			return temporal.NewApplicationError(fmt.Sprintf("this invitation is no longer open (status %s)", w.t.status), ErrTypeAlreadyDecided)
+		}
+		if !workflow.Now(ctx).Before(w.wait.expiresAt()) {
+			return temporal.NewApplicationError("this invitation has expired", ErrTypeExpired)
+		}
+		return nil
+	}
+	for _, u := range []struct{ name, decision string }{
+		{UpdateAccept, models.InvitationAccepted},
+		{UpdateDecline, models.InvitationDeclined},
+		{UpdateCancel, models.InvitationCancelled},
+	} {
+		decision := u.decision
+		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
+			func(ctx workflow.Context, ans Answer) (string, error) {
+				w.decision, w.answer = decision, ans
+				return decision, nil
+			},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return validateOpen(ctx) }})
+		if err != nil {
+			return err
+		}
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResend,
+		func(ctx workflow.Context) (int, error) {
+			w.resendsAsked++
+			return w.resendsAsked, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: validateOpen})
+}
+
+func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
+	id := w.in.InvitationID
+	w.t.setStep(ctx, "Sending the invitation e-mail")
+	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_created",
+		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
+		return w.status(), err
+	}
+	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", "", &w.st)); err != nil {
+		return w.fail(ctx, err)
+	}
+	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_sent", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
+		return w.status(), err
+	}
+
+	w.t.setStep(ctx, "Waiting for the customer to accept or decline, until "+w.st.ExpiresAt.Format(time.RFC3339))
+	expired, err := waitForAnswer(ctx, w.wait,
+		func() bool { return w.decision != "" },
+		func() bool { return w.resendsAsked > w.st.Resends },
+		func() error { return w.resend(ctx) },
+		func(n int) error { return w.remind(ctx, n) })
+	if err != nil {
+		if isCancellation(err) {
+			w.recordCancelled(ctx, "cancelled_by_operator")
+		}
+		return w.status(), err
+	}
+
+	switch {
+	case expired:
+		w.t.setStep(ctx, "Expired without an answer")
+		err = w.t.record(ctx, models.InvitationExpired, "invitation_expired", nil, true, "")
+	case w.decision == models.InvitationDeclined:
+		w.t.setStep(ctx, "Declined by the customer")
+		err = w.t.record(ctx, models.InvitationDeclined, "customer_declined", w.answerDetails(), true, "")
+	case w.decision == models.InvitationCancelled:
+		w.t.setStep(ctx, "Cancelled by the reseller")
+		err = w.t.record(ctx, models.InvitationCancelled, "cancelled_by_partner", w.answerDetails(), true, "")
+	default:
+		return w.accept(ctx)
+	}
+	if err != nil {
+		return w.status(), err
+	}
+	w.logger.Info("Invitation ended", "status", w.t.status)
+	return w.status(), w.finish(ctx)
+}
+
+func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
+	w.t.setStep(ctx, "Accepted: creating the reseller relationship")
+	if err := w.t.record(ctx, models.InvitationAccepted, "customer_accepted", w.answerDetails(), true, ""); err != nil {
+		return w.status(), err
+	}
+	rel := RelationshipInput{
+		RelationshipID: newID(ctx),
+		Source:         models.SourceInvitation,
+		SourceID:       w.in.InvitationID,
+		Reseller:       w.in.Reseller,
+		Provider:       w.in.Provider,
+		CustomerID:     w.in.CustomerID,
+		CustomerName:   w.in.CustomerCompany,
+		DelegatedAdmin: w.in.DelegatedAdmin,
+	}
+	if rel.CustomerID == "" {
+		rel.NewCustomer = &activities.NewCustomer{
+			ID: newID(ctx), CompanyName: nonEmpty(w.in.CustomerCompany, w.in.CustomerEmail), Email: w.in.CustomerEmail,
+			AcquiredVia: models.AcquiredViaInvitation, CreatedBy: w.in.Reseller.ID,
+		}
+		rel.CustomerID = rel.NewCustomer.ID
+	}
+	w.st.CustomerID = rel.CustomerID
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCustomer.ValueSet(rel.CustomerID)); err != nil {
+		return w.status(), err
+	}
+	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            RelationshipWorkflowID(rel.RelationshipID),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON, // a started relationship is finished even if the invitation is terminated
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SearchKind.ValueSet(KindRelationship), SearchStatus.ValueSet("creating"),
+			SearchReseller.ValueSet(w.in.Reseller.ID), SearchProvider.ValueSet(w.in.Provider.ID), SearchCustomer.ValueSet(rel.CustomerID)),
+		StaticSummary: "Relationship for invitation " + w.in.InvitationID,
+	})
+	var result RelationshipResult
+	if err := workflow.ExecuteChildWorkflow(childCtx, RelationshipWorkflow, rel).Get(ctx, &result); err != nil {
+		return w.fail(ctx, err)
+	}
+	w.st.RelationshipID = result.RelationshipID
+	w.t.setStep(ctx, "Completed: the relationship exists")
+	if err := w.t.record(ctx, models.InvitationCompleted, "relationship_created",
+		map[string]string{"relationship_id": result.RelationshipID, "customer_id": result.CustomerID}, false, result.RelationshipID); err != nil {
+		return w.status(), err
+	}
+	w.logger.Info("Invitation completed", "relationship_id", result.RelationshipID)
+	return w.status(), w.finish(ctx)
+}
+
+func (w *invitation) remind(ctx workflow.Context, n int) error {
+	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
+	if err := sendEmail(ctx, invitationEmail(w.in, key, "Reminder: ", &w.st)); err != nil {
+		return err
+	}
+	w.st.RemindersSent = n
+	return w.t.record(ctx, models.InvitationWaitingForCustomer, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+}
+
+func (w *invitation) resend(ctx workflow.Context) error {
+	n := w.st.Resends + 1
+	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
+	if err := sendEmail(ctx, invitationEmail(w.in, key, "", &w.st)); err != nil {
+		return err
+	}
+	w.st.Resends = n
+	return w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_resent", map[string]string{"resend": fmt.Sprint(n)}, false, "")
+}
+
+// fail records a failure the workflow cannot recover from, then ends.
+func (w *invitation) fail(ctx workflow.Context, cause error) (InvitationStatus, error) {
+	w.logger.Error("Invitation failed", "error", cause)
+	w.t.setStep(ctx, "Failed: "+cause.Error())
+	if err := w.t.record(ctx, models.InvitationFailed, "failed", map[string]string{"reason": rootMessage(cause)}, true, ""); err != nil {
+		return w.status(), err
+	}
+	return w.status(), cause
+}
+
+func (w *invitation) recordCancelled(ctx workflow.Context, event string) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	w.t.setStep(dctx, "Cancelled by an operator")
+	if err := w.t.record(dctx, models.InvitationCancelled, event, nil, true, ""); err != nil {
+		w.logger.Error("Could not record the cancellation", "error", err)
+	}
+}
+
+func (w *invitation) answerDetails() map[string]string {
+	d := map[string]string{}
+	if w.answer.IP != "" {
+		d["ip"] = w.answer.IP
+	}
+	if w.answer.UserAgent != "" {
+		d["user_agent"] = w.answer.UserAgent
+	}
+	if w.answer.Reason != "" {
+		d["reason"] = w.answer.Reason
+	}
+	return d
+}
+
+// finish lets in-flight update handlers complete before the workflow closes.
+func (w *invitation) finish(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// newID mints a time-ordered ID once; replays read it from history.
+func newID(ctx workflow.Context) string {
+	var id string
+	encoded := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.Must(uuid.NewV7()).String() })
+	if err := encoded.Get(&id); err != nil {
+		panic(err) // a string always decodes; failing here is a bug worth a workflow-task retry
+	}
+	return id
+}
+
+// rootMessage is the innermost error message: the reason a person can act on.
+func rootMessage(err error) string {
+	for next := errors.Unwrap(err); next != nil; next = errors.Unwrap(err) {
+		err = next
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}

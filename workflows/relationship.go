@@ -1,0 +1,103 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// RelationshipInput asks for a reseller relationship. Every path (invitation,
+// extension, tenant request) uses it.
+type RelationshipInput struct {
+	RelationshipID string
+	Source         string
+	SourceID       string
+	Reseller       Party
+	Provider       Party
+	CustomerID     string
+	CustomerName   string
+	NewCustomer    *activities.NewCustomer // set when the customer is new to the product
+	DelegatedAdmin *models.DelegatedAdminRequest
+}
+
+// RelationshipResult is what was created.
+type RelationshipResult struct {
+	RelationshipID   string `json:"relationship_id"`
+	CustomerID       string `json:"customer_id"`
+	DelegatedAdminID string `json:"delegated_admin_id,omitempty"`
+}
+
+// RelationshipStatus answers the status query.
+type RelationshipStatus struct {
+	Status string             `json:"status"`
+	Step   string             `json:"step"`
+	Result RelationshipResult `json:"result"`
+}
+
+// RelationshipWorkflow creates the reseller relationship idempotently, the
+// delegated admin relationship when one was granted, puts the customer on
+// both partners' lists and notifies both partners.
+func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (RelationshipResult, error) {
+	st := RelationshipStatus{Status: "creating", Result: RelationshipResult{CustomerID: in.CustomerID}}
+	logger := log.With(workflow.GetLogger(ctx), "relationship_id", in.RelationshipID, "source", in.Source, "source_id", in.SourceID)
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (RelationshipStatus, error) { return st, nil }); err != nil {
+		return st.Result, err
+	}
+	step := func(s string) { st.Step = s; workflow.SetCurrentDetails(ctx, s) }
+	actx := withActivityOptions(ctx)
+
+	if in.NewCustomer != nil {
+		step("Registering the customer")
+		if err := workflow.ExecuteActivity(actx, a.EnsureCustomer, *in.NewCustomer).Get(ctx, nil); err != nil {
+			return st.Result, err
+		}
+	}
+	step("Creating the reseller relationship")
+	var relationshipID string
+	err := workflow.ExecuteActivity(actx, a.CreateResellerRelationship, activities.ResellerRelationshipInput{
+		RelationshipID: in.RelationshipID, CustomerID: in.CustomerID, ProviderID: in.Provider.ID, ResellerID: in.Reseller.ID,
+		Source: in.Source, SourceID: in.SourceID, DelegatedAdmin: in.DelegatedAdmin != nil,
+	}).Get(ctx, &relationshipID)
+	if err != nil {
+		return st.Result, err
+	}
+	st.Result.RelationshipID = relationshipID
+
+	if in.DelegatedAdmin != nil {
+		step("Recording the delegated admin relationship")
+		st.Result.DelegatedAdminID = newID(ctx)
+		err := workflow.ExecuteActivity(actx, a.CreateDelegatedAdmin, activities.DelegatedAdminInput{
+			ID: st.Result.DelegatedAdminID, RelationshipID: relationshipID, CustomerID: in.CustomerID,
+			PartnerID: in.Reseller.ID, Request: *in.DelegatedAdmin, ActivatedAt: workflow.Now(ctx),
+		}).Get(ctx, nil)
+		if err != nil {
+			return st.Result, err
+		}
+	}
+	step("Adding the customer to the partners' customer lists")
+	if err := workflow.ExecuteActivity(actx, a.AddCustomerToPartnerLists, activities.CustomerListsInput{
+		CustomerID: in.CustomerID, ResellerID: in.Reseller.ID, ProviderID: in.Provider.ID,
+	}).Get(ctx, nil); err != nil {
+		return st.Result, err
+	}
+
+	step("Notifying both partners")
+	customer := nonEmpty(in.CustomerName, in.CustomerID)
+	for _, p := range []Party{in.Reseller, in.Provider} {
+		body := "The reseller relationship for " + customer + " is in place (reseller " + in.Reseller.Name +
+			", indirect provider " + in.Provider.Name + ").\nRelationship ID: " + relationshipID +
+			"\nSee GET /v1/relationships?customer_id=" + in.CustomerID + "."
+		if err := sendEmail(ctx, partnerNotice("relationship:"+relationshipID+":notify:"+p.ID, p, "New reseller relationship: "+customer, body)); err != nil {
+			return st.Result, err
+		}
+	}
+	st.Status = models.RelationshipActive
+	step("Completed")
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.RelationshipActive)); err != nil {
+		return st.Result, err
+	}
+	logger.Info("Relationship created", "customer_id", in.CustomerID)
+	return st.Result, nil
+}
