@@ -1,0 +1,131 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/mail"
+	"github.com/csp-onboarding/onboarding/mail/mailtest"
+	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/secret"
+	"github.com/csp-onboarding/onboarding/store/storetest"
+)
+
+var linkPattern = regexp.MustCompile(`http://onboarding\.test/i/([A-Za-z0-9_-]{43})`)
+
+func TestSendEmailDeliversOnceOverSMTPWithAHashedLink(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			st := storetest.New(t, d)
+			smtpServer, err := mailtest.Start()
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = smtpServer.Close() })
+			sender, err := mail.NewSMTPSender(smtpServer.URL(), "Onboarding <onboarding@localhost>")
+			require.NoError(t, err)
+			acts := activities.New(st, sender, "http://onboarding.test/")
+
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestActivityEnvironment()
+			env.RegisterActivity(acts)
+			email := activities.Email{
+				Key: "invitation:inv-9:initial", To: "admin@northwind.example", Subject: "Fabrikam invites you",
+				Body: "Hello,\n.\nAccept here: {{link}}\n", Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: "inv-9", ExpiresAt: time.Now().Add(time.Hour)},
+			}
+			for range 3 { // the activity retried after a crash must not send again
+				v, err := env.ExecuteActivity(acts.SendEmail, email)
+				require.NoError(t, err)
+				var res activities.EmailResult
+				require.NoError(t, v.Get(&res))
+				require.Equal(t, models.OutboxSent, res.Status)
+			}
+			got, err := smtpServer.WaitFor("admin@northwind.example", "Fabrikam invites you", 5*time.Second)
+			require.NoError(t, err)
+			require.Len(t, smtpServer.Messages(), 1, "exactly one e-mail")
+			require.Contains(t, got.Body, "\n.\n", "a lone dot line survives SMTP dot-stuffing")
+			m := linkPattern.FindStringSubmatch(got.Body)
+			require.NotNil(t, m, "the body carries the personal link: %s", got.Body)
+			tok, err := st.LinkToken(context.Background(), secret.Hash(m[1]))
+			require.NoError(t, err, "the token's hash is stored")
+			require.Equal(t, "inv-9", tok.SubjectID)
+			var raw int64
+			require.NoError(t, st.DB().Model(&models.LinkToken{}).Where("hash = ?", m[1]).Count(&raw).Error)
+			require.Zero(t, raw, "the raw token is never stored")
+		})
+	}
+}
+
+func TestSendEmailWithoutSMTPIsHeldForTheMailbox(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[1])
+	acts := activities.New(st, nil, "http://onboarding.test")
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	v, err := env.ExecuteActivity(acts.SendEmail, activities.Email{Key: "k1", To: "a@b.example", Subject: "s", Body: "b"})
+	require.NoError(t, err)
+	var res activities.EmailResult
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, models.OutboxHeld, res.Status)
+	msgs, err := st.Messages(context.Background(), 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.Equal(t, models.OutboxHeld, msgs[0].Status)
+}
+
+func TestSendEmailRetriesAFailedDelivery(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[0])
+	acts := activities.New(st, failingMailer{}, "http://onboarding.test")
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	_, err := env.ExecuteActivity(acts.SendEmail, activities.Email{Key: "k2", To: "a@b.example", Subject: "s", Body: "b"})
+	require.Error(t, err, "a refused delivery fails the attempt so Temporal retries it")
+	msgs, err := st.MessagesTo(context.Background(), "a@b.example")
+	require.NoError(t, err)
+	require.Equal(t, models.OutboxPending, msgs[0].Status)
+	require.Contains(t, msgs[0].LastError, "mailbox unavailable")
+}
+
+type failingMailer struct{}
+
+func (failingMailer) Send(context.Context, mail.Message) error {
+	return errors.New("550 mailbox unavailable")
+}
+
+func TestRecordProgressOfAMissingOnboardingIsNotRetried(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[1])
+	acts := activities.New(st, nil, "")
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	_, err := env.ExecuteActivity(acts.RecordProgress, activities.Progress{Kind: activities.KindInvitation, SubjectID: uuid.NewString(),
+		Status: models.InvitationExpired, Seq: 1, Event: "invitation_expired", At: time.Now()})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "got %v", err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, activities.ErrTypeNotFound, app.Type())
+}
+
+func TestCreateResellerRelationshipRefusedWithoutActivePartnership(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[0])
+	acts := activities.New(st, nil, "")
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	_, err := env.ExecuteActivity(acts.CreateResellerRelationship, activities.ResellerRelationshipInput{
+		RelationshipID: uuid.NewString(), CustomerID: "c", ProviderID: "p", ResellerID: "r", Source: models.SourceInvitation})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "got %v", err)
+	require.Equal(t, activities.ErrTypePartnershipNotActive, app.Type())
+	n, err := st.CountRelationships(context.Background(), "c", "p", "r")
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
