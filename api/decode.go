@@ -135,7 +135,10 @@ func hasControl(s string, allowNewlines bool) bool {
 
 var (
 	markupPattern = regexp.MustCompile(`<\s*[a-zA-Z!/?]|&[a-zA-Z]+;|&#\d+;|\]\(`)
-	urlPattern    = regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]*://|\bwww\.|\bmailto:|\bjavascript:|\bdata:[a-z]+/|\b[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}/)`)
+	urlPattern    = regexp.MustCompile(`(?i)(://|\bwww\.|\bmailto:|\bjavascript:|\bdata:[a-z]+/|\b[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}/)`)
+	// Mail clients turn bare domains into links: common TLDs and country codes.
+	bareDomainPattern = regexp.MustCompile(`(?i)\b[a-z0-9\-]+(\.[a-z0-9\-]+)*\.(com|net|org|info|biz|io|co|app|dev|xyz|top|site|online|link|click|shop|example|[a-z]{2})\b`)
+	emailPattern      = regexp.MustCompile(`(?i)[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}`)
 )
 
 // MaxMessageLength bounds the partner's e-mail text.
@@ -151,7 +154,7 @@ func validateMessage(f *fieldErrors, msg string) {
 		f.add("message", "must be plain text without control characters")
 	case markupPattern.MatchString(msg):
 		f.add("message", "must be plain text: HTML, markdown links and entities are not allowed")
-	case urlPattern.MatchString(msg):
+	case urlPattern.MatchString(msg), bareDomainPattern.MatchString(emailPattern.ReplaceAllString(msg, " ")):
 		f.add("message", "must not contain links or web addresses; the personal link is added for you (place it with {{link}})")
 	case strings.Contains(strings.ReplaceAll(msg, "{{link}}", ""), "{{") || strings.Contains(msg, "}}") && !strings.Contains(msg, "{{link}}"):
 		f.add("message", "the only placeholder allowed is {{link}}")

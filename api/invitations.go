@@ -96,17 +96,8 @@ func toEvents(events []models.OnboardingEvent) []map[string]any {
 	return out
 }
 
-// createInvitation: a reseller invites a customer to a relationship with it and one of its providers.
-func (s *Server) createInvitation(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := currentPartner(c)
-	if me.Type != models.PartnerTypeReseller {
-		return problem(http.StatusForbidden, CodeForbidden, "only a reseller sends customer invitations")
-	}
-	var req createInvitationRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
+// validate checks the request's shape; what needs the database comes after.
+func (req createInvitationRequest) validate() error {
 	var f fieldErrors
 	if strings.TrimSpace(req.ProviderID) == "" {
 		f.add("provider_id", "is required")
@@ -124,7 +115,21 @@ func (s *Server) createInvitation(c echo.Context) error {
 	}
 	validateMessage(&f, req.Message)
 	validateDelegatedAdmin(&f, req.DelegatedAdmin)
-	if err := f.err(); err != nil {
+	return f.err()
+}
+
+// createInvitation: a reseller invites a customer to a relationship with it and one of its providers.
+func (s *Server) createInvitation(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := currentPartner(c)
+	if me.Type != models.PartnerTypeReseller {
+		return problem(http.StatusForbidden, CodeForbidden, "only a reseller sends customer invitations")
+	}
+	var req createInvitationRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
 		return err
 	}
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,6 +34,7 @@ Usage:
   onboarding api       run the HTTP API against TEMPORAL_ADDRESS and DATABASE_URL
   onboarding worker    run the Temporal worker
   onboarding migrate   apply the database migrations and exit
+  onboarding healthcheck  exit 0 when the local API answers /readyz (for container health checks)
 
 Configuration comes from environment variables; see README.md.
 `
@@ -62,6 +64,8 @@ func main() {
 		err = runServices(ctx, cfg, logger, app.Roles{Worker: true})
 	case "migrate":
 		err = runMigrate(ctx, cfg, logger)
+	case "healthcheck":
+		err = healthcheck(ctx, cfg)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -109,6 +113,29 @@ func runServices(ctx context.Context, cfg config.Config, logger *slog.Logger, ro
 	<-ctx.Done()
 	logger.Info("Shutting down")
 	a.Stop(context.Background())
+	return nil
+}
+
+// healthcheck asks the API of this container whether it is ready.
+func healthcheck(ctx context.Context, cfg config.Config) error {
+	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("ONBOARDING_HTTP_ADDR %q is not host:port: %w", cfg.HTTPAddr, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("/readyz answered %s", res.Status)
+	}
 	return nil
 }
 

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+func TestDefaultsNeedNoVariable(t *testing.T) {
+	c, err := fromLookup(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.TemporalUIPort != 8233 || c.UsesPostgres() || c.TemporalTLSEnabled() {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.Timing.InvitationExpiry != 30*24*time.Hour || len(c.Timing.InvitationReminders) != 2 {
+		t.Fatalf("invitation timing: %+v", c.Timing)
+	}
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	c, err := fromLookup(env(map[string]string{
+		"DATABASE_URL": "postgres://u@db/onboarding", "PUBLIC_BASE_URL": "https://onboard.example/",
+		"INVITATION_REMINDERS": "1d, 36h", "INVITATION_EXPIRY": "10d", "TEMPORAL_TLS_CA": "/ca.pem",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.UsesPostgres() || c.PublicBaseURL != "https://onboard.example" || !c.TemporalTLSEnabled() {
+		t.Fatalf("overrides: %+v", c)
+	}
+	if c.Timing.InvitationReminders[1] != 36*time.Hour || c.Timing.InvitationExpiry != 240*time.Hour {
+		t.Fatalf("timing: %+v", c.Timing)
+	}
+}
+
+func TestBadValuesAreRefusedWithTheirName(t *testing.T) {
+	_, err := fromLookup(env(map[string]string{"INVITATION_EXPIRY": "soon", "TEMPORAL_UI_PORT": "99999", "PARTNERSHIP_REMINDERS": "1d,-2h"}))
+	if err == nil {
+		t.Fatal("bad values accepted")
+	}
+	for _, name := range []string{"INVITATION_EXPIRY", "TEMPORAL_UI_PORT", "PARTNERSHIP_REMINDERS"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
