@@ -130,6 +130,9 @@ func TestInvitationEndToEnd(t *testing.T) {
 		return err == nil && len(res.Executions) == 1 && res.Executions[0].Execution.WorkflowId == workflows.InvitationWorkflowID(invID)
 	})
 
+	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-v1.json")
+	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-v1.json")
+
 	// Nothing secret reaches the logs.
 	logs := p.logs.String()
 	require.NotContains(t, logs, reseller.key)
@@ -173,6 +176,8 @@ func TestInvitationCancelledAndDeclined(t *testing.T) {
 	p.eventually("declined recorded", func() bool {
 		return p.call("GET", "/v1/invitations/"+declineID, reseller.key, nil).str("status") == "declined"
 	})
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-v1.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-v1.json")
 	list := p.must(200, p.call("GET", "/v1/invitations?status=declined", reseller.key, nil))
 	require.Len(t, list.json["items"].([]any), 1)
 
