@@ -33,9 +33,7 @@ func TestSendEmailDeliversOnceOverSMTPWithAHashedLink(t *testing.T) {
 			require.NoError(t, err)
 			acts := activities.New(st, sender, "http://onboarding.test/")
 
-			var suite testsuite.WorkflowTestSuite
-			env := suite.NewTestActivityEnvironment()
-			env.RegisterActivity(acts)
+			env := activityEnv(acts)
 			email := activities.Email{
 				Key: "invitation:inv-9:initial", To: "admin@northwind.example", Subject: "Fabrikam invites you",
 				Body: "Hello,\n.\nAccept here: {{link}}\n", Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: "inv-9", ExpiresAt: time.Now().Add(time.Hour)},
@@ -66,9 +64,7 @@ func TestSendEmailDeliversOnceOverSMTPWithAHashedLink(t *testing.T) {
 func TestSendEmailWithoutSMTPIsHeldForTheMailbox(t *testing.T) {
 	st := storetest.New(t, storetest.Dialects[1])
 	acts := activities.New(st, nil, "http://onboarding.test")
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	env := activityEnv(acts)
 	v, err := env.ExecuteActivity(acts.SendEmail, activities.Email{Key: "k1", To: "a@b.example", Subject: "s", Body: "b"})
 	require.NoError(t, err)
 	var res activities.EmailResult
@@ -83,9 +79,7 @@ func TestSendEmailWithoutSMTPIsHeldForTheMailbox(t *testing.T) {
 func TestSendEmailRetriesAFailedDelivery(t *testing.T) {
 	st := storetest.New(t, storetest.Dialects[0])
 	acts := activities.New(st, failingMailer{}, "http://onboarding.test")
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	env := activityEnv(acts)
 	_, err := env.ExecuteActivity(acts.SendEmail, activities.Email{Key: "k2", To: "a@b.example", Subject: "s", Body: "b"})
 	require.Error(t, err, "a refused delivery fails the attempt so Temporal retries it")
 	msgs, err := st.MessagesTo(context.Background(), "a@b.example")
@@ -103,9 +97,7 @@ func (failingMailer) Send(context.Context, mail.Message) error {
 func TestRecordProgressOfAMissingOnboardingIsNotRetried(t *testing.T) {
 	st := storetest.New(t, storetest.Dialects[1])
 	acts := activities.New(st, nil, "")
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	env := activityEnv(acts)
 	_, err := env.ExecuteActivity(acts.RecordProgress, activities.Progress{Kind: activities.KindInvitation, SubjectID: uuid.NewString(),
 		Status: models.InvitationExpired, Seq: 1, Event: "invitation_expired", At: time.Now()})
 	var app *temporal.ApplicationError
@@ -117,9 +109,7 @@ func TestRecordProgressOfAMissingOnboardingIsNotRetried(t *testing.T) {
 func TestCreateResellerRelationshipRefusedWithoutActivePartnership(t *testing.T) {
 	st := storetest.New(t, storetest.Dialects[0])
 	acts := activities.New(st, nil, "")
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	env := activityEnv(acts)
 	_, err := env.ExecuteActivity(acts.CreateResellerRelationship, activities.ResellerRelationshipInput{
 		RelationshipID: uuid.NewString(), CustomerID: "c", ProviderID: "p", ResellerID: "r", Source: models.SourceInvitation})
 	var app *temporal.ApplicationError
@@ -128,4 +118,12 @@ func TestCreateResellerRelationshipRefusedWithoutActivePartnership(t *testing.T)
 	n, err := st.CountRelationships(context.Background(), "c", "p", "r")
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+// activityEnv is a fresh test environment running the real activities.
+func activityEnv(acts *activities.Activities) *testsuite.TestActivityEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return env
 }
