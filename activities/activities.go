@@ -71,6 +71,8 @@ func (p LocalPartnerCenter) CreateDelegatedAdminRelationship(ctx context.Context
 const (
 	KindInvitation  = "invitation"
 	KindPartnership = "partnership"
+	KindExtension   = "extension"
+	KindEnrollment  = "enrollment"
 )
 
 // Progress is one step of an onboarding: its new status and the timeline event.
@@ -79,6 +81,7 @@ type Progress struct {
 	SubjectID      string
 	Status         string
 	RelationshipID string
+	ConsentID      string
 	Seq            int // chosen by the workflow: the event's idempotency key
 	Event          string
 	At             time.Time
@@ -94,6 +97,10 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 		err = a.Store.SetInvitationStatus(ctx, p.SubjectID, p.Status, p.RelationshipID)
 	case KindPartnership:
 		err = a.Store.SetPartnershipStatus(ctx, p.SubjectID, p.Status)
+	case KindExtension:
+		err = a.Store.SetExtensionStatus(ctx, p.SubjectID, p.Status, p.ConsentID, p.RelationshipID)
+	case KindEnrollment:
+		err = a.Store.SetEnrollmentStatus(ctx, p.SubjectID, p.Status, p.Details["reason"])
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
 	}

@@ -41,6 +41,7 @@ type ResellerRelationshipInput struct {
 	ResellerID     string
 	Source         string
 	SourceID       string
+	ConsentID      string // required for an extension
 	DelegatedAdmin bool
 }
 
@@ -56,10 +57,14 @@ func (a *Activities) CreateResellerRelationship(ctx context.Context, in Reseller
 		return "", temporal.NewNonRetryableApplicationError(
 			"the partnership between the reseller and the provider is no longer active", ErrTypePartnershipNotActive, nil)
 	}
-	r, err := a.PartnerCenter.CreateResellerRelationship(ctx, models.Relationship{
+	rel := models.Relationship{
 		ID: in.RelationshipID, CustomerID: in.CustomerID, ProviderID: in.ProviderID, ResellerID: in.ResellerID,
 		Source: in.Source, SourceID: in.SourceID, DelegatedAdmin: in.DelegatedAdmin, Status: models.RelationshipActive,
-	})
+	}
+	if in.ConsentID != "" {
+		rel.ConsentID = &in.ConsentID
+	}
+	r, err := a.PartnerCenter.CreateResellerRelationship(ctx, rel)
 	if err != nil {
 		return "", fmt.Errorf("create reseller relationship: %w", err)
 	}

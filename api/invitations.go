@@ -164,7 +164,7 @@ func (s *Server) createInvitation(c echo.Context) error {
 		}
 		for _, r := range rels {
 			if r.ProviderID == provider.ID && r.ResellerID == me.ID {
-				return problem(http.StatusConflict, CodeRelationshipExists, "this customer already has an active relationship with you and "+provider.Name)
+				return problem(http.StatusUnprocessableEntity, CodeRelationshipExists, "this customer already has an active relationship with you and "+provider.Name)
 			}
 		}
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail

@@ -25,7 +25,7 @@ type pageRenderer struct {
 
 func newPageRenderer() *pageRenderer {
 	r := &pageRenderer{pages: map[string]*template.Template{}}
-	for _, name := range []string{"invitation", "result", "mailbox"} {
+	for _, name := range []string{"invitation", "consent", "result", "mailbox"} {
 		r.pages[name] = template.Must(template.ParseFS(web.Templates, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return r
@@ -49,14 +49,13 @@ type resultPage struct {
 	state string
 }
 
-// linkProblem is why a personal link cannot be used, for a person (page) or a client (JSON).
+// linkAnswer answers a link's visitor: a page for a person, JSON for a client.
 func (s *Server) linkAnswer(c echo.Context, status int, page resultPage) error {
 	if wantsJSON(c) {
 		if status < 400 {
 			return c.JSON(status, map[string]string{"status": page.state})
 		}
-		p := problem(status, page.code, page.Text)
-		return p
+		return problem(status, page.code, page.Text)
 	}
 	return s.pages.render(c, status, "result", page)
 }
@@ -67,11 +66,11 @@ func wantsJSON(c echo.Context) bool {
 
 var (
 	unknownLink = resultPage{Title: "This link is not valid", code: CodeNotFound,
-		Text: "We could not find this invitation. Check that you opened the whole link from the e-mail.",
-		Next: "If it still does not work, ask the partner who invited you to send the invitation again."}
-	expiredLink = resultPage{Title: "This invitation has expired", code: CodeTokenExpired,
-		Text: "The time to answer this invitation is over.",
-		Next: "Ask the partner who invited you to send a new invitation."}
+		Text: "We could not find what this link points to. Check that you opened the whole link from the e-mail.",
+		Next: "If it still does not work, ask the partner who wrote to you to send it again."}
+	expiredLink = resultPage{Title: "This request has expired", code: CodeTokenExpired,
+		Text: "The time to answer is over.",
+		Next: "Ask the partner who wrote to you to send a new request."}
 )
 
 func usedLink(status string) resultPage {
@@ -89,19 +88,24 @@ func usedLink(status string) resultPage {
 	return p
 }
 
+// lookupLink finds the link row of a token for the purpose.
+func (s *Server) lookupLink(c echo.Context, purpose string) (models.LinkToken, bool) {
+	token := c.Param("token")
+	if len(token) < 20 || len(token) > 100 {
+		return models.LinkToken{}, false
+	}
+	t, err := s.store.LinkToken(c.Request().Context(), secret.Hash(token))
+	return t, err == nil && t.Purpose == purpose
+}
+
 // openInvitationLink resolves a link token to a still-open invitation, or to
 // the page explaining why it is not.
 func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *resultPage) {
-	token := c.Param("token")
-	if len(token) < 20 || len(token) > 100 {
+	t, ok := s.lookupLink(c, models.LinkPurposeInvitation)
+	if !ok {
 		return models.Invitation{}, http.StatusNotFound, &unknownLink
 	}
-	ctx := c.Request().Context()
-	t, err := s.store.LinkToken(ctx, secret.Hash(token))
-	if err != nil || t.Purpose != models.LinkPurposeInvitation {
-		return models.Invitation{}, http.StatusNotFound, &unknownLink
-	}
-	inv, err := s.store.Invitation(ctx, t.SubjectID)
+	inv, err := s.store.Invitation(c.Request().Context(), t.SubjectID)
 	if err != nil {
 		return inv, http.StatusNotFound, &unknownLink
 	}
@@ -163,24 +167,125 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 		update, done = workflows.UpdateDecline, resultPage{Title: "Invitation declined", state: models.InvitationDeclined,
 			Text: "You declined the invitation. The partner is told; nothing else happens."}
 	}
+	return s.answerLink(c, inv.WorkflowID, update, done, func() (resultPage, error) {
+		fresh, err := s.store.Invitation(c.Request().Context(), inv.ID)
+		return usedLink(fresh.Status), err
+	})
+}
+
+// answerLink sends a customer's answer to its workflow and explains a refusal:
+// expired, or already answered (used() says how).
+func (s *Server) answerLink(c echo.Context, workflowID, update string, done resultPage, used func() (resultPage, error)) error {
 	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300)}
 	var result string
-	if err := s.update(c, inv.WorkflowID, update, &result, answer); err != nil {
+	if err := s.update(c, workflowID, update, &result, answer); err != nil {
 		var app *temporal.ApplicationError
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &app) && app.Type() == workflows.ErrTypeExpired:
 			return s.linkAnswer(c, http.StatusGone, expiredLink)
 		case errors.As(err, &app) && app.Type() == workflows.ErrTypeAlreadyDecided, errors.As(err, &nf):
-			fresh, ferr := s.store.Invitation(c.Request().Context(), inv.ID)
-			if ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
-				return ferr
+			page, uerr := used()
+			if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
+				return uerr
 			}
-			return s.linkAnswer(c, http.StatusGone, usedLink(fresh.Status))
+			return s.linkAnswer(c, http.StatusGone, page)
 		}
 		return err
 	}
 	return s.linkAnswer(c, http.StatusOK, done)
+}
+
+// openConsentLink resolves a consent token to an extension still waiting for
+// consent, or to the page explaining why it is not.
+func (s *Server) openConsentLink(c echo.Context) (models.RelationshipExtension, int, *resultPage) {
+	t, ok := s.lookupLink(c, models.LinkPurposeConsent)
+	if !ok {
+		return models.RelationshipExtension{}, http.StatusNotFound, &unknownLink
+	}
+	x, err := s.store.Extension(c.Request().Context(), t.SubjectID)
+	if err != nil {
+		return x, http.StatusNotFound, &unknownLink
+	}
+	if x.Status == models.ExtensionExpired || (x.Status == models.ExtensionWaitingForConsent && time.Now().After(t.ExpiresAt)) {
+		return x, http.StatusGone, &expiredLink
+	}
+	if t.UsedAt != nil || x.Status != models.ExtensionWaitingForConsent || x.ConsentID != nil {
+		p := usedConsentLink(x)
+		return x, http.StatusGone, &p
+	}
+	return x, http.StatusOK, nil
+}
+
+func usedConsentLink(x models.RelationshipExtension) resultPage {
+	p := resultPage{Title: "This consent request was already answered", code: CodeTokenUsed, Text: "Nothing else is needed from you."}
+	switch {
+	case x.Status == models.ExtensionConsentDeclined:
+		p.Text = "You declined. Nothing was shared and nothing else is needed from you."
+	case x.Status == models.ExtensionCancelled:
+		p.Title, p.Text = "This request was withdrawn", "The partner withdrew this request; nothing was shared."
+	case x.ConsentID != nil || x.Status == models.ExtensionCompleted:
+		p.Text = "You gave your consent. Nothing else is needed from you."
+	}
+	return p
+}
+
+type consentPageData struct {
+	Title     string
+	Token     string
+	Reseller  string
+	Provider  string
+	Company   string
+	Text      string
+	ExpiresAt string
+}
+
+// consentPage shows exactly what the customer consents to. A GET changes nothing.
+func (s *Server) consentPage(c echo.Context) error {
+	x, status, closed := s.openConsentLink(c)
+	if closed != nil {
+		return s.linkAnswer(c, status, *closed)
+	}
+	ctx := c.Request().Context()
+	customer, err := s.store.Customer(ctx, x.CustomerID)
+	if err != nil {
+		return err
+	}
+	reseller, err := s.store.Partner(ctx, x.ResellerID)
+	if err != nil {
+		return err
+	}
+	provider, err := s.store.Partner(ctx, x.ProviderID)
+	if err != nil {
+		return err
+	}
+	billTo := models.BillTo{}
+	if customer.BillTo != nil {
+		billTo = *customer.BillTo
+	}
+	return s.pages.render(c, http.StatusOK, "consent", consentPageData{
+		Title: reseller.Name + " asks for your consent", Token: c.Param("token"), Reseller: reseller.Name, Provider: provider.Name,
+		Company: customer.CompanyName, Text: models.ConsentText(reseller.Name, provider.Name, customer.CompanyName, billTo),
+		ExpiresAt: x.ExpiresAt.UTC().Format("2 January 2006 15:04"),
+	})
+}
+
+// answerConsentPage handles the Consent and Decline buttons (and JSON clients).
+func (s *Server) answerConsentPage(c echo.Context) error {
+	x, status, closed := s.openConsentLink(c)
+	if closed != nil {
+		return s.linkAnswer(c, status, *closed)
+	}
+	update, done := workflows.UpdateConsent, resultPage{Title: "Thank you: consent given", state: "consent_given",
+		Text: "Your consent is recorded. The partners are told, and the relationship is set up now."}
+	if strings.HasSuffix(c.Path(), "/decline") {
+		update, done = workflows.UpdateDecline, resultPage{Title: "You declined", state: models.ExtensionConsentDeclined,
+			Text: "Nothing is shared and no relationship is created. The partner is told."}
+	}
+	return s.answerLink(c, x.WorkflowID, update, done, func() (resultPage, error) {
+		fresh, err := s.store.Extension(c.Request().Context(), x.ID)
+		return usedConsentLink(fresh), err
+	})
 }
 
 // devMailbox lists the e-mails kept in the outbox (embedded default only).

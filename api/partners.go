@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ func (s *Server) createPartner(c echo.Context) error {
 
 type meResponse struct {
 	partnerResponse
-	Enrollment   map[string]string     `json:"enrollment"`
+	Enrollment   map[string]any        `json:"enrollment"`
 	Partnerships []partnershipResponse `json:"partnerships"`
 }
 
@@ -87,8 +88,13 @@ func (s *Server) me(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := meResponse{partnerResponse: toPartnerResponse(me), Enrollment: map[string]string{"status": me.EnrollmentStatus},
+	out := meResponse{partnerResponse: toPartnerResponse(me), Enrollment: map[string]any{"status": me.EnrollmentStatus},
 		Partnerships: make([]partnershipResponse, 0, len(ps))}
+	if e, err := s.store.Enrollment(c.Request().Context(), me.ID); err == nil {
+		out.Enrollment = enrollmentView(e)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	for _, p := range ps {
 		out.Partnerships = append(out.Partnerships, toPartnershipResponse(p))
 	}

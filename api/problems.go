@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -30,6 +31,16 @@ const (
 	CodePayloadTooLarge      = "payload-too-large"
 	CodeUnavailable          = "unavailable"
 	CodeInternal             = "internal-error"
+)
+
+// Rule codes (rules package) are problem codes too.
+const (
+	CodeNotDirectBillPartner             = rules.NotDirectBillPartner
+	CodeEnrollmentNotApproved            = rules.EnrollmentNotApproved
+	CodeCustomerNotDirectBill            = rules.CustomerNotDirectBill
+	CodeBillToSharingNotAcknowledged     = rules.BillToSharingNotAcknowledged
+	CodeDelegatedAdminRequiresInvitation = rules.DelegatedAdminRequiresInvitation
+	CodeConsentEvidenceInvalid           = rules.ConsentEvidenceInvalid
 )
 
 // ProblemTypeBase prefixes every problem type; /rules/{code} explains each.
@@ -61,33 +72,45 @@ func problem(status int, code, detail string) *Problem {
 }
 
 var titles = map[string]string{
-	CodeValidationFailed:     "The request is not valid",
-	CodeUnauthorized:         "Authentication is required",
-	CodeForbidden:            "This action is not allowed for you",
-	CodeNotFound:             "Not found",
-	CodeConflict:             "The request conflicts with the current state",
-	CodePartnershipNotActive: "No active partnership with this provider",
-	CodeRelationshipExists:   "The reseller relationship already exists",
-	CodeTokenExpired:         "This link has expired",
-	CodeTokenUsed:            "This link was already used",
-	CodeMethodNotAllowed:     "Method not allowed",
-	CodePayloadTooLarge:      "The request body is too large",
-	CodeUnavailable:          "A dependency is unavailable",
-	CodeInternal:             "Internal error",
+	CodeValidationFailed:                 "The request is not valid",
+	CodeUnauthorized:                     "Authentication is required",
+	CodeForbidden:                        "This action is not allowed for you",
+	CodeNotFound:                         "Not found",
+	CodeConflict:                         "The request conflicts with the current state",
+	CodePartnershipNotActive:             "No active partnership with this provider",
+	CodeRelationshipExists:               "The reseller relationship already exists",
+	CodeTokenExpired:                     "This link has expired",
+	CodeTokenUsed:                        "This link was already used",
+	CodeMethodNotAllowed:                 "Method not allowed",
+	CodePayloadTooLarge:                  "The request body is too large",
+	CodeUnavailable:                      "A dependency is unavailable",
+	CodeInternal:                         "Internal error",
+	CodeNotDirectBillPartner:             "Only a direct-bill partner can do this",
+	CodeEnrollmentNotApproved:            "The indirect-reseller enrollment is not approved",
+	CodeCustomerNotDirectBill:            "The customer is not your direct-bill customer",
+	CodeBillToSharingNotAcknowledged:     "Bill-to sharing must be acknowledged",
+	CodeDelegatedAdminRequiresInvitation: "Delegated admin needs an invitation",
+	CodeConsentEvidenceInvalid:           "The consent evidence is not acceptable",
 }
 
 // RuleDescriptions explain each code on /rules/{code}.
 var RuleDescriptions = map[string]string{
-	CodeValidationFailed:     "A field is missing or malformed. The `errors` list names each field and what is wrong with it. Fix them and send the request again.",
-	CodeUnauthorized:         "Send `Authorization: Bearer <api key>` with the key shown once when the partner was created (or the operator token for /v1/admin).",
-	CodeForbidden:            "Your partner type cannot do this: invitations are sent by resellers, partnership invitations by indirect providers.",
-	CodeNotFound:             "There is no such object among yours. Objects of other partners are reported as not found too.",
-	CodeConflict:             "The object is not in a state that allows this, or an Idempotency-Key was reused with a different request.",
-	CodePartnershipNotActive: "A reseller can involve a provider only once their partnership is active: the provider invites (POST /v1/partnerships), the reseller accepts.",
-	CodeRelationshipExists:   "The customer already has an active reseller relationship with this reseller and provider; nothing needs to be done.",
-	CodeTokenExpired:         "The personal link's process expired. Ask the partner to send a new invitation.",
-	CodeTokenUsed:            "The personal link was already used (accepted, declined or cancelled). Nothing else is needed.",
-	CodePayloadTooLarge:      "Request bodies are limited to 64 KiB.",
+	CodeValidationFailed:                 "A field is missing or malformed. The `errors` list names each field and what is wrong with it. Fix them and send the request again.",
+	CodeUnauthorized:                     "Send `Authorization: Bearer <api key>` with the key shown once when the partner was created (or the operator token for /v1/admin).",
+	CodeForbidden:                        "Your partner type cannot do this: invitations are sent by resellers, partnership invitations by indirect providers.",
+	CodeNotFound:                         "There is no such object among yours. Objects of other partners are reported as not found too.",
+	CodeConflict:                         "The object is not in a state that allows this, or an Idempotency-Key was reused with a different request.",
+	CodePartnershipNotActive:             "A reseller can involve a provider only once their partnership is active: the provider invites (POST /v1/partnerships), the reseller accepts.",
+	CodeRelationshipExists:               "The customer already has an active reseller relationship with this reseller and provider; nothing needs to be done.",
+	CodeTokenExpired:                     "The personal link's process expired. Ask the partner to send a new invitation.",
+	CodeTokenUsed:                        "The personal link was already used (accepted, declined or cancelled). Nothing else is needed.",
+	CodePayloadTooLarge:                  "Request bodies are limited to 64 KiB.",
+	CodeNotDirectBillPartner:             "R1: only a direct-bill partner that became an indirect reseller extends relationships of its direct-bill customers. Use an invitation instead.",
+	CodeEnrollmentNotApproved:            "R1: the reseller's indirect-reseller enrollment must be approved (POST /v1/enrollment, then an operator approves).",
+	CodeCustomerNotDirectBill:            "R2: only customers acquired as your direct-bill customers can be extended. Invite other customers (POST /v1/invitations).",
+	CodeBillToSharingNotAcknowledged:     "R4: acknowledge that a copy of the customer's bill-to information is shared with the provider (share_bill_to: true).",
+	CodeDelegatedAdminRequiresInvitation: "R5: an extension grants no delegated admin rights. If the provider needs them, send an invitation with a delegated admin request (POST /v1/invitations).",
+	CodeConsentEvidenceInvalid:           "R6: partner attestation needs a signer name and e-mail, obtained_at not in the future nor older than 90 days, and evidence text — and is accepted only where the installation allows it. Otherwise use customer_confirmation.",
 }
 
 func validationProblem(errs []FieldError) *Problem {
@@ -129,6 +152,17 @@ func toProblem(err error) *Problem {
 		if he.Code >= 400 && he.Code < 500 {
 			return problem(he.Code, CodeValidationFailed, fmt.Sprint(he.Message))
 		}
+	}
+	if v, ok := rules.AsViolation(err); ok {
+		status := http.StatusUnprocessableEntity
+		if v.Code == rules.CustomerNotFound {
+			status = http.StatusNotFound
+		}
+		p := problem(status, v.Code, v.Detail)
+		if v.Code == rules.DelegatedAdminRequiresInvitation {
+			p.Links = map[string]string{"invitation": "/v1/invitations"}
+		}
+		return p
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):

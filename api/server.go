@@ -79,16 +79,25 @@ func New(d Deps) *echo.Echo {
 	// Auth is attached per route, not per group: a group's catch-all would turn
 	// a wrong method into 404 instead of 405.
 	e.POST("/v1/admin/partners", s.createPartner, s.requireAdmin)
+	e.POST("/v1/admin/enrollments/:partner_id/approve", s.decideEnrollment, s.requireAdmin)
+	e.POST("/v1/admin/enrollments/:partner_id/reject", s.decideEnrollment, s.requireAdmin)
 
 	partner := func(method, path string, h echo.HandlerFunc) { e.Add(method, "/v1"+path, h, s.requirePartner) }
 	partner(http.MethodGet, "/me", s.me)
+	partner(http.MethodPost, "/enrollment", s.submitEnrollment)
 	partner(http.MethodPost, "/partnerships", s.createPartnership)
 	partner(http.MethodGet, "/partnerships", s.listPartnerships)
 	partner(http.MethodGet, "/partnerships/:id", s.getPartnership)
 	partner(http.MethodPost, "/partnerships/:id/accept", s.answerPartnership)
 	partner(http.MethodPost, "/partnerships/:id/decline", s.answerPartnership)
+	partner(http.MethodPost, "/customers", s.createCustomer)
 	partner(http.MethodGet, "/customers", s.listCustomers)
 	partner(http.MethodGet, "/customers/:id", s.getCustomer)
+	partner(http.MethodGet, "/customers/:id/order-eligibility", s.getOrderEligibility)
+	partner(http.MethodPost, "/relationship-extensions", s.createExtension)
+	partner(http.MethodGet, "/relationship-extensions", s.listExtensions)
+	partner(http.MethodGet, "/relationship-extensions/:id", s.getExtension)
+	partner(http.MethodPost, "/relationship-extensions/:id/cancel", s.cancelExtension)
 	partner(http.MethodPost, "/invitations", s.createInvitation)
 	partner(http.MethodGet, "/invitations", s.listInvitations)
 	partner(http.MethodGet, "/invitations/:id", s.getInvitation)
@@ -99,6 +108,9 @@ func New(d Deps) *echo.Echo {
 	e.GET("/i/:token", s.invitationPage)
 	e.POST("/i/:token/accept", s.answerInvitationPage)
 	e.POST("/i/:token/decline", s.answerInvitationPage)
+	e.GET("/c/:token", s.consentPage)
+	e.POST("/c/:token/consent", s.answerConsentPage)
+	e.POST("/c/:token/decline", s.answerConsentPage)
 	if d.DevMailbox {
 		e.GET("/dev/mailbox", s.devMailbox)
 	}

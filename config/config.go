@@ -28,8 +28,13 @@ type Config struct {
 	TemporalTLSServer string // TEMPORAL_TLS_SERVER_NAME
 	TemporalUIPort    int    // TEMPORAL_UI_PORT: Web UI of the embedded server (dev only)
 
-	SMTPURL  string // SMTP_URL: smtp://user:pass@host:port; empty keeps mail in the outbox
-	MailFrom string // MAIL_FROM
+	SMTPURL       string // SMTP_URL: smtp://user:pass@host:port; empty keeps mail in the outbox
+	MailFrom      string // MAIL_FROM
+	OperatorEmail string // ONBOARDING_OPERATOR_EMAIL: where enrollment reviews are asked for
+
+	// AllowConsentAttestation lets a partner attest the customer's consent
+	// instead of the customer confirming it (ONBOARDING_ALLOW_CONSENT_ATTESTATION).
+	AllowConsentAttestation bool
 
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
@@ -44,6 +49,10 @@ type Timing struct {
 	InvitationExpiry     time.Duration   // INVITATION_EXPIRY
 	PartnershipReminders []time.Duration // PARTNERSHIP_REMINDERS
 	PartnershipExpiry    time.Duration   // PARTNERSHIP_EXPIRY
+	ConsentReminders     []time.Duration // CONSENT_REMINDERS
+	ConsentExpiry        time.Duration   // CONSENT_EXPIRY
+	EnrollmentReminder   time.Duration   // ENROLLMENT_REMINDER: operators reminded after
+	EnrollmentEscalation int             // ENROLLMENT_ESCALATION_BUSINESS_DAYS: escalated after
 }
 
 const day = 24 * time.Hour
@@ -59,12 +68,17 @@ func Default() Config {
 		TemporalTaskQueue: "onboarding",
 		TemporalUIPort:    8233,
 		MailFrom:          "CSP Onboarding <onboarding@localhost>",
+		OperatorEmail:     "operators@localhost",
 		LogLevel:          "info",
 		Timing: Timing{
 			InvitationReminders:  []time.Duration{3 * day, 7 * day},
 			InvitationExpiry:     30 * day,
 			PartnershipReminders: []time.Duration{3 * day},
 			PartnershipExpiry:    14 * day,
+			ConsentReminders:     []time.Duration{3 * day, 7 * day},
+			ConsentExpiry:        14 * day,
+			EnrollmentReminder:   2 * day,
+			EnrollmentEscalation: 5,
 		},
 	}
 }
@@ -97,6 +111,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("TEMPORAL_TLS_SERVER_NAME", &c.TemporalTLSServer)
 	str("SMTP_URL", &c.SMTPURL)
 	str("MAIL_FROM", &c.MailFrom)
+	str("ONBOARDING_OPERATOR_EMAIL", &c.OperatorEmail)
 	str("LOG_LEVEL", &c.LogLevel)
 	str("LOG_FORMAT", &c.LogFormat)
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
@@ -107,6 +122,21 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Sprintf("TEMPORAL_UI_PORT=%q is not a port number", v))
 		} else {
 			c.TemporalUIPort = p
+		}
+	}
+	if v, ok := lookup("ONBOARDING_ALLOW_CONSENT_ATTESTATION"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("ONBOARDING_ALLOW_CONSENT_ATTESTATION=%q must be true or false", v))
+		}
+		c.AllowConsentAttestation = b
+	}
+	if v, ok := lookup("ENROLLMENT_ESCALATION_BUSINESS_DAYS"); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 60 {
+			errs = append(errs, fmt.Sprintf("ENROLLMENT_ESCALATION_BUSINESS_DAYS=%q must be a whole number from 1 to 60", v))
+		} else {
+			c.Timing.EnrollmentEscalation = n
 		}
 	}
 	durations := func(name string, dst *[]time.Duration) {
@@ -141,6 +171,9 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("INVITATION_EXPIRY", &c.Timing.InvitationExpiry)
 	durations("PARTNERSHIP_REMINDERS", &c.Timing.PartnershipReminders)
 	duration("PARTNERSHIP_EXPIRY", &c.Timing.PartnershipExpiry)
+	durations("CONSENT_REMINDERS", &c.Timing.ConsentReminders)
+	duration("CONSENT_EXPIRY", &c.Timing.ConsentExpiry)
+	duration("ENROLLMENT_REMINDER", &c.Timing.EnrollmentReminder)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

@@ -72,6 +72,8 @@ type product struct {
 	smtp   *mailtest.Server
 	logs   *syncBuffer
 	config config.Config
+	// seenLinks are personal links a test already used.
+	seenLinks []string
 }
 
 type syncBuffer struct {
@@ -94,6 +96,12 @@ func (b *syncBuffer) String() string {
 // startProduct runs the product's own wiring (app.Start) against Postgres.
 func startProduct(t *testing.T) *product {
 	t.Helper()
+	return startProductWith(t, nil)
+}
+
+// startProductWith is startProduct with the configuration adjusted first.
+func startProductWith(t *testing.T, adjust func(*config.Config)) *product {
+	t.Helper()
 	st, dbURL := storetest.NewWithURL(t, migrations.Postgres)
 	smtpServer, err := mailtest.Start()
 	if err != nil {
@@ -106,6 +114,9 @@ func startProduct(t *testing.T) *product {
 	cfg.TemporalAddress = temporalServer.FrontendAddress()
 	cfg.TemporalTaskQueue = "e2e-" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
 	cfg.AdminToken = adminToken
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	return runProduct(t, cfg, st, smtpServer)
 }
 

@@ -56,6 +56,30 @@ const (
 	DelegatedAdminTerminated = "terminated"
 )
 
+// Enrollment statuses of a reseller's indirect-reseller enrollment.
+const (
+	EnrollmentNotEnrolled = "not_enrolled"
+	EnrollmentSubmitted   = "submitted"
+	EnrollmentApproved    = "approved"
+	EnrollmentRejected    = "rejected"
+)
+
+// Relationship extension statuses (DESIGN §4).
+const (
+	ExtensionWaitingForConsent = "waiting_for_consent"
+	ExtensionConsentDeclined   = "consent_declined"
+	ExtensionExpired           = "expired"
+	ExtensionCancelled         = "cancelled"
+	ExtensionCompleted         = "completed"
+	ExtensionFailed            = "failed"
+)
+
+// Consent methods.
+const (
+	ConsentCustomerConfirmation = "customer_confirmation"
+	ConsentPartnerAttestation   = "partner_attestation"
+)
+
 // Link token purposes: what a personal link lets its holder do.
 const (
 	LinkPurposeInvitation = "invitation"
@@ -98,7 +122,7 @@ type Partnership struct {
 }
 
 // Customer is an organisation with a tenant. CreatedBy is the partner that
-// brought it in.
+// brought it in; only that partner sees BillTo, others through a consented share.
 type Customer struct {
 	ID           string    `gorm:"primaryKey" json:"id"`
 	CompanyName  string    `json:"company_name"`
@@ -106,8 +130,21 @@ type Customer struct {
 	ContactEmail string    `json:"contact_email"`
 	AcquiredVia  string    `json:"acquired_via"`
 	CreatedBy    string    `json:"created_by"`
+	BillTo       *BillTo   `gorm:"serializer:json" json:"bill_to,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// BillTo is a customer's billing identity.
+type BillTo struct {
+	CompanyName  string `json:"company_name"`
+	AddressLine1 string `json:"address_line1"`
+	AddressLine2 string `json:"address_line2,omitempty"`
+	City         string `json:"city"`
+	PostalCode   string `json:"postal_code"`
+	Country      string `json:"country"`
+	Email        string `json:"email"`
+	Phone        string `json:"phone"`
 }
 
 // CustomerPartner puts a customer on a partner's customer list.
@@ -163,6 +200,7 @@ type Relationship struct {
 	ResellerID     string    ``
 	Source         string    ``
 	SourceID       string    `` // the invitation, extension or tenant request behind it
+	ConsentID      *string   `` // required for source "extension"
 	DelegatedAdmin bool      ``
 	Status         string    ``
 	CreatedAt      time.Time ``
@@ -219,4 +257,62 @@ type IdempotencyKey struct {
 	RequestHash string    ``
 	ResourceID  string    ``
 	CreatedAt   time.Time ``
+}
+
+// Enrollment is a reseller's indirect-reseller enrollment.
+type Enrollment struct {
+	PartnerID   string     `gorm:"primaryKey"`
+	Status      string     ``
+	WorkflowID  string     ``
+	Reason      string     ``
+	SubmittedAt time.Time  ``
+	DecidedAt   *time.Time ``
+	UpdatedAt   time.Time  ``
+}
+
+// RelationshipExtension extends a direct-bill customer's relationship to a provider.
+type RelationshipExtension struct {
+	ID             string    `gorm:"primaryKey"`
+	ResellerID     string    ``
+	ProviderID     string    ``
+	CustomerID     string    ``
+	Status         string    ``
+	ConsentMethod  string    ``
+	ConsentID      *string   ``
+	RelationshipID *string   ``
+	WorkflowID     string    ``
+	ExpiresAt      time.Time ``
+	CreatedAt      time.Time ``
+	UpdatedAt      time.Time ``
+}
+
+// ConsentRecord is the evidence that a customer consented. Append-only: the
+// database refuses updates and deletes.
+type ConsentRecord struct {
+	ID          string    `gorm:"primaryKey"`
+	ExtensionID string    ``
+	CustomerID  string    ``
+	ProviderID  string    ``
+	ResellerID  string    ``
+	Subject     string    `` // who consented: the customer's contact
+	Method      string    ``
+	SignerName  string    ``
+	SignerEmail string    ``
+	ObtainedAt  time.Time ``
+	IP          string    ``
+	UserAgent   string    ``
+	TextShown   string    ``
+	Evidence    string    ``
+	CreatedAt   time.Time ``
+}
+
+// BillToShare is the copy of a customer's bill-to info a provider may see.
+type BillToShare struct {
+	ID         string  `gorm:"primaryKey"`
+	CustomerID string  ``
+	ProviderID string  ``
+	ResellerID string  ``
+	ConsentID  string  ``
+	Snapshot   *BillTo `gorm:"serializer:json"`
+	CreatedAt  time.Time
 }

@@ -58,8 +58,8 @@ func TestMigrationsRollBackAndReapply(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, err := migrations.Version(ctx, sqlDB, st.Dialect())
-		if err != nil || v != 1 {
-			t.Fatalf("version after migrate = %d, %v; want 1", v, err)
+		if err != nil || v < 2 {
+			t.Fatalf("version after migrate = %d, %v; want the latest", v, err)
 		}
 		if err := migrations.Reset(ctx, sqlDB, st.Dialect()); err != nil {
 			t.Fatalf("down: %v", err)
@@ -71,7 +71,7 @@ func TestMigrationsRollBackAndReapply(t *testing.T) {
 			t.Fatal("partners table survived the down migration")
 		}
 		applied, err := st.Migrate(ctx)
-		if err != nil || len(applied) != 1 {
+		if err != nil || int64(len(applied)) != v {
 			t.Fatalf("re-apply: %v %v", applied, err)
 		}
 		again, err := st.Migrate(ctx)
@@ -279,6 +279,61 @@ func TestEventsAppendOncePerSeq(t *testing.T) {
 		events, err := st.Events(ctx, "inv")
 		if err != nil || len(events) != 2 || events[0].Type != "invitation_sent" || events[0].Details["to"] != "a@b.example" || !events[1].At.Equal(at.Add(time.Hour)) {
 			t.Fatalf("events: %+v %v", events, err)
+		}
+	})
+}
+
+func TestConsentRecordsAreAppendOnly(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, res := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeReseller)
+		cust := customer(t, st, res.ID)
+		now := time.Now().UTC()
+		x := models.RelationshipExtension{ID: id(), ResellerID: res.ID, ProviderID: prov.ID, CustomerID: cust.ID,
+			Status: models.ExtensionWaitingForConsent, ConsentMethod: models.ConsentCustomerConfirmation, WorkflowID: "w",
+			ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateExtension(ctx, &x); err != nil {
+			t.Fatal(err)
+		}
+		rec := models.ConsentRecord{ID: id(), ExtensionID: x.ID, CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Subject: cust.ContactEmail, Method: models.ConsentCustomerConfirmation, SignerEmail: cust.ContactEmail,
+			ObtainedAt: now, IP: "203.0.113.1", TextShown: "the text"}
+		stored, err := st.RecordConsent(ctx, rec)
+		if err != nil || stored.ID != rec.ID {
+			t.Fatalf("record: %+v %v", stored, err)
+		}
+		again := rec
+		again.ID, again.TextShown = id(), "another text"
+		if second, err := st.RecordConsent(ctx, again); err != nil || second.ID != rec.ID || second.TextShown != "the text" {
+			t.Fatalf("a retried record must return the first one: %+v %v", second, err)
+		}
+
+		if err := st.DB().Model(&models.ConsentRecord{}).Where("id = ?", rec.ID).Update("text_shown", "edited").Error; err == nil {
+			t.Fatal("a consent record was updated")
+		}
+		if err := st.DB().Where("id = ?", rec.ID).Delete(&models.ConsentRecord{}).Error; err == nil {
+			t.Fatal("a consent record was deleted")
+		}
+		if err := st.DB().Exec("DELETE FROM consent_records").Error; err == nil {
+			t.Fatal("consent records were deleted in bulk")
+		}
+		got, err := st.ConsentForExtension(ctx, x.ID)
+		if err != nil || got.TextShown != "the text" || got.IP != "203.0.113.1" {
+			t.Fatalf("the record changed: %+v %v", got, err)
+		}
+
+		// Nothing rests on a missing consent: no share, no extension relationship.
+		if err := st.ShareBillTo(ctx, models.BillToShare{ID: id(), CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID, ConsentID: "missing"}); err == nil {
+			t.Fatal("a bill-to share without a consent record was stored")
+		}
+		if _, err := st.CreateRelationship(ctx, models.Relationship{ID: id(), CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Source: models.SourceExtension, SourceID: x.ID, Status: models.RelationshipActive}); err == nil {
+			t.Fatal("an extension relationship without a consent record was stored")
+		}
+		consentID := rec.ID
+		if _, err := st.CreateRelationship(ctx, models.Relationship{ID: id(), CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Source: models.SourceExtension, SourceID: x.ID, ConsentID: &consentID, Status: models.RelationshipActive}); err != nil {
+			t.Fatalf("with its consent the relationship is stored: %v", err)
 		}
 	})
 }

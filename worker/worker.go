@@ -22,6 +22,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.PartnershipWorkflow)
 	r.RegisterWorkflow(workflows.InvitationWorkflow)
 	r.RegisterWorkflow(workflows.RelationshipWorkflow)
+	r.RegisterWorkflow(workflows.ExtensionWorkflow)
+	r.RegisterWorkflow(workflows.EnrollmentWorkflow)
 	if acts != nil {
 		r.RegisterActivity(acts)
 	}

@@ -38,12 +38,18 @@ const (
 	KindPartnership  = "partnership"
 	KindInvitation   = "invitation"
 	KindRelationship = "relationship"
+	KindExtension    = "extension"
+	KindEnrollment   = "enrollment"
 )
 
 // Workflow IDs read as what they are.
 func PartnershipWorkflowID(id string) string  { return "partnership:" + id }
 func InvitationWorkflowID(id string) string   { return "invitation:" + id }
 func RelationshipWorkflowID(id string) string { return "relationship:" + id }
+func ExtensionWorkflowID(id string) string    { return "extension:" + id }
+func EnrollmentWorkflowID(partnerID string) string {
+	return "enrollment:" + partnerID
+}
 
 // QueryStatus answers the current state of any onboarding workflow.
 const QueryStatus = "status"
@@ -54,6 +60,9 @@ const (
 	UpdateDecline = "decline"
 	UpdateCancel  = "cancel"
 	UpdateResend  = "resend"
+	UpdateConsent = "consent"
+	UpdateApprove = "approve"
+	UpdateReject  = "reject"
 )
 
 // Error types of rejected updates; the API maps them to problems.
@@ -113,19 +122,36 @@ func (t *tracker) setStep(ctx workflow.Context, step string) {
 // record writes the status and a timeline event, then mirrors the status in
 // the OnboardingStatus search attribute.
 func (t *tracker) record(ctx workflow.Context, status, event string, details map[string]string, closeLinks bool, relationshipID string) error {
+	return t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, CloseLinks: closeLinks, RelationshipID: relationshipID})
+}
+
+// recordWith is record for progress that carries more (a consent ID, say).
+func (t *tracker) recordWith(ctx workflow.Context, p activities.Progress) error {
 	t.seq++
-	p := activities.Progress{
-		Kind: t.kind, SubjectID: t.subjectID, Status: status, RelationshipID: relationshipID,
-		Seq: t.seq, Event: event, At: workflow.Now(ctx).UTC(), Details: details, CloseLinks: closeLinks,
-	}
+	p.Kind, p.SubjectID, p.Seq, p.At = t.kind, t.subjectID, t.seq, workflow.Now(ctx).UTC()
 	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordProgress, p).Get(ctx, nil); err != nil {
 		return err
 	}
-	if status != t.status {
-		t.status = status
-		return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(status))
+	if p.Status != t.status {
+		t.status = p.Status
+		return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(p.Status))
 	}
 	return nil
+}
+
+// answerDetails puts who answered on the timeline.
+func answerDetails(ans Answer) map[string]string {
+	d := map[string]string{}
+	if ans.IP != "" {
+		d["ip"] = ans.IP
+	}
+	if ans.UserAgent != "" {
+		d["user_agent"] = ans.UserAgent
+	}
+	if ans.Reason != "" {
+		d["reason"] = ans.Reason
+	}
+	return d
 }
 
 // sendEmail runs SendEmail; its key makes it exactly-once.
@@ -137,7 +163,7 @@ func sendEmail(ctx workflow.Context, e activities.Email) error {
 type answerWait struct {
 	start       time.Time
 	reminders   []time.Duration // after start
-	expireAfter time.Duration
+	expireAfter time.Duration   // 0: never expires
 }
 
 func (w answerWait) expiresAt() time.Time { return w.start.Add(w.expireAfter) }
@@ -149,8 +175,19 @@ func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bo
 	sent := 0
 	for !answered() {
 		deadline, isReminder := w.expiresAt(), false
-		if sent < len(w.reminders) && w.reminders[sent] < w.expireAfter {
+		if sent < len(w.reminders) && (w.expireAfter == 0 || w.reminders[sent] < w.expireAfter) {
 			deadline, isReminder = w.start.Add(w.reminders[sent]), true
+		} else if w.expireAfter == 0 {
+			// Nothing left to remind of and no expiry: wait for the answer alone.
+			if err := workflow.Await(ctx, func() bool { return answered() || woken() }); err != nil {
+				return false, err
+			}
+			if !answered() {
+				if err := onWake(); err != nil {
+					return false, err
+				}
+			}
+			continue
 		}
 		if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
 			ok, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return answered() || woken() })

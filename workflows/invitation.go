@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -144,10 +143,10 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		err = w.t.record(ctx, models.InvitationExpired, "invitation_expired", nil, true, "")
 	case w.decision == models.InvitationDeclined:
 		w.t.setStep(ctx, "Declined by the customer")
-		err = w.t.record(ctx, models.InvitationDeclined, "customer_declined", w.answerDetails(), true, "")
+		err = w.t.record(ctx, models.InvitationDeclined, "customer_declined", answerDetails(w.answer), true, "")
 	case w.decision == models.InvitationCancelled:
 		w.t.setStep(ctx, "Cancelled by the reseller")
-		err = w.t.record(ctx, models.InvitationCancelled, "cancelled_by_partner", w.answerDetails(), true, "")
+		err = w.t.record(ctx, models.InvitationCancelled, "cancelled_by_partner", answerDetails(w.answer), true, "")
 	default:
 		return w.accept(ctx)
 	}
@@ -160,7 +159,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 
 func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
 	w.t.setStep(ctx, "Accepted: creating the reseller relationship")
-	if err := w.t.record(ctx, models.InvitationAccepted, "customer_accepted", w.answerDetails(), true, ""); err != nil {
+	if err := w.t.record(ctx, models.InvitationAccepted, "customer_accepted", answerDetails(w.answer), true, ""); err != nil {
 		return w.status(), err
 	}
 	rel := RelationshipInput{
@@ -184,17 +183,8 @@ func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCustomer.ValueSet(rel.CustomerID)); err != nil {
 		return w.status(), err
 	}
-	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            RelationshipWorkflowID(rel.RelationshipID),
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON, // a started relationship is finished even if the invitation is terminated
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			SearchKind.ValueSet(KindRelationship), SearchStatus.ValueSet("creating"),
-			SearchReseller.ValueSet(w.in.Reseller.ID), SearchProvider.ValueSet(w.in.Provider.ID), SearchCustomer.ValueSet(rel.CustomerID)),
-		StaticSummary: "Relationship for invitation " + w.in.InvitationID,
-	})
-	var result RelationshipResult
-	if err := workflow.ExecuteChildWorkflow(childCtx, RelationshipWorkflow, rel).Get(ctx, &result); err != nil {
+	result, err := runRelationship(ctx, rel, "Relationship for invitation "+w.in.InvitationID)
+	if err != nil {
 		return w.fail(ctx, err)
 	}
 	w.st.RelationshipID = result.RelationshipID
@@ -243,20 +233,6 @@ func (w *invitation) recordCancelled(ctx workflow.Context, event string) {
 	if err := w.t.record(dctx, models.InvitationCancelled, event, nil, true, ""); err != nil {
 		w.logger.Error("Could not record the cancellation", "error", err)
 	}
-}
-
-func (w *invitation) answerDetails() map[string]string {
-	d := map[string]string{}
-	if w.answer.IP != "" {
-		d["ip"] = w.answer.IP
-	}
-	if w.answer.UserAgent != "" {
-		d["user_agent"] = w.answer.UserAgent
-	}
-	if w.answer.Reason != "" {
-		d["reason"] = w.answer.Reason
-	}
-	return d
 }
 
 // finish lets in-flight update handlers complete before the workflow closes.

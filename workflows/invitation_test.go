@@ -27,6 +27,8 @@ type recorder struct {
 	emails    []activities.Email
 	emailedAt map[string]time.Time
 	calls     map[string]int
+	order     []string
+	consents  []activities.ConsentInput
 }
 
 func (r *recorder) statuses() []string {
@@ -70,6 +72,7 @@ func newTestEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	count := func(name string) {
 		rec.mu.Lock()
 		rec.calls[name]++
+		rec.order = append(rec.order, name)
 		rec.mu.Unlock()
 	}
 	env.OnActivity(a.RecordProgress, mock.Anything, mock.Anything).Return(func(_ context.Context, p activities.Progress) error {
@@ -99,6 +102,21 @@ func newTestEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	}).Maybe()
 	env.OnActivity(a.AddCustomerToPartnerLists, mock.Anything, mock.Anything).Return(func(context.Context, activities.CustomerListsInput) error {
 		count("AddCustomerToPartnerLists")
+		return nil
+	}).Maybe()
+	env.OnActivity(a.CheckExtensionGates, mock.Anything, mock.Anything).Return(func(context.Context, activities.ExtensionGates) error {
+		count("CheckExtensionGates")
+		return nil
+	}).Maybe()
+	env.OnActivity(a.RecordConsent, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ConsentInput) (string, error) {
+		count("RecordConsent")
+		rec.mu.Lock()
+		rec.consents = append(rec.consents, in)
+		rec.mu.Unlock()
+		return in.ConsentID, nil
+	}).Maybe()
+	env.OnActivity(a.ShareBillTo, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ShareInput) error {
+		count("ShareBillTo")
 		return nil
 	}).Maybe()
 	return env, rec

@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
@@ -19,6 +21,7 @@ type RelationshipInput struct {
 	CustomerID     string
 	CustomerName   string
 	NewCustomer    *activities.NewCustomer // set when the customer is new to the product
+	ConsentID      string                  // the consent an extension rests on
 	DelegatedAdmin *models.DelegatedAdminRequest
 }
 
@@ -58,7 +61,7 @@ func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (Relations
 	var relationshipID string
 	err := workflow.ExecuteActivity(actx, a.CreateResellerRelationship, activities.ResellerRelationshipInput{
 		RelationshipID: in.RelationshipID, CustomerID: in.CustomerID, ProviderID: in.Provider.ID, ResellerID: in.Reseller.ID,
-		Source: in.Source, SourceID: in.SourceID, DelegatedAdmin: in.DelegatedAdmin != nil,
+		Source: in.Source, SourceID: in.SourceID, ConsentID: in.ConsentID, DelegatedAdmin: in.DelegatedAdmin != nil,
 	}).Get(ctx, &relationshipID)
 	if err != nil {
 		return st.Result, err
@@ -100,4 +103,20 @@ func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (Relations
 	}
 	logger.Info("Relationship created", "customer_id", in.CustomerID)
 	return st.Result, nil
+}
+
+// runRelationship runs relationship creation as a child workflow of an onboarding.
+func runRelationship(ctx workflow.Context, rel RelationshipInput, summary string) (RelationshipResult, error) {
+	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            RelationshipWorkflowID(rel.RelationshipID),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON, // a started relationship is finished even if its parent is terminated
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SearchKind.ValueSet(KindRelationship), SearchStatus.ValueSet("creating"),
+			SearchReseller.ValueSet(rel.Reseller.ID), SearchProvider.ValueSet(rel.Provider.ID), SearchCustomer.ValueSet(rel.CustomerID)),
+		StaticSummary: summary,
+	})
+	var result RelationshipResult
+	err := workflow.ExecuteChildWorkflow(childCtx, RelationshipWorkflow, rel).Get(ctx, &result)
+	return result, err
 }

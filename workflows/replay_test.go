@@ -25,6 +25,8 @@ func TestReplaySavedHistories(t *testing.T) {
 			r.RegisterWorkflow(PartnershipWorkflow)
 			r.RegisterWorkflow(InvitationWorkflow)
 			r.RegisterWorkflow(RelationshipWorkflow)
+			r.RegisterWorkflow(ExtensionWorkflow)
+			r.RegisterWorkflow(EnrollmentWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				raw, _ := os.ReadFile(file)
 				t.Fatalf("replay %s (%d bytes): %v", file, len(raw), err)

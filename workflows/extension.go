@@ -1,0 +1,258 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// Attestation is a partner's statement of consent (where policy allows it).
+type Attestation struct {
+	SignerName  string
+	SignerEmail string
+	ObtainedAt  time.Time
+	Evidence    string
+}
+
+// ExtensionInput starts a relationship extension for a direct-bill customer.
+type ExtensionInput struct {
+	ExtensionID   string
+	Reseller      Party
+	Provider      Party
+	CustomerID    string
+	CustomerName  string
+	CustomerEmail string
+	Method        string       // models.ConsentCustomerConfirmation or models.ConsentPartnerAttestation
+	Attestation   *Attestation // with the partner_attestation method
+	Reminders     []time.Duration
+	ExpireAfter   time.Duration
+}
+
+// ExtensionStatus answers the status query.
+type ExtensionStatus struct {
+	ExtensionID    string    `json:"extension_id"`
+	Status         string    `json:"status"`
+	Step           string    `json:"step"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	RemindersSent  int       `json:"reminders_sent"`
+	ConsentID      string    `json:"consent_id,omitempty"`
+	RelationshipID string    `json:"relationship_id,omitempty"`
+}
+
+type extension struct {
+	in       ExtensionInput
+	t        tracker
+	wait     answerWait
+	st       ExtensionStatus
+	decision string // consent, decline or cancel
+	answer   Answer
+	answerAt time.Time
+	logger   log.Logger
+}
+
+// ExtensionWorkflow is the relationship extension with its consent gate: no
+// bill-to share and no relationship exist until a consent record does.
+func ExtensionWorkflow(ctx workflow.Context, in ExtensionInput) (ExtensionStatus, error) {
+	w := &extension{in: in}
+	if err := w.setup(ctx); err != nil {
+		return w.status(), err
+	}
+	return w.run(ctx)
+}
+
+func (w *extension) status() ExtensionStatus {
+	s := w.st
+	s.Status, s.Step = w.t.status, w.t.step
+	return s
+}
+
+func (w *extension) setup(ctx workflow.Context) error {
+	w.t = tracker{kind: activities.KindExtension, subjectID: w.in.ExtensionID, status: models.ExtensionWaitingForConsent}
+	w.wait = answerWait{start: workflow.Now(ctx), reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter}
+	w.st = ExtensionStatus{ExtensionID: w.in.ExtensionID, ExpiresAt: w.wait.expiresAt().UTC()}
+	w.logger = log.With(workflow.GetLogger(ctx), "extension_id", w.in.ExtensionID, "reseller_id", w.in.Reseller.ID)
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (ExtensionStatus, error) { return w.status(), nil }); err != nil {
+		return err
+	}
+	validate := func(ctx workflow.Context, _ Answer) error {
+		if w.decision != "" || w.t.status != models.ExtensionWaitingForConsent || w.st.ConsentID != "" {
+			return temporal.NewApplicationError(fmt.Sprintf("this consent request is no longer open (status %s)", w.t.status), ErrTypeAlreadyDecided)
+		}
+		if w.in.Method == models.ConsentPartnerAttestation {
+			return temporal.NewApplicationError("consent was attested by the partner; there is nothing to answer", ErrTypeAlreadyDecided)
+		}
+		if !workflow.Now(ctx).Before(w.wait.expiresAt()) {
+			return temporal.NewApplicationError("this consent request has expired", ErrTypeExpired)
+		}
+		return nil
+	}
+	for _, name := range []string{UpdateConsent, UpdateDecline, UpdateCancel} {
+		decision := name
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, ans Answer) (string, error) {
+				w.decision, w.answer, w.answerAt = decision, ans, workflow.Now(ctx)
+				return map[string]string{UpdateConsent: "consent_given", UpdateDecline: models.ExtensionConsentDeclined,
+					UpdateCancel: models.ExtensionCancelled}[decision], nil
+			},
+			workflow.UpdateHandlerOptions{Validator: validate})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
+	id := w.in.ExtensionID
+	w.t.setStep(ctx, "Checking the extension's rules")
+	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "extension_requested",
+		map[string]string{"provider_id": w.in.Provider.ID, "consent_method": w.in.Method}, false, ""); err != nil {
+		return w.status(), err
+	}
+	// The rules are checked again here: partnership, enrollment or relationships may have changed since the request.
+	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CheckExtensionGates, activities.ExtensionGates{
+		ResellerID: w.in.Reseller.ID, ProviderID: w.in.Provider.ID, CustomerID: w.in.CustomerID,
+	}).Get(ctx, nil); err != nil {
+		return w.fail(ctx, err)
+	}
+
+	consent := activities.ConsentInput{ConsentID: newID(ctx), ExtensionID: id, Method: w.in.Method}
+	if w.in.Method == models.ConsentPartnerAttestation && w.in.Attestation != nil {
+		at := w.in.Attestation
+		consent.SignerName, consent.SignerEmail, consent.ObtainedAt, consent.Evidence = at.SignerName, at.SignerEmail, at.ObtainedAt, at.Evidence
+	} else {
+		ended, err := w.askCustomer(ctx)
+		if err != nil || ended {
+			return w.status(), err
+		}
+		consent.ObtainedAt, consent.IP, consent.UserAgent = w.answerAt, w.answer.IP, w.answer.UserAgent
+	}
+
+	w.t.setStep(ctx, "Recording the consent")
+	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordConsent, consent).Get(ctx, &w.st.ConsentID); err != nil {
+		return w.fail(ctx, err)
+	}
+	if err := w.t.recordWith(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "consent_recorded", ConsentID: w.st.ConsentID,
+		Details: map[string]string{"consent_id": w.st.ConsentID, "method": w.in.Method}, CloseLinks: true}); err != nil {
+		return w.status(), err
+	}
+
+	w.t.setStep(ctx, "Sharing the bill-to snapshot with the provider")
+	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.ShareBillTo, activities.ShareInput{
+		ShareID: newID(ctx), ExtensionID: id, ConsentID: w.st.ConsentID,
+	}).Get(ctx, nil); err != nil {
+		return w.fail(ctx, err)
+	}
+	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "bill_to_shared", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
+		return w.status(), err
+	}
+
+	w.t.setStep(ctx, "Creating the reseller relationship")
+	result, err := runRelationship(ctx, RelationshipInput{
+		RelationshipID: newID(ctx), Source: models.SourceExtension, SourceID: id, ConsentID: w.st.ConsentID,
+		Reseller: w.in.Reseller, Provider: w.in.Provider, CustomerID: w.in.CustomerID, CustomerName: w.in.CustomerName,
+	}, "Relationship for extension "+id)
+	if err != nil {
+		return w.fail(ctx, err)
+	}
+	w.st.RelationshipID = result.RelationshipID
+	w.t.setStep(ctx, "Completed: the relationship exists")
+	if err := w.t.record(ctx, models.ExtensionCompleted, "relationship_created",
+		map[string]string{"relationship_id": result.RelationshipID}, false, result.RelationshipID); err != nil {
+		return w.status(), err
+	}
+	w.logger.Info("Extension completed", "relationship_id", result.RelationshipID)
+	return w.status(), w.finish(ctx)
+}
+
+// askCustomer e-mails the consent link and waits. ended is true when the
+// extension ended without consent (declined, cancelled, expired).
+func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
+	id := w.in.ExtensionID
+	w.t.setStep(ctx, "Sending the consent request to the customer")
+	if err := sendEmail(ctx, w.consentEmail("extension:"+id+":consent", "")); err != nil {
+		_, ferr := w.fail(ctx, err)
+		return true, ferr
+	}
+	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "consent_requested", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
+		return true, err
+	}
+	w.t.setStep(ctx, "Waiting for the customer's consent, until "+w.st.ExpiresAt.Format(time.RFC3339))
+	expired, err := waitForAnswer(ctx, w.wait, func() bool { return w.decision != "" }, never, nothing,
+		func(n int) error {
+			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), "Reminder: ")); err != nil {
+				return err
+			}
+			w.st.RemindersSent = n
+			return w.t.record(ctx, models.ExtensionWaitingForConsent, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+		})
+	if err != nil {
+		if isCancellation(err) {
+			dctx, cancel := workflow.NewDisconnectedContext(ctx)
+			defer cancel()
+			if rerr := w.t.record(dctx, models.ExtensionCancelled, "cancelled_by_operator", nil, true, ""); rerr != nil {
+				w.logger.Error("Could not record the cancellation", "error", rerr)
+			}
+		}
+		return true, err
+	}
+	switch {
+	case expired:
+		w.t.setStep(ctx, "Expired without the customer's consent")
+		err = w.t.record(ctx, models.ExtensionExpired, "consent_expired", nil, true, "")
+	case w.decision == UpdateDecline:
+		w.t.setStep(ctx, "The customer declined")
+		err = w.t.record(ctx, models.ExtensionConsentDeclined, "consent_declined", answerDetails(w.answer), true, "")
+	case w.decision == UpdateCancel:
+		w.t.setStep(ctx, "Cancelled by the reseller")
+		err = w.t.record(ctx, models.ExtensionCancelled, "cancelled_by_partner", answerDetails(w.answer), true, "")
+	default:
+		return false, w.t.record(ctx, models.ExtensionWaitingForConsent, "consent_given", answerDetails(w.answer), true, "")
+	}
+	if err != nil {
+		return true, err
+	}
+	return true, w.finish(ctx)
+}
+
+func (w *extension) consentEmail(key, subjectPrefix string) activities.Email {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\n", nonEmpty(w.in.CustomerName, "there"))
+	fmt.Fprintf(&b, "%s, your Microsoft Cloud Solution Provider partner, is now an indirect reseller of %s.\n", w.in.Reseller.Name, w.in.Provider.Name)
+	fmt.Fprintf(&b, "To keep serving you through %s, it asks your consent to share a copy of your bill-to information with %s.\n", w.in.Provider.Name, w.in.Provider.Name)
+	b.WriteString("No admin rights are given to anyone by this consent.\n\n")
+	b.WriteString("Review what is shared and answer here: " + activities.LinkPlaceholder + "\n\n")
+	fmt.Fprintf(&b, "This link is personal and works until %s (UTC). Opening it changes nothing.\n", w.st.ExpiresAt.Format("2 January 2006 15:04"))
+	return activities.Email{
+		Key: key, To: w.in.CustomerEmail,
+		Subject: subjectPrefix + w.in.Reseller.Name + " asks your consent to work with " + w.in.Provider.Name,
+		Body:    b.String(),
+		Link:    &activities.Link{Purpose: models.LinkPurposeConsent, SubjectID: w.in.ExtensionID, ExpiresAt: w.st.ExpiresAt},
+	}
+}
+
+func (w *extension) fail(ctx workflow.Context, cause error) (ExtensionStatus, error) {
+	w.logger.Error("Extension failed", "error", cause)
+	w.t.setStep(ctx, "Failed: "+rootMessage(cause))
+	details := map[string]string{"reason": rootMessage(cause)}
+	var app *temporal.ApplicationError
+	if errors.As(cause, &app) && app.Type() != "" {
+		details["code"] = app.Type()
+	}
+	if err := w.t.record(ctx, models.ExtensionFailed, "failed", details, true, ""); err != nil {
+		return w.status(), err
+	}
+	return w.status(), cause
+}
+
+func (w *extension) finish(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
