@@ -69,11 +69,20 @@ func (p LocalPartnerCenter) CreateDelegatedAdminRelationship(ctx context.Context
 
 // Kinds of onboarding whose progress RecordProgress writes.
 const (
-	KindInvitation  = "invitation"
-	KindPartnership = "partnership"
-	KindExtension   = "extension"
-	KindEnrollment  = "enrollment"
+	KindInvitation     = "invitation"
+	KindPartnership    = "partnership"
+	KindExtension      = "extension"
+	KindEnrollment     = "enrollment"
+	KindTenantRequest  = "tenant_request"
+	KindDelegatedAdmin = "delegated_admin"
 )
+
+// DelegatedAdminState is a delegated admin relationship's lifecycle state.
+type DelegatedAdminState struct {
+	EndsAt     time.Time
+	Extensions int
+	AutoExtend bool
+}
 
 // Progress is one step of an onboarding: its new status and the timeline event.
 type Progress struct {
@@ -82,7 +91,9 @@ type Progress struct {
 	Status         string
 	RelationshipID string
 	ConsentID      string
-	Seq            int // chosen by the workflow: the event's idempotency key
+	CustomerID     string
+	DelegatedAdmin *DelegatedAdminState // kind delegated_admin
+	Seq            int                  // chosen by the workflow: the event's idempotency key
 	Event          string
 	At             time.Time
 	Details        map[string]string
@@ -101,6 +112,14 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 		err = a.Store.SetExtensionStatus(ctx, p.SubjectID, p.Status, p.ConsentID, p.RelationshipID)
 	case KindEnrollment:
 		err = a.Store.SetEnrollmentStatus(ctx, p.SubjectID, p.Status, p.Details["reason"])
+	case KindTenantRequest:
+		err = a.Store.SetTenantRequestStatus(ctx, p.SubjectID, p.Status, p.Details["reason"], p.CustomerID, p.RelationshipID)
+	case KindDelegatedAdmin:
+		if p.DelegatedAdmin == nil {
+			return temporal.NewNonRetryableApplicationError("delegated admin progress needs its state", ErrTypeInvalidInput, nil)
+		}
+		d := p.DelegatedAdmin
+		err = a.Store.UpdateDelegatedAdmin(ctx, p.SubjectID, p.Status, d.EndsAt, d.Extensions, d.AutoExtend)
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
 	}

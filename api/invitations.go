@@ -29,9 +29,6 @@ type createInvitationRequest struct {
 	DelegatedAdmin *models.DelegatedAdminRequest `json:"delegated_admin,omitempty"`
 }
 
-// GlobalAdministrator may never be auto-extended (DESIGN §2).
-const GlobalAdministrator = "Global Administrator"
-
 func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 	if d == nil {
 		return
@@ -53,7 +50,7 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 	if d.DurationDays < 1 || d.DurationDays > 730 {
 		f.add("delegated_admin.duration_days", "must be from 1 to 730 days")
 	}
-	if d.AutoExtend && seen[GlobalAdministrator] {
+	if d.AutoExtend && seen[models.GlobalAdministrator] {
 		f.add("delegated_admin.auto_extend", "cannot be used with the Global Administrator role")
 	}
 }

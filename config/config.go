@@ -53,6 +53,8 @@ type Timing struct {
 	ConsentExpiry        time.Duration   // CONSENT_EXPIRY
 	EnrollmentReminder   time.Duration   // ENROLLMENT_REMINDER: operators reminded after
 	EnrollmentEscalation int             // ENROLLMENT_ESCALATION_BUSINESS_DAYS: escalated after
+	TenantRequestRemind  []time.Duration // TENANT_REQUEST_REMINDERS
+	TenantRequestExpiry  time.Duration   // TENANT_REQUEST_EXPIRY
 }
 
 const day = 24 * time.Hour
@@ -79,6 +81,8 @@ func Default() Config {
 			ConsentExpiry:        14 * day,
 			EnrollmentReminder:   2 * day,
 			EnrollmentEscalation: 5,
+			TenantRequestRemind:  []time.Duration{2 * day},
+			TenantRequestExpiry:  7 * day,
 		},
 	}
 }
@@ -174,6 +178,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	durations("CONSENT_REMINDERS", &c.Timing.ConsentReminders)
 	duration("CONSENT_EXPIRY", &c.Timing.ConsentExpiry)
 	duration("ENROLLMENT_REMINDER", &c.Timing.EnrollmentReminder)
+	durations("TENANT_REQUEST_REMINDERS", &c.Timing.TenantRequestRemind)
+	duration("TENANT_REQUEST_EXPIRY", &c.Timing.TenantRequestExpiry)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

@@ -56,8 +56,8 @@ func TestMain(m *testing.M) {
 
 func startTemporal(dbFile string) (*devserver.Server, error) {
 	attrs := map[string]enumspb.IndexedValueType{}
-	for _, name := range workflows.SearchAttributeNames {
-		attrs[name] = workflows.SearchAttributeType
+	for _, sa := range workflows.SearchAttributes {
+		attrs[sa.Name] = sa.Type
 	}
 	return devserver.Start(devserver.Options{DatabaseFile: dbFile, Namespace: "default", SearchAttributes: attrs,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LogLevel: slog.LevelError})

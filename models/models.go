@@ -80,6 +80,21 @@ const (
 	ConsentPartnerAttestation   = "partner_attestation"
 )
 
+// Customer tenant request statuses.
+const (
+	TenantRequestWaitingForProvider = "waiting_for_provider"
+	TenantRequestCompleted          = "completed"
+	TenantRequestRejected           = "rejected"
+	TenantRequestExpired            = "expired"
+	TenantRequestFailed             = "failed"
+)
+
+// GlobalAdministrator is the role that may never be auto-extended.
+const GlobalAdministrator = "Global Administrator"
+
+// AutoExtendPeriod is what one auto-extension of delegated admin adds.
+const AutoExtendPeriod = 180 * 24 * time.Hour
+
 // Link token purposes: what a personal link lets its holder do.
 const (
 	LinkPurposeInvitation = "invitation"
@@ -131,6 +146,7 @@ type Customer struct {
 	AcquiredVia  string    `json:"acquired_via"`
 	CreatedBy    string    `json:"created_by"`
 	BillTo       *BillTo   `gorm:"serializer:json" json:"bill_to,omitempty"`
+	TenantID     string    `json:"tenant_id,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
@@ -209,18 +225,20 @@ type Relationship struct {
 
 // DelegatedAdminRelationship is a granular delegated admin grant by a customer.
 type DelegatedAdminRelationship struct {
-	ID             string    `gorm:"primaryKey"`
-	RelationshipID string    ``
-	CustomerID     string    ``
-	PartnerID      string    `` // the reseller that asked for it
-	Roles          []string  `gorm:"serializer:json"`
-	DurationDays   int       ``
-	AutoExtend     bool      ``
-	Status         string    ``
-	ActivatedAt    time.Time ``
-	EndsAt         time.Time ``
-	CreatedAt      time.Time ``
-	UpdatedAt      time.Time ``
+	ID             string     `gorm:"primaryKey"`
+	RelationshipID string     ``
+	CustomerID     string     ``
+	PartnerID      string     `` // the reseller that asked for it
+	Roles          []string   `gorm:"serializer:json"`
+	DurationDays   int        ``
+	AutoExtend     bool       ``
+	Status         string     ``
+	ActivatedAt    time.Time  ``
+	EndsAt         time.Time  ``
+	TerminatedAt   *time.Time ``
+	Extensions     int        `` // auto-extensions so far
+	CreatedAt      time.Time  ``
+	UpdatedAt      time.Time  ``
 }
 
 // LinkToken is a personal link's credential. Only the SHA-256 of the token is
@@ -315,4 +333,25 @@ type BillToShare struct {
 	ConsentID  string  ``
 	Snapshot   *BillTo `gorm:"serializer:json"`
 	CreatedAt  time.Time
+}
+
+// CustomerTenantRequest is a reseller's request that its provider create a
+// tenant for a new customer.
+type CustomerTenantRequest struct {
+	ID             string    `gorm:"primaryKey"`
+	ResellerID     string    ``
+	ProviderID     string    ``
+	CompanyName    string    ``
+	Domain         string    ``
+	ContactEmail   string    ``
+	BillTo         *BillTo   `gorm:"serializer:json"`
+	Status         string    ``
+	Reason         string    ``
+	TenantID       string    ``
+	CustomerID     *string   ``
+	RelationshipID *string   ``
+	WorkflowID     string    ``
+	ExpiresAt      time.Time ``
+	CreatedAt      time.Time ``
+	UpdatedAt      time.Time ``
 }

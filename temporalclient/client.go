@@ -74,9 +74,9 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return fmt.Errorf("list search attributes of %s: %w", namespace, err)
 	}
 	req := &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: map[string]enumspb.IndexedValueType{}}
-	for _, name := range workflows.SearchAttributeNames {
-		if _, ok := existing.GetCustomAttributes()[name]; !ok {
-			req.SearchAttributes[name] = workflows.SearchAttributeType
+	for _, sa := range workflows.SearchAttributes {
+		if _, ok := existing.GetCustomAttributes()[sa.Name]; !ok {
+			req.SearchAttributes[sa.Name] = sa.Type
 		}
 	}
 	if len(req.SearchAttributes) == 0 {

@@ -24,6 +24,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.RelationshipWorkflow)
 	r.RegisterWorkflow(workflows.ExtensionWorkflow)
 	r.RegisterWorkflow(workflows.EnrollmentWorkflow)
+	r.RegisterWorkflow(workflows.TenantRequestWorkflow)
+	r.RegisterWorkflow(workflows.DelegatedAdminWorkflow)
 	if acts != nil {
 		r.RegisterActivity(acts)
 	}

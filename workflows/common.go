@@ -24,22 +24,35 @@ var (
 	SearchReseller = temporal.NewSearchAttributeKeyKeyword("ResellerId")
 	SearchProvider = temporal.NewSearchAttributeKeyKeyword("ProviderId")
 	SearchCustomer = temporal.NewSearchAttributeKeyKeyword("CustomerId")
+	// SearchEndsAt is when a delegated admin relationship ends, so operators
+	// can list what ends this month.
+	SearchEndsAt = temporal.NewSearchAttributeKeyTime("DelegatedAdminEndsAt")
 )
 
-// SearchAttributeNames lists the custom attributes in a fixed order, with
-// their type, for registration on a namespace.
-var SearchAttributeNames = []string{"OnboardingKind", "OnboardingStatus", "ResellerId", "ProviderId", "CustomerId"}
+// SearchAttribute is a custom attribute to register on the namespace.
+type SearchAttribute struct {
+	Name string
+	Type enumspb.IndexedValueType
+}
 
-// SearchAttributeType is the indexed type of every custom attribute.
-const SearchAttributeType = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+// SearchAttributes lists the custom attributes in a fixed order.
+var SearchAttributes = []SearchAttribute{
+	{"OnboardingKind", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+	{"OnboardingStatus", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+	{"ResellerId", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+	{"ProviderId", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+	{"CustomerId", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
+	{"DelegatedAdminEndsAt", enumspb.INDEXED_VALUE_TYPE_DATETIME},
+}
 
 // Onboarding kinds, as shown in OnboardingKind.
 const (
-	KindPartnership  = "partnership"
-	KindInvitation   = "invitation"
-	KindRelationship = "relationship"
-	KindExtension    = "extension"
-	KindEnrollment   = "enrollment"
+	KindPartnership   = "partnership"
+	KindInvitation    = "invitation"
+	KindRelationship  = "relationship"
+	KindExtension     = "extension"
+	KindEnrollment    = "enrollment"
+	KindTenantRequest = "tenant_request"
 )
 
 // Workflow IDs read as what they are.

@@ -63,11 +63,20 @@ func (r *recorder) emailKeys() []string {
 	return out
 }
 
-// newTestEnv is a fresh environment per test with every activity mocked.
+// newTestEnv is a fresh environment per test with every activity mocked, and
+// the years-long delegated admin lifecycle child mocked out.
 func newTestEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
+	env, rec := newTestEnvWithLifecycle(t)
+	env.OnWorkflow(DelegatedAdminWorkflow, mock.Anything, mock.Anything).Return(DelegatedAdminStatus{}, nil).Maybe()
+	return env, rec
+}
+
+// newTestEnvWithLifecycle mocks the activities only.
+func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(RelationshipWorkflow)
+	env.RegisterWorkflow(DelegatedAdminWorkflow)
 	rec := &recorder{env: env, emailedAt: map[string]time.Time{}, calls: map[string]int{}}
 	count := func(name string) {
 		rec.mu.Lock()
@@ -102,6 +111,10 @@ func newTestEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	}).Maybe()
 	env.OnActivity(a.AddCustomerToPartnerLists, mock.Anything, mock.Anything).Return(func(context.Context, activities.CustomerListsInput) error {
 		count("AddCustomerToPartnerLists")
+		return nil
+	}).Maybe()
+	env.OnActivity(a.CreateTenantCustomer, mock.Anything, mock.Anything).Return(func(context.Context, activities.TenantCustomerInput) error {
+		count("CreateTenantCustomer")
 		return nil
 	}).Maybe()
 	env.OnActivity(a.CheckExtensionGates, mock.Anything, mock.Anything).Return(func(context.Context, activities.ExtensionGates) error {

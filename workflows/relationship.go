@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -71,12 +73,20 @@ func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (Relations
 	if in.DelegatedAdmin != nil {
 		step("Recording the delegated admin relationship")
 		st.Result.DelegatedAdminID = newID(ctx)
+		activatedAt := workflow.Now(ctx).UTC()
 		err := workflow.ExecuteActivity(actx, a.CreateDelegatedAdmin, activities.DelegatedAdminInput{
 			ID: st.Result.DelegatedAdminID, RelationshipID: relationshipID, CustomerID: in.CustomerID,
-			PartnerID: in.Reseller.ID, Request: *in.DelegatedAdmin, ActivatedAt: workflow.Now(ctx),
+			PartnerID: in.Reseller.ID, Request: *in.DelegatedAdmin, ActivatedAt: activatedAt,
 		}).Get(ctx, nil)
 		if err != nil {
 			return st.Result, err
+		}
+		// Relationships created before the lifecycle existed never started one.
+		if workflow.GetVersion(ctx, "start-delegated-admin-lifecycle", workflow.DefaultVersion, 1) == 1 {
+			step("Starting the delegated admin lifecycle")
+			if err := startDelegatedAdminLifecycle(ctx, in, st.Result.DelegatedAdminID, relationshipID, activatedAt); err != nil {
+				return st.Result, err
+			}
 		}
 	}
 	step("Adding the customer to the partners' customer lists")
@@ -119,4 +129,25 @@ func runRelationship(ctx workflow.Context, rel RelationshipInput, summary string
 	var result RelationshipResult
 	err := workflow.ExecuteChildWorkflow(childCtx, RelationshipWorkflow, rel).Get(ctx, &result)
 	return result, err
+}
+
+// startDelegatedAdminLifecycle starts the grant's lifecycle as an abandoned
+// child: it outlives this workflow by up to two years.
+func startDelegatedAdminLifecycle(ctx workflow.Context, in RelationshipInput, id, relationshipID string, activatedAt time.Time) error {
+	endsAt := activatedAt.AddDate(0, 0, in.DelegatedAdmin.DurationDays)
+	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            DelegatedAdminWorkflowID(id),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SearchKind.ValueSet(KindDelegatedAdmin), SearchStatus.ValueSet(models.DelegatedAdminActive),
+			SearchReseller.ValueSet(in.Reseller.ID), SearchCustomer.ValueSet(in.CustomerID), SearchEndsAt.ValueSet(endsAt)),
+		StaticSummary: "Delegated admin for customer " + nonEmpty(in.CustomerName, in.CustomerID),
+	})
+	child := workflow.ExecuteChildWorkflow(childCtx, DelegatedAdminWorkflow, DelegatedAdminInput{
+		DelegatedAdminID: id, RelationshipID: relationshipID, CustomerID: in.CustomerID, Reseller: in.Reseller,
+		Roles: in.DelegatedAdmin.Roles, AutoExtend: in.DelegatedAdmin.AutoExtend, ActivatedAt: activatedAt, EndsAt: endsAt,
+	})
+	// Wait until it started; its result is not awaited.
+	return child.GetChildWorkflowExecution().Get(ctx, nil)
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/mail"
@@ -87,6 +89,13 @@ func TestRelationshipCreationRetriedWithoutDuplicates(t *testing.T) {
 			var suite testsuite.WorkflowTestSuite
 			env := suite.NewTestWorkflowEnvironment()
 			env.RegisterActivity(acts)
+			env.RegisterWorkflow(DelegatedAdminWorkflow)
+			var lifecycle DelegatedAdminInput
+			env.OnWorkflow(DelegatedAdminWorkflow, mock.Anything, mock.Anything).Return(
+				func(_ workflow.Context, in DelegatedAdminInput) (DelegatedAdminStatus, error) {
+					lifecycle = in
+					return DelegatedAdminStatus{}, nil
+				})
 			customerID := uuid.NewString()
 			in := RelationshipInput{
 				RelationshipID: uuid.NewString(), Source: models.SourceInvitation, SourceID: "inv-1",
@@ -113,6 +122,8 @@ func TestRelationshipCreationRetriedWithoutDuplicates(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, []string{"Helpdesk Agent"}, da.Roles)
 			require.Equal(t, 30, int(da.EndsAt.Sub(da.ActivatedAt).Hours()/24))
+			require.Equal(t, res.DelegatedAdminID, lifecycle.DelegatedAdminID, "the lifecycle starts with the grant")
+			require.WithinDuration(t, da.EndsAt, lifecycle.EndsAt, time.Second)
 
 			for _, p := range []models.Partner{provider, reseller} {
 				list, _, err := st.ListCustomers(ctx, p.ID, models.AcquiredViaInvitation, store.Page{Limit: 10})

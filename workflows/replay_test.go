@@ -27,6 +27,8 @@ func TestReplaySavedHistories(t *testing.T) {
 			r.RegisterWorkflow(RelationshipWorkflow)
 			r.RegisterWorkflow(ExtensionWorkflow)
 			r.RegisterWorkflow(EnrollmentWorkflow)
+			r.RegisterWorkflow(TenantRequestWorkflow)
+			r.RegisterWorkflow(DelegatedAdminWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				raw, _ := os.ReadFile(file)
 				t.Fatalf("replay %s (%d bytes): %v", file, len(raw), err)

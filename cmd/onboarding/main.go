@@ -161,8 +161,8 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	temporalDB := filepath.Join(dataDir, "temporal.db")
 	logger.Info("Starting the embedded Temporal server", "database", temporalDB, "port", port)
 	attrs := map[string]enumspb.IndexedValueType{}
-	for _, name := range workflows.SearchAttributeNames {
-		attrs[name] = workflows.SearchAttributeType
+	for _, sa := range workflows.SearchAttributes {
+		attrs[sa.Name] = sa.Type
 	}
 	srv, err := devserver.Start(devserver.Options{
 		DatabaseFile: temporalDB, FrontendPort: port, UIPort: cfg.TemporalUIPort, Namespace: cfg.TemporalNamespace,

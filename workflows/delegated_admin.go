@@ -1,0 +1,233 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// KindDelegatedAdmin is the OnboardingKind of lifecycle workflows.
+const KindDelegatedAdmin = "delegated_admin"
+
+// DelegatedAdminWorkflowID reads as what it is.
+func DelegatedAdminWorkflowID(id string) string { return "delegated-admin:" + id }
+
+// Lifecycle updates.
+const (
+	UpdateTerminate     = "terminate"
+	UpdateSetAutoExtend = "set_auto_extend"
+)
+
+// NoticeDays are the notices before the end, in days.
+var NoticeDays = []int{30, 7, 1}
+
+// DelegatedAdminInput is a lifecycle's whole state: continue-as-new carries
+// it forward, so history stays small over years.
+type DelegatedAdminInput struct {
+	DelegatedAdminID string
+	RelationshipID   string
+	CustomerID       string
+	Reseller         Party
+	Roles            []string
+	AutoExtend       bool
+	ActivatedAt      time.Time
+	EndsAt           time.Time
+	Extensions       int
+	NoticesSent      []int // days-before notices already sent for EndsAt
+	Seq              int   // timeline sequence so far
+}
+
+// DelegatedAdminStatus answers the status query.
+type DelegatedAdminStatus struct {
+	DelegatedAdminID string     `json:"delegated_admin_id"`
+	Status           string     `json:"status"`
+	Step             string     `json:"step"`
+	EndsAt           time.Time  `json:"ends_at"`
+	NextNoticeAt     *time.Time `json:"next_notice_at,omitempty"`
+	AutoExtend       bool       `json:"auto_extend"`
+	Extensions       int        `json:"extensions"`
+}
+
+type delegatedAdmin struct {
+	in        DelegatedAdminInput
+	t         tracker
+	terminate *Answer
+	logger    log.Logger
+}
+
+// DelegatedAdminWorkflow runs a delegated admin relationship from activation
+// to its end: notices 30, 7 and 1 days before, auto-extension by 180 days
+// where allowed, expiry, or termination on request.
+func DelegatedAdminWorkflow(ctx workflow.Context, in DelegatedAdminInput) (DelegatedAdminStatus, error) {
+	w := &delegatedAdmin{in: in}
+	if err := w.setup(ctx); err != nil {
+		return w.status(ctx), err
+	}
+	return w.run(ctx)
+}
+
+func hasGlobalAdmin(roles []string) bool { return slices.Contains(roles, models.GlobalAdministrator) }
+
+func (w *delegatedAdmin) setup(ctx workflow.Context) error {
+	w.t = tracker{kind: activities.KindDelegatedAdmin, subjectID: w.in.DelegatedAdminID, status: models.DelegatedAdminActive, seq: w.in.Seq}
+	if hasGlobalAdmin(w.in.Roles) {
+		w.in.AutoExtend = false // never with the Global Administrator role
+	}
+	w.logger = log.With(workflow.GetLogger(ctx), "delegated_admin_id", w.in.DelegatedAdminID, "customer_id", w.in.CustomerID)
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (DelegatedAdminStatus, error) { return w.status(ctx), nil }); err != nil {
+		return err
+	}
+	active := func() error {
+		if w.terminate != nil || w.t.status != models.DelegatedAdminActive {
+			return temporal.NewApplicationError("this delegated admin relationship is no longer active ("+w.t.status+")", ErrTypeAlreadyDecided)
+		}
+		return nil
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateTerminate, func(ctx workflow.Context, a Answer) (string, error) {
+		w.terminate = &a
+		return models.DelegatedAdminTerminated, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return active() }}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetAutoExtend, func(ctx workflow.Context, on bool) (bool, error) {
+		w.in.AutoExtend = on
+		return on, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, on bool) error {
+		if on && hasGlobalAdmin(w.in.Roles) {
+			return temporal.NewApplicationError("auto-extend is never allowed with the Global Administrator role", ErrTypeAlreadyDecided)
+		}
+		return active()
+	}})
+}
+
+// nextNotice is the next notice still to send, if any is due before the end.
+func (w *delegatedAdmin) nextNotice(now time.Time) (days int, at time.Time, ok bool) {
+	for _, d := range NoticeDays {
+		at := w.in.EndsAt.Add(-time.Duration(d) * 24 * time.Hour)
+		if !slices.Contains(w.in.NoticesSent, d) && at.After(now) {
+			return d, at, true
+		}
+	}
+	return 0, time.Time{}, false
+}
+
+func (w *delegatedAdmin) status(ctx workflow.Context) DelegatedAdminStatus {
+	s := DelegatedAdminStatus{DelegatedAdminID: w.in.DelegatedAdminID, Status: w.t.status, Step: w.t.step, EndsAt: w.in.EndsAt,
+		AutoExtend: w.in.AutoExtend, Extensions: w.in.Extensions}
+	if _, at, ok := w.nextNotice(workflow.Now(ctx)); ok && w.t.status == models.DelegatedAdminActive {
+		s.NextNoticeAt = &at
+	}
+	return s
+}
+
+func (w *delegatedAdmin) state() *activities.DelegatedAdminState {
+	return &activities.DelegatedAdminState{EndsAt: w.in.EndsAt, Extensions: w.in.Extensions, AutoExtend: w.in.AutoExtend}
+}
+
+func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, details map[string]string) error {
+	return w.t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
+}
+
+func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	id := w.in.DelegatedAdminID
+	if w.in.Seq == 0 {
+		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
+			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
+			return w.status(ctx), err
+		}
+	}
+	for {
+		now := workflow.Now(ctx)
+		days, deadline, isNotice := w.nextNotice(now)
+		if !isNotice {
+			deadline = w.in.EndsAt
+		}
+		next := "the end"
+		if isNotice {
+			next = fmt.Sprintf("the %d-day notice", days)
+		}
+		w.t.setStep(ctx, fmt.Sprintf("Active until %s; next: %s", w.in.EndsAt.Format("2 Jan 2006"), next))
+		autoExtend := w.in.AutoExtend
+		// One timer per notice or end date; it is cancelled when an update wins.
+		woken, err := workflow.AwaitWithTimeout(ctx, deadline.Sub(now), func() bool { return w.terminate != nil || w.in.AutoExtend != autoExtend })
+		if err != nil {
+			return w.status(ctx), err
+		}
+		switch {
+		case w.terminate != nil:
+			w.t.setStep(ctx, "Terminated on request")
+			if err := w.record(ctx, models.DelegatedAdminTerminated, "delegated_admin_terminated", answerDetails(*w.terminate)); err != nil {
+				return w.status(ctx), err
+			}
+			return w.finish(ctx)
+		case woken:
+			if err := w.record(ctx, models.DelegatedAdminActive, "auto_extend_changed", map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}); err != nil {
+				return w.status(ctx), err
+			}
+			continue
+		case isNotice:
+			if err := w.notice(ctx, days); err != nil {
+				return w.status(ctx), err
+			}
+		case w.in.AutoExtend:
+			w.in.EndsAt = w.in.EndsAt.Add(models.AutoExtendPeriod)
+			w.in.Extensions++
+			w.in.NoticesSent = nil
+			if err := w.record(ctx, models.DelegatedAdminActive, "auto_extended", map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
+				return w.status(ctx), err
+			}
+			if err := workflow.UpsertTypedSearchAttributes(ctx, SearchEndsAt.ValueSet(w.in.EndsAt)); err != nil {
+				return w.status(ctx), err
+			}
+			return w.continueAsNew(ctx)
+		default:
+			w.t.setStep(ctx, "Expired")
+			if err := w.record(ctx, models.DelegatedAdminExpired, "delegated_admin_expired", nil); err != nil {
+				return w.status(ctx), err
+			}
+			body := fmt.Sprintf("The delegated admin relationship with customer %s ended on %s. Ask the customer for a new one through an invitation if you still need access.", w.in.CustomerID, w.in.EndsAt.Format("2 January 2006"))
+			if err := sendEmail(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, "Delegated admin access ended", body)); err != nil {
+				return w.status(ctx), err
+			}
+			return w.finish(ctx)
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return w.continueAsNew(ctx)
+		}
+	}
+}
+
+func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
+	body := fmt.Sprintf("Your delegated admin relationship with customer %s (roles: %v) ends on %s, in %d day(s).", w.in.CustomerID, w.in.Roles, w.in.EndsAt.Format("2 January 2006"), days)
+	if w.in.AutoExtend {
+		body += " It will be extended automatically by 180 days."
+	} else {
+		body += " It will not be extended: ask the customer for a new one if you still need access."
+	}
+	key := fmt.Sprintf("delegated-admin:%s:notice:%s:%d", w.in.DelegatedAdminID, w.in.EndsAt.Format("20060102"), days)
+	if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, fmt.Sprintf("Delegated admin access ends in %d day(s)", days), body)); err != nil {
+		return err
+	}
+	w.in.NoticesSent = append(w.in.NoticesSent, days)
+	return w.record(ctx, models.DelegatedAdminActive, "notice_sent", map[string]string{"days_before_end": fmt.Sprint(days)})
+}
+
+func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return w.status(ctx), err
+	}
+	next := w.in
+	next.Seq = w.t.seq
+	return w.status(ctx), workflow.NewContinueAsNewError(ctx, DelegatedAdminWorkflow, next)
+}
+
+func (w *delegatedAdmin) finish(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	return w.status(ctx), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}

@@ -1,0 +1,172 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// TenantRequestApproved is the short status between the provider's approval and completion.
+const TenantRequestApproved = "approved"
+
+// TenantRequestWorkflowID reads as what it is.
+func TenantRequestWorkflowID(id string) string { return "tenant-request:" + id }
+
+// TenantRequestInput starts a reseller's request for a new customer tenant.
+type TenantRequestInput struct {
+	RequestID   string
+	Reseller    Party
+	Provider    Party
+	CompanyName string
+	Domain      string
+	Reminders   []time.Duration
+	ExpireAfter time.Duration
+}
+
+// TenantApproval is the provider's answer: the tenant it created (optional).
+type TenantApproval struct {
+	TenantID string `json:"tenant_id,omitempty"`
+}
+
+// TenantRequestStatus answers the status query.
+type TenantRequestStatus struct {
+	RequestID      string    `json:"request_id"`
+	Status         string    `json:"status"`
+	Step           string    `json:"step"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	CustomerID     string    `json:"customer_id,omitempty"`
+	RelationshipID string    `json:"relationship_id,omitempty"`
+}
+
+// TenantRequestWorkflow waits for the provider to create the tenant (or
+// reject) within its window, then registers the customer and runs
+// relationship creation.
+func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantRequestStatus, error) {
+	t := tracker{kind: activities.KindTenantRequest, subjectID: in.RequestID, status: models.TenantRequestWaitingForProvider}
+	wait := answerWait{start: workflow.Now(ctx), reminders: in.Reminders, expireAfter: in.ExpireAfter}
+	st := TenantRequestStatus{RequestID: in.RequestID, ExpiresAt: wait.expiresAt().UTC()}
+	status := func() TenantRequestStatus { s := st; s.Status, s.Step = t.status, t.step; return s }
+	logger := log.With(workflow.GetLogger(ctx), "tenant_request_id", in.RequestID, "reseller_id", in.Reseller.ID)
+	var decision string
+	var approval TenantApproval
+	var rejection Answer
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (TenantRequestStatus, error) { return status(), nil }); err != nil {
+		return status(), err
+	}
+	open := func(ctx workflow.Context) error {
+		if decision != "" {
+			return temporal.NewApplicationError("this tenant request was already "+decision, ErrTypeAlreadyDecided)
+		}
+		if !workflow.Now(ctx).Before(wait.expiresAt()) {
+			return temporal.NewApplicationError("this tenant request has expired", ErrTypeExpired)
+		}
+		return nil
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, func(ctx workflow.Context, a TenantApproval) (string, error) {
+		decision, approval = TenantRequestApproved, a
+		return TenantRequestApproved, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ TenantApproval) error { return open(ctx) }}); err != nil {
+		return status(), err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, func(ctx workflow.Context, a Answer) (string, error) {
+		decision, rejection = models.TenantRequestRejected, a
+		return models.TenantRequestRejected, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return open(ctx) }}); err != nil {
+		return status(), err
+	}
+	finish := func() (TenantRequestStatus, error) {
+		return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
+	notifyReseller := func(key, subject, body string) error {
+		return sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, subject, body))
+	}
+
+	if err := t.record(ctx, models.TenantRequestWaitingForProvider, "tenant_requested", map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}, false, ""); err != nil {
+		return status(), err
+	}
+	ask := fmt.Sprintf("%s asks you to create a customer tenant for %s (%s).\nApprove with POST /v1/customer-tenant-requests/%s/approve (optionally {\"tenant_id\": \"…\"}),\nor reject with POST /v1/customer-tenant-requests/%s/reject and {\"reason\": \"…\"}.\nThe request expires on %s (UTC).",
+		in.Reseller.Name, in.CompanyName, in.Domain, in.RequestID, in.RequestID, st.ExpiresAt.Format("2 January 2006 15:04"))
+	if err := sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, "Tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
+		return status(), err
+	}
+	t.setStep(ctx, "Waiting for the provider to create the tenant, until "+st.ExpiresAt.Format(time.RFC3339))
+	expired, err := waitForAnswer(ctx, wait, func() bool { return decision != "" }, never, nothing, func(n int) error {
+		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider,
+			"Reminder: tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
+			return err
+		}
+		return t.record(ctx, models.TenantRequestWaitingForProvider, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+	})
+	if err != nil {
+		return status(), err
+	}
+	switch {
+	case expired:
+		t.setStep(ctx, "Expired: the provider did not answer in time")
+		if err := t.record(ctx, models.TenantRequestExpired, "tenant_request_expired", map[string]string{"reason": "the provider did not answer within the window"}, false, ""); err != nil {
+			return status(), err
+		}
+		if err := notifyReseller("expired", "Tenant request expired: "+in.CompanyName, in.Provider.Name+" did not answer your tenant request for "+in.CompanyName+" in time. You can send a new request."); err != nil {
+			return status(), err
+		}
+		return finish()
+	case decision == models.TenantRequestRejected:
+		t.setStep(ctx, "Rejected by the provider")
+		if err := t.record(ctx, models.TenantRequestRejected, "tenant_request_rejected", map[string]string{"reason": rejection.Reason}, false, ""); err != nil {
+			return status(), err
+		}
+		if err := notifyReseller("rejected", "Tenant request rejected: "+in.CompanyName, in.Provider.Name+" rejected your tenant request for "+in.CompanyName+": "+rejection.Reason); err != nil {
+			return status(), err
+		}
+		return finish()
+	}
+
+	st.CustomerID = newID(ctx)
+	tenantID := approval.TenantID
+	if tenantID == "" {
+		tenantID = newID(ctx)
+	}
+	t.setStep(ctx, "Approved: registering the customer")
+	if err := t.record(ctx, TenantRequestApproved, "tenant_created", map[string]string{"tenant_id": tenantID}, false, ""); err != nil {
+		return status(), err
+	}
+	fail := func(cause error) (TenantRequestStatus, error) {
+		logger.Error("Tenant request failed", "error", cause)
+		t.setStep(ctx, "Failed: "+rootMessage(cause))
+		if err := t.record(ctx, models.TenantRequestFailed, "failed", map[string]string{"reason": rootMessage(cause)}, false, ""); err != nil {
+			return status(), err
+		}
+		return status(), cause
+	}
+	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateTenantCustomer, activities.TenantCustomerInput{
+		RequestID: in.RequestID, CustomerID: st.CustomerID, TenantID: tenantID,
+	}).Get(ctx, nil); err != nil {
+		return fail(err)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCustomer.ValueSet(st.CustomerID)); err != nil {
+		return status(), err
+	}
+	t.setStep(ctx, "Creating the reseller relationship")
+	result, err := runRelationship(ctx, RelationshipInput{
+		RelationshipID: newID(ctx), Source: models.SourceTenantRequest, SourceID: in.RequestID,
+		Reseller: in.Reseller, Provider: in.Provider, CustomerID: st.CustomerID, CustomerName: in.CompanyName,
+	}, "Relationship for tenant request "+in.RequestID)
+	if err != nil {
+		return fail(err)
+	}
+	st.RelationshipID = result.RelationshipID
+	t.setStep(ctx, "Completed: the customer and its relationship exist")
+	if err := t.recordWith(ctx, activities.Progress{Status: models.TenantRequestCompleted, Event: "relationship_created",
+		CustomerID: st.CustomerID, RelationshipID: result.RelationshipID,
+		Details: map[string]string{"customer_id": st.CustomerID, "relationship_id": result.RelationshipID}}); err != nil {
+		return status(), err
+	}
+	logger.Info("Tenant request completed", "customer_id", st.CustomerID)
+	return finish()
+}
