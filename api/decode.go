@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,4 +196,27 @@ func statusFilter(c echo.Context, allowed ...string) (string, error) {
 type listResponse[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// listByStatus is the handler of a partner's list filtered by ?status=.
+func listByStatus[T, R any](statuses []string, list func(ctx context.Context, partnerID, status string, page store.Page) ([]T, string, error), view func(T) R) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		pg, err := page(c)
+		if err != nil {
+			return err
+		}
+		status, err := statusFilter(c, statuses...)
+		if err != nil {
+			return err
+		}
+		items, next, err := list(c.Request().Context(), currentPartner(c).ID, status, pg)
+		if err != nil {
+			return err
+		}
+		out := listResponse[R]{Items: make([]R, 0, len(items)), NextCursor: next}
+		for _, it := range items {
+			out.Items = append(out.Items, view(it))
+		}
+		return c.JSON(http.StatusOK, out)
+	}
 }

@@ -179,26 +179,6 @@ func (s *Server) getExtension(c echo.Context) error {
 var extensionStatuses = []string{models.ExtensionWaitingForConsent, models.ExtensionConsentDeclined, models.ExtensionExpired,
 	models.ExtensionCancelled, models.ExtensionCompleted, models.ExtensionFailed}
 
-func (s *Server) listExtensions(c echo.Context) error {
-	pg, err := page(c)
-	if err != nil {
-		return err
-	}
-	status, err := statusFilter(c, extensionStatuses...)
-	if err != nil {
-		return err
-	}
-	xs, next, err := s.store.ListExtensions(c.Request().Context(), currentPartner(c).ID, status, pg)
-	if err != nil {
-		return err
-	}
-	out := listResponse[extensionResponse]{Items: make([]extensionResponse, 0, len(xs)), NextCursor: next}
-	for _, x := range xs {
-		out.Items = append(out.Items, toExtensionResponse(x, nil))
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
 // cancelExtension: the reseller withdraws an extension still waiting for consent.
 func (s *Server) cancelExtension(c echo.Context) error {
 	me := currentPartner(c)

@@ -241,26 +241,6 @@ func (s *Server) getInvitation(c echo.Context) error {
 var invitationStatuses = []string{models.InvitationWaitingForCustomer, models.InvitationAccepted, models.InvitationCompleted,
 	models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed}
 
-func (s *Server) listInvitations(c echo.Context) error {
-	pg, err := page(c)
-	if err != nil {
-		return err
-	}
-	status, err := statusFilter(c, invitationStatuses...)
-	if err != nil {
-		return err
-	}
-	invs, next, err := s.store.ListInvitations(c.Request().Context(), currentPartner(c).ID, status, pg)
-	if err != nil {
-		return err
-	}
-	out := listResponse[invitationResponse]{Items: make([]invitationResponse, 0, len(invs)), NextCursor: next}
-	for _, inv := range invs {
-		out.Items = append(out.Items, toInvitationResponse(inv))
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
 type cancelRequest struct {
 	Reason string `json:"reason,omitempty"`
 }

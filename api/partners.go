@@ -192,25 +192,7 @@ func (s *Server) visiblePartnership(c echo.Context, id, partnerID string) (model
 	return p, err
 }
 
-func (s *Server) listPartnerships(c echo.Context) error {
-	pg, err := page(c)
-	if err != nil {
-		return err
-	}
-	status, err := statusFilter(c, models.PartnershipInvited, models.PartnershipActive, models.PartnershipDeclined, models.PartnershipExpired, models.PartnershipRemoved)
-	if err != nil {
-		return err
-	}
-	ps, next, err := s.store.ListPartnerships(c.Request().Context(), currentPartner(c).ID, status, pg)
-	if err != nil {
-		return err
-	}
-	out := listResponse[partnershipResponse]{Items: make([]partnershipResponse, 0, len(ps)), NextCursor: next}
-	for _, p := range ps {
-		out.Items = append(out.Items, toPartnershipResponse(p))
-	}
-	return c.JSON(http.StatusOK, out)
-}
+var partnershipStatuses = []string{models.PartnershipInvited, models.PartnershipActive, models.PartnershipDeclined, models.PartnershipExpired, models.PartnershipRemoved}
 
 func (s *Server) getPartnership(c echo.Context) error {
 	p, err := s.visiblePartnership(c, c.Param("id"), currentPartner(c).ID)

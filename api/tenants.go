@@ -153,26 +153,6 @@ func (s *Server) getTenantRequest(c echo.Context) error {
 var tenantRequestStatuses = []string{models.TenantRequestWaitingForProvider, workflows.TenantRequestApproved, models.TenantRequestCompleted,
 	models.TenantRequestRejected, models.TenantRequestExpired, models.TenantRequestFailed}
 
-func (s *Server) listTenantRequests(c echo.Context) error {
-	pg, err := page(c)
-	if err != nil {
-		return err
-	}
-	status, err := statusFilter(c, tenantRequestStatuses...)
-	if err != nil {
-		return err
-	}
-	rs, next, err := s.store.ListTenantRequests(c.Request().Context(), currentPartner(c).ID, status, pg)
-	if err != nil {
-		return err
-	}
-	out := listResponse[tenantRequestResponse]{Items: make([]tenantRequestResponse, 0, len(rs)), NextCursor: next}
-	for _, r := range rs {
-		out.Items = append(out.Items, toTenantRequestResponse(r))
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
 type tenantDecision struct {
 	TenantID string `json:"tenant_id,omitempty"`
 	Reason   string `json:"reason,omitempty"`
