@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,12 +42,40 @@ type PartnerCenter interface {
 	CreateDelegatedAdminRelationship(ctx context.Context, d models.DelegatedAdminRelationship) error
 }
 
+// Metrics counts what the activities see happen. Nil counts nothing.
+type Metrics interface {
+	OnboardingEnded(kind, status string)
+	Email(outcome string)
+}
+
 // Activities holds the dependencies of every activity.
 type Activities struct {
 	Store         *store.Store
 	Mailer        Mailer
 	PartnerCenter PartnerCenter
 	PublicBaseURL string
+	Metrics       Metrics
+}
+
+type noMetrics struct{}
+
+func (noMetrics) OnboardingEnded(string, string) {}
+func (noMetrics) Email(string)                   {}
+
+func (a *Activities) metrics() Metrics {
+	if a.Metrics == nil {
+		return noMetrics{}
+	}
+	return a.Metrics
+}
+
+// finalStatuses are, by kind, the statuses after which an onboarding waits on nobody.
+var finalStatuses = map[string][]string{
+	KindPartnership:   {models.PartnershipActive, models.PartnershipDeclined, models.PartnershipExpired, models.PartnershipRemoved},
+	KindEnrollment:    {models.EnrollmentApproved, models.EnrollmentRejected},
+	KindInvitation:    {models.InvitationCompleted, models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed},
+	KindExtension:     {models.ExtensionCompleted, models.ExtensionConsentDeclined, models.ExtensionExpired, models.ExtensionCancelled, models.ExtensionFailed},
+	KindTenantRequest: {models.TenantRequestCompleted, models.TenantRequestRejected, models.TenantRequestExpired, models.TenantRequestFailed},
 }
 
 // New wires the activities with the built-in Partner Center.
@@ -130,8 +159,13 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 		return fmt.Errorf("record %s status: %w", p.Kind, err)
 	}
 	if p.Event != "" {
-		if err := a.Store.AppendEvent(ctx, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details}); err != nil {
+		wrote, err := a.Store.AppendEvent(ctx, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details})
+		if err != nil {
 			return fmt.Errorf("append %s event: %w", p.Kind, err)
+		}
+		// Counted once: a retried activity finds its event written already.
+		if wrote && slices.Contains(finalStatuses[p.Kind], p.Status) {
+			a.metrics().OnboardingEnded(p.Kind, p.Status)
 		}
 	}
 	if p.CloseLinks {
@@ -194,10 +228,12 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 		if err := a.Store.MarkMessage(ctx, msg.Key, models.OutboxHeld, ""); err != nil {
 			return EmailResult{}, err
 		}
+		a.metrics().Email(models.OutboxHeld)
 		logger.Info("E-mail kept in the outbox (no SMTP_URL): read it on /dev/mailbox", "key", msg.Key)
 		return EmailResult{Status: models.OutboxHeld}, nil
 	}
 	if err := a.Mailer.Send(ctx, mail.Message{Key: msg.Key, To: msg.ToAddr, Subject: msg.Subject, Body: msg.Body}); err != nil {
+		a.metrics().Email("failed")
 		if markErr := a.Store.MarkMessage(ctx, msg.Key, models.OutboxPending, err.Error()); markErr != nil {
 			logger.Warn("Could not record the failed delivery", "key", msg.Key, "error", markErr)
 		}
@@ -206,6 +242,7 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	if err := a.Store.MarkMessage(ctx, msg.Key, models.OutboxSent, ""); err != nil {
 		return EmailResult{}, fmt.Errorf("record delivery of %s: %w", msg.Key, err)
 	}
+	a.metrics().Email(models.OutboxSent)
 	logger.Info("E-mail sent", "key", msg.Key)
 	return EmailResult{Status: models.OutboxSent}, nil
 }

@@ -132,7 +132,7 @@ func (s *Server) createExtension(c echo.Context) error {
 	opts := startOptions(s.cfg.TemporalTaskQueue, x.WorkflowID, "Extension of "+customer.CompanyName+" to "+provider.Name,
 		workflows.SearchKind.ValueSet(workflows.KindExtension), workflows.SearchStatus.ValueSet(models.ExtensionWaitingForConsent),
 		workflows.SearchReseller.ValueSet(me.ID), workflows.SearchProvider.ValueSet(provider.ID), workflows.SearchCustomer.ValueSet(customer.ID))
-	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.ExtensionWorkflow, workflows.ExtensionInput{
+	err = s.start(ctx, opts, workflows.KindExtension, workflows.ExtensionWorkflow, workflows.ExtensionInput{
 		ExtensionID: x.ID,
 		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
@@ -140,7 +140,7 @@ func (s *Server) createExtension(c echo.Context) error {
 		Method: x.ConsentMethod, Attestation: attestation,
 		Reminders: s.cfg.Timing.ConsentReminders, ExpireAfter: x.ExpiresAt.Sub(x.CreatedAt),
 	})
-	if err != nil && !alreadyStarted(err) {
+	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/relationship-extensions/"+x.ID)
@@ -237,12 +237,12 @@ func (s *Server) submitEnrollment(c echo.Context) error {
 		workflows.SearchReseller.ValueSet(me.ID))
 	// A rejected enrollment may be submitted again under the same workflow ID.
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.EnrollmentWorkflow, workflows.EnrollmentInput{
+	err = s.start(ctx, opts, workflows.KindEnrollment, workflows.EnrollmentWorkflow, workflows.EnrollmentInput{
 		Partner:       workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		OperatorEmail: s.cfg.OperatorEmail, RemindAfter: s.cfg.Timing.EnrollmentReminder,
 		EscalateAfterBusinessDays: s.cfg.Timing.EnrollmentEscalation,
 	})
-	if err != nil && !alreadyStarted(err) {
+	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/me")

@@ -203,7 +203,7 @@ func (s *Server) createInvitation(c echo.Context) error {
 	if inv.CustomerID != nil {
 		input.CustomerID = *inv.CustomerID
 	}
-	if _, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.InvitationWorkflow, input); err != nil && !alreadyStarted(err) {
+	if err := s.start(ctx, opts, workflows.KindInvitation, workflows.InvitationWorkflow, input); err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/invitations/"+inv.ID)

@@ -159,17 +159,17 @@ func (s *Server) createPartnership(c echo.Context) error {
 		}
 		return err
 	}
-	_, err = s.temporal.ExecuteWorkflow(ctx, startOptions(s.cfg.TemporalTaskQueue, p.WorkflowID,
+	err = s.start(ctx, startOptions(s.cfg.TemporalTaskQueue, p.WorkflowID,
 		"Partnership: "+me.Name+" invites "+reseller.Name,
 		workflows.SearchKind.ValueSet(workflows.KindPartnership), workflows.SearchStatus.ValueSet(models.PartnershipInvited),
 		workflows.SearchProvider.ValueSet(me.ID), workflows.SearchReseller.ValueSet(reseller.ID)),
-		workflows.PartnershipWorkflow, workflows.PartnershipInput{
+		workflows.KindPartnership, workflows.PartnershipWorkflow, workflows.PartnershipInput{
 			PartnershipID: id,
 			Provider:      workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 			Reseller:      workflows.Party{ID: reseller.ID, Name: reseller.Name, Email: reseller.ContactEmail},
 			Reminders:     timing.PartnershipReminders, ExpireAfter: timing.PartnershipExpiry,
 		})
-	if err != nil && !alreadyStarted(err) {
+	if err != nil {
 		return err
 	}
 	return s.partnershipAccepted(c, id, me.ID)
@@ -265,8 +265,11 @@ func startOptions(taskQueue, workflowID, summary string, attrs ...temporal.Searc
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
-		StaticSummary:            summary,
+		// Report a duplicate start as an error, not as the existing run, so
+		// that only a real start counts as one.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
+		StaticSummary:                            summary,
 	}
 }
 

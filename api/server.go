@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/metrics"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -34,6 +35,7 @@ type Deps struct {
 	Temporal Temporal
 	Config   config.Config
 	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
 	// DevMailbox serves /dev/mailbox (only in `onboarding dev`).
 	DevMailbox bool
 }
@@ -44,6 +46,7 @@ type Server struct {
 	temporal Temporal
 	cfg      config.Config
 	logger   *slog.Logger
+	metrics  *metrics.Metrics
 	pages    *pageRenderer
 }
 
@@ -51,7 +54,10 @@ const maxBody = "64K"
 
 // New builds the HTTP handler.
 func New(d Deps) *echo.Echo {
-	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, pages: newPageRenderer()}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
@@ -74,6 +80,7 @@ func New(d Deps) *echo.Echo {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	e.GET("/rules/:code", s.rule)
 
 	// Auth is attached per route, not per group: a group's catch-all would turn
@@ -125,6 +132,21 @@ func New(d Deps) *echo.Echo {
 	return e
 }
 
+// start starts an onboarding's workflow. A workflow already started under
+// its deterministic ID is the same onboarding (a retried request): not an error.
+func (s *Server) start(ctx context.Context, opts client.StartWorkflowOptions, kind string, workflow any, input any) error {
+	_, err := s.temporal.ExecuteWorkflow(ctx, opts, workflow, input)
+	switch {
+	case err == nil:
+		s.metrics.OnboardingStarted(kind)
+		return nil
+	case alreadyStarted(err):
+		return nil
+	default:
+		return err
+	}
+}
+
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -169,6 +191,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
+		s.metrics.ObserveHTTP(route, c.Request().Method, c.Response().Status, time.Since(start))
 		s.logger.InfoContext(c.Request().Context(), "HTTP request",
 			"method", c.Request().Method, "route", route, "status", c.Response().Status,
 			"duration_ms", time.Since(start).Milliseconds(),

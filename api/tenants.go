@@ -114,14 +114,14 @@ func (s *Server) createTenantRequest(c echo.Context) error {
 	opts := startOptions(s.cfg.TemporalTaskQueue, r.WorkflowID, "Tenant request for "+r.CompanyName+" ("+r.Domain+")",
 		workflows.SearchKind.ValueSet(workflows.KindTenantRequest), workflows.SearchStatus.ValueSet(models.TenantRequestWaitingForProvider),
 		workflows.SearchReseller.ValueSet(me.ID), workflows.SearchProvider.ValueSet(provider.ID))
-	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.TenantRequestWorkflow, workflows.TenantRequestInput{
+	err = s.start(ctx, opts, workflows.KindTenantRequest, workflows.TenantRequestWorkflow, workflows.TenantRequestInput{
 		RequestID:   r.ID,
 		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
 		CompanyName: r.CompanyName, Domain: r.Domain,
 		Reminders: s.cfg.Timing.TenantRequestRemind, ExpireAfter: r.ExpiresAt.Sub(r.CreatedAt),
 	})
-	if err != nil && !alreadyStarted(err) {
+	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/customer-tenant-requests/"+r.ID)

@@ -22,6 +22,7 @@ import (
 	"github.com/csp-onboarding/onboarding/api"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/mail"
+	"github.com/csp-onboarding/onboarding/metrics"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/temporalclient"
@@ -39,6 +40,7 @@ type Roles struct {
 type App struct {
 	Store    *store.Store
 	Temporal client.Client
+	Metrics  *metrics.Metrics
 	worker   sdkworker.Worker
 	http     *http.Server
 	listener net.Listener
@@ -83,8 +85,9 @@ func NewMailer(cfg config.Config) (activities.Mailer, error) {
 
 // Start runs the chosen roles against an open store.
 func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger, roles Roles) (*App, error) {
-	a := &App{Store: st, logger: logger}
-	c, err := temporalclient.Dial(ctx, cfg, logger)
+	a := &App{Store: st, logger: logger, Metrics: metrics.New()}
+	a.Metrics.RegisterWaiting(st, logger)
+	c, err := temporalclient.Dial(ctx, cfg, logger, a.Metrics.TemporalMetrics())
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +101,9 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 			c.Close()
 			return nil, err
 		}
-		a.worker = worker.New(c, cfg.TemporalTaskQueue, activities.New(st, mailer, cfg.PublicBaseURL))
+		acts := activities.New(st, mailer, cfg.PublicBaseURL)
+		acts.Metrics = a.Metrics
+		a.worker = worker.New(c, cfg.TemporalTaskQueue, acts)
 		if err := a.worker.Start(); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("start the worker: %w", err)
@@ -106,7 +111,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	}
 	if roles.API {
-		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, DevMailbox: roles.DevMailbox})
+		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			a.Stop(ctx)

@@ -14,6 +14,7 @@ import (
 // Config is the whole configuration of one onboarding process.
 type Config struct {
 	HTTPAddr      string // ONBOARDING_HTTP_ADDR
+	MetricsAddr   string // ONBOARDING_METRICS_ADDR: /metrics of a worker-only process
 	PublicBaseURL string // PUBLIC_BASE_URL: base of the personal links in e-mails
 	AdminToken    string // ONBOARDING_ADMIN_TOKEN: operator token for /v1/admin
 	DataDir       string // ONBOARDING_DATA_DIR: SQLite files of the embedded default
@@ -63,6 +64,7 @@ const day = 24 * time.Hour
 func Default() Config {
 	return Config{
 		HTTPAddr:          ":8080",
+		MetricsAddr:       ":9090",
 		PublicBaseURL:     "http://localhost:8080",
 		DataDir:           "./data",
 		TemporalAddress:   "127.0.0.1:7233",
@@ -102,6 +104,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	str("ONBOARDING_HTTP_ADDR", &c.HTTPAddr)
+	str("ONBOARDING_METRICS_ADDR", &c.MetricsAddr)
 	str("PUBLIC_BASE_URL", &c.PublicBaseURL)
 	str("ONBOARDING_ADMIN_TOKEN", &c.AdminToken)
 	str("ONBOARDING_DATA_DIR", &c.DataDir)

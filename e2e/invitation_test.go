@@ -133,9 +133,29 @@ func TestInvitationEndToEnd(t *testing.T) {
 	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-v1.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-v1.json")
 
+	// Metrics: HTTP, business counters, the waiting gauge and the SDK's own.
+	metricsText := string(get(t, p.base+"/metrics", "").body)
+	for _, want := range []string{
+		`onboarding_http_requests_total{method="POST",route="/v1/invitations",status="202"} 2`,
+		`onboarding_http_request_duration_seconds_bucket{method="POST",route="/i/:token/accept"`,
+		`onboarding_onboardings_started_total{kind="invitation"} 1`,
+		`onboarding_onboardings_ended_total{kind="invitation",status="completed"} 1`,
+		`onboarding_onboardings_ended_total{kind="partnership",status="active"} 1`,
+		`onboarding_emails_total{outcome="sent"}`,
+		`onboarding_waiting{kind="invitation"} 0`,
+		`temporal_workflow_completed_total`,
+		`temporal_activity_execution_seconds_bucket`,
+	} {
+		if !strings.Contains(metricsText, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	// Nothing secret reaches the logs.
 	logs := p.logs.String()
 	require.NotContains(t, logs, reseller.key)
+	require.NotContains(t, logs, provider.key)
+	require.NotContains(t, logs, adminToken)
 	require.NotContains(t, logs, strings.TrimPrefix(link, p.base+"/i/"))
 }
 

@@ -55,11 +55,34 @@ func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, rela
 	return nil
 }
 
-// AppendEvent adds a timeline step once: the ID is "<subject>:<seq>".
-func (s *Store) AppendEvent(ctx context.Context, e models.OnboardingEvent) error {
+// AppendEvent adds a timeline step once: the ID is "<subject>:<seq>". It
+// tells whether this call wrote it (false on a retry).
+func (s *Store) AppendEvent(ctx context.Context, e models.OnboardingEvent) (bool, error) {
 	e.ID = fmt.Sprintf("%s:%d", e.SubjectID, e.Seq)
 	e.At = e.At.UTC()
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&e).Error
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&e)
+	return res.RowsAffected == 1, res.Error
+}
+
+// CountWaiting counts, by kind, the onboardings waiting on someone else.
+func (s *Store) CountWaiting(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, q := range []struct {
+		kind, table, status string
+	}{
+		{"partnership", "partnerships", models.PartnershipInvited},
+		{"enrollment", "enrollments", models.EnrollmentSubmitted},
+		{"invitation", "invitations", models.InvitationWaitingForCustomer},
+		{"extension", "relationship_extensions", models.ExtensionWaitingForConsent},
+		{"tenant_request", "customer_tenant_requests", models.TenantRequestWaitingForProvider},
+	} {
+		var n int64
+		if err := s.db.WithContext(ctx).Table(q.table).Where("status = ?", q.status).Count(&n).Error; err != nil {
+			return nil, err
+		}
+		out[q.kind] = n
+	}
+	return out, nil
 }
 
 // Events returns an onboarding's timeline in order.

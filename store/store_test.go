@@ -267,13 +267,14 @@ func TestEventsAppendOncePerSeq(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-		for range 2 { // a retried activity writes the same step twice
-			if err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "inv", Seq: 1, Type: "invitation_sent", At: at,
-				Details: map[string]string{"to": "a@b.example"}}); err != nil {
-				t.Fatal(err)
+		for i := range 2 { // a retried activity writes the same step twice
+			wrote, err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "inv", Seq: 1, Type: "invitation_sent", At: at,
+				Details: map[string]string{"to": "a@b.example"}})
+			if err != nil || wrote != (i == 0) {
+				t.Fatalf("attempt %d: wrote=%v err=%v", i, wrote, err)
 			}
 		}
-		if err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "inv", Seq: 2, Type: "customer_accepted", At: at.Add(time.Hour)}); err != nil {
+		if _, err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "inv", Seq: 2, Type: "customer_accepted", At: at.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		events, err := st.Events(ctx, "inv")

@@ -21,11 +21,12 @@ import (
 )
 
 // Dial connects to the configured Temporal frontend.
-func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger) (client.Client, error) {
+func Dial(ctx context.Context, cfg config.Config, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	opts := client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		HostPort:       cfg.TemporalAddress,
+		Namespace:      cfg.TemporalNamespace,
+		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		MetricsHandler: metrics,
 	}
 	if cfg.TemporalTLSEnabled() {
 		tlsConf, err := tlsConfig(cfg)
