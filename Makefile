@@ -6,12 +6,13 @@ export CGO_ENABLED ?= 0
 GO  ?= go
 BIN := bin/onboarding
 
-.PHONY: run build test vet migrate clean help
+.PHONY: run build test vet lint migrate clean help
 
 help:
 	@echo "make run    - run everything on the embedded default (Temporal + UI + worker + API, data in ./data)"
 	@echo "make test   - vet and run every test (needs the local Postgres, see TEST_DATABASE_URL)"
 	@echo "make build  - build $(BIN)"
+	@echo "make lint   - go vet, staticcheck, and Temporal's workflowcheck on the workflows"
 	@echo "make migrate - apply migrations to DATABASE_URL (or the embedded SQLite file)"
 
 run: build
@@ -26,7 +27,15 @@ build:
 vet:
 	$(GO) vet ./...
 
-test: vet
+# The linters are pinned Go tools in go.mod: nothing is downloaded at run time
+# beyond the module cache.
+lint: vet
+	@echo "==> staticcheck"
+	$(GO) tool staticcheck ./...
+	@echo "==> workflowcheck (determinism of the workflows)"
+	$(GO) tool workflowcheck ./workflows/...
+
+test: lint
 	@echo "==> Running all tests against Postgres at $${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} and SQLite."
 	@echo "    The first run compiles the embedded Temporal server for the end-to-end tests (several minutes)."
 	$(GO) test -count=1 -timeout 30m ./...

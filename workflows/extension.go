@@ -225,12 +225,12 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 
 func (w *extension) consentEmail(key, subjectPrefix string) activities.Email {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Hello %s,\n\n", nonEmpty(w.in.CustomerName, "there"))
-	fmt.Fprintf(&b, "%s, your Microsoft Cloud Solution Provider partner, is now an indirect reseller of %s.\n", w.in.Reseller.Name, w.in.Provider.Name)
-	fmt.Fprintf(&b, "To keep serving you through %s, it asks your consent to share a copy of your bill-to information with %s.\n", w.in.Provider.Name, w.in.Provider.Name)
+	printf(&b, "Hello %s,\n\n", nonEmpty(w.in.CustomerName, "there"))
+	printf(&b, "%s, your Microsoft Cloud Solution Provider partner, is now an indirect reseller of %s.\n", w.in.Reseller.Name, w.in.Provider.Name)
+	printf(&b, "To keep serving you through %s, it asks your consent to share a copy of your bill-to information with %s.\n", w.in.Provider.Name, w.in.Provider.Name)
 	b.WriteString("No admin rights are given to anyone by this consent.\n\n")
 	b.WriteString("Review what is shared and answer here: " + activities.LinkPlaceholder + "\n\n")
-	fmt.Fprintf(&b, "This link is personal and works until %s (UTC). Opening it changes nothing.\n", w.st.ExpiresAt.Format("2 January 2006 15:04"))
+	printf(&b, "This link is personal and works until %s (UTC). Opening it changes nothing.\n", w.st.ExpiresAt.Format("2 January 2006 15:04"))
 	return activities.Email{
 		Key: key, To: w.in.CustomerEmail,
 		Subject: subjectPrefix + w.in.Reseller.Name + " asks your consent to work with " + w.in.Provider.Name,
