@@ -6,13 +6,14 @@ export CGO_ENABLED ?= 0
 GO  ?= go
 BIN := bin/onboarding
 
-.PHONY: run build test vet lint migrate clean help
+.PHONY: run build test vet lint browser bench migrate clean help
 
 help:
 	@echo "make run    - run everything on the embedded default (Temporal + UI + worker + API, data in ./data)"
 	@echo "make test   - vet and run every test (needs the local Postgres, see TEST_DATABASE_URL)"
 	@echo "make build  - build $(BIN)"
 	@echo "make lint   - go vet, staticcheck, and Temporal's workflowcheck on the workflows"
+	@echo "make bench  - load benchmark over the real API on the embedded default (BENCH_FLAGS='-n 500 -c 50 -pending 20000')"
 	@echo "make migrate - apply migrations to DATABASE_URL (or the embedded SQLite file)"
 
 run: build
@@ -35,10 +36,27 @@ lint: vet
 	@echo "==> workflowcheck (determinism of the workflows)"
 	$(GO) tool workflowcheck ./workflows/...
 
-test: lint
+# The customer pages are tested in Debian's Chromium; install it when missing.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "==> Installing Debian's Chromium for the browser tests (once, about a minute)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "!!! Could not install Chromium: the browser tests will be SKIPPED"; \
+	  else \
+	    echo "!!! No Chromium and no apt-get as root here: the browser tests will be SKIPPED"; \
+	  fi; \
+	fi
+
+test: lint browser
 	@echo "==> Running all tests against Postgres at $${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} and SQLite."
 	@echo "    The first run compiles the embedded Temporal server for the end-to-end tests (several minutes)."
 	$(GO) test -count=1 -timeout 30m ./...
+
+BENCH_FLAGS ?= -n 200 -c 20
+bench:
+	@echo "==> Benchmark on the embedded default (loopback only); report in bench/results/"
+	$(GO) run ./bench $(BENCH_FLAGS)
 
 migrate: build
 	./$(BIN) migrate

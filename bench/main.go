@@ -1,0 +1,450 @@
+// Command bench measures the product on the embedded default: the real HTTP
+// API, in-process Temporal (SQLite file), the app database from DATABASE_URL
+// or SQLite, and an SMTP server inside the benchmark. Loopback only, bounded
+// in count and time. It writes Markdown, JSON and an SVG chart to
+// bench/results/.
+//
+//	go run ./bench                 # end-to-end vs engine floor, 200 invitations at 20 concurrent customers
+//	go run ./bench -pending 20000  # also leave 20,000 invitations waiting and report RSS and database size
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/csp-onboarding/onboarding/app"
+	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/devserver"
+	"github.com/csp-onboarding/onboarding/mail/mailtest"
+	"github.com/csp-onboarding/onboarding/workflows"
+)
+
+type options struct {
+	n, concurrency, pending int
+	out                     string
+	timeout                 time.Duration
+}
+
+// Report is what one run measured.
+type Report struct {
+	Machine           string             `json:"machine"`
+	StartedAt         time.Time          `json:"started_at"`
+	Database          string             `json:"database"`
+	Invitations       int                `json:"invitations"`
+	Concurrency       int                `json:"concurrency"`
+	EndToEndPerSecond float64            `json:"end_to_end_per_second"`
+	FloorPerSecond    float64            `json:"engine_floor_per_second"`
+	RatioToFloor      float64            `json:"ratio_to_floor"`
+	Latency           map[string]Latency `json:"latency_ms"`
+	Errors            int64              `json:"errors"`
+	PeakRSSMiB        float64            `json:"peak_rss_mib"`
+	CPUSeconds        float64            `json:"cpu_seconds"`
+	Pending           *PendingReport     `json:"pending,omitempty"`
+}
+
+// Latency percentiles in milliseconds.
+type Latency struct {
+	P50, P95, P99 float64
+	Count         int
+}
+
+// PendingReport is the cost of invitations left waiting.
+type PendingReport struct {
+	Invitations     int     `json:"invitations"`
+	StartSeconds    float64 `json:"start_seconds"`
+	RSSMiB          float64 `json:"rss_mib"`
+	AppDatabaseMiB  float64 `json:"app_database_mib"`
+	TemporalDataMiB float64 `json:"temporal_database_mib"`
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 200, "invitations driven end to end (and floor workflows)")
+	flag.IntVar(&o.concurrency, "c", 20, "concurrent customers")
+	flag.IntVar(&o.pending, "pending", 0, "then start this many invitations and leave them waiting (20000 is the reference; 100000 for the large run)")
+	flag.StringVar(&o.out, "out", "bench/results", "report folder")
+	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop after this long whatever happens")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	dir, err := os.MkdirTemp("", "onboarding-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	progress("Starting the embedded Temporal server, the SMTP capture server and the product…")
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, sa := range workflows.SearchAttributes {
+		attrs[sa.Name] = sa.Type
+	}
+	temporalDB := filepath.Join(dir, "temporal.db")
+	srv, err := devserver.Start(devserver.Options{DatabaseFile: temporalDB, Namespace: "default", SearchAttributes: attrs, Logger: logger, LogLevel: slog.LevelError})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	smtp, err := mailtest.Start()
+	if err != nil {
+		return err
+	}
+	defer smtp.Close()
+
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.DatabaseURL = os.Getenv("DATABASE_URL")
+	cfg.TemporalAddress = srv.FrontendAddress()
+	cfg.SMTPURL = smtp.URL()
+	cfg.AdminToken = "bench-admin-token"
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	cfg.HTTPAddr, cfg.PublicBaseURL = "127.0.0.1:"+port, "http://127.0.0.1:"+port
+	st, err := app.OpenStore(ctx, cfg, logger, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	product, err := app.Start(ctx, cfg, st, logger, app.Roles{API: true, Worker: true})
+	if err != nil {
+		return err
+	}
+	defer product.Stop(context.Background())
+	floor := sdkworker.New(product.Temporal, floorTaskQueue, sdkworker.Options{})
+	floor.RegisterWorkflow(FloorInvitation)
+	floor.RegisterWorkflow(FloorRelationship)
+	floor.RegisterActivity(&FloorActivities{})
+	if err := floor.Start(); err != nil {
+		return err
+	}
+	defer floor.Stop()
+
+	database := "SQLite (embedded)"
+	if cfg.UsesPostgres() {
+		database = "Postgres (DATABASE_URL)"
+	}
+	r := &Report{Machine: machine(), StartedAt: time.Now().UTC(), Database: database, Invitations: o.n, Concurrency: o.concurrency, Latency: map[string]Latency{}}
+	h := &httpClient{base: cfg.PublicBaseURL, c: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}}
+	provider, reseller, err := seed(ctx, h, cfg.AdminToken)
+	if err != nil {
+		return fmt.Errorf("seed partners: %w", err)
+	}
+
+	progress(fmt.Sprintf("End to end: %d invitations, %d concurrent customers (create → e-mail over SMTP → accept → relationship)…", o.n, o.concurrency))
+	create, accept, complete := &samples{}, &samples{}, &samples{}
+	var errs atomic.Int64
+	begin := time.Now()
+	parallel(ctx, o.n, o.concurrency, func(i int) {
+		if err := invitationRoundTrip(ctx, h, smtp, provider, reseller, i, create, accept, complete); err != nil {
+			if errs.Add(1) <= 3 {
+				fmt.Fprintln(os.Stderr, "  error:", err)
+			}
+		}
+	})
+	elapsed := time.Since(begin)
+	r.EndToEndPerSecond = float64(o.n-int(errs.Load())) / elapsed.Seconds()
+	r.Errors = errs.Load()
+	r.Latency["post_invitations"], r.Latency["accept"], r.Latency["create_to_completed"] = create.summary(), accept.summary(), complete.summary()
+	progress(fmt.Sprintf("  %.1f invitations/s, %d errors", r.EndToEndPerSecond, r.Errors))
+
+	progress("Engine floor: the same workflow shape with no-op activities, driven the same way…")
+	begin = time.Now()
+	parallel(ctx, o.n, o.concurrency, func(i int) {
+		if err := floorRoundTrip(ctx, product.Temporal, i); err != nil {
+			if errs.Add(1) <= 3 {
+				fmt.Fprintln(os.Stderr, "  floor error:", err)
+			}
+		}
+	})
+	r.FloorPerSecond = float64(o.n) / time.Since(begin).Seconds()
+	r.RatioToFloor = r.EndToEndPerSecond / r.FloorPerSecond
+	progress(fmt.Sprintf("  %.1f workflows/s; ours/floor = %.2f", r.FloorPerSecond, r.RatioToFloor))
+
+	if o.pending > 0 {
+		progress(fmt.Sprintf("Pending: starting %d invitations and leaving them waiting…", o.pending))
+		begin = time.Now()
+		var started atomic.Int64
+		parallel(ctx, o.pending, o.concurrency, func(i int) {
+			if _, err := h.post(ctx, "/v1/invitations", reseller.key, invitationBody(provider.id, fmt.Sprintf("pending-%d@customers.example", i))); err == nil {
+				if n := started.Add(1); n%5000 == 0 {
+					progress(fmt.Sprintf("  %d started", n))
+				}
+			}
+		})
+		time.Sleep(5 * time.Second) // let the last workflows reach their wait
+		runtime.GC()
+		r.Pending = &PendingReport{Invitations: int(started.Load()), StartSeconds: time.Since(begin).Seconds(), RSSMiB: currentRSSMiB(),
+			AppDatabaseMiB: appDatabaseMiB(ctx, cfg, dir), TemporalDataMiB: filesMiB(temporalDB, temporalDB+"-wal")}
+	}
+	r.PeakRSSMiB, r.CPUSeconds = peakRSSMiB(), cpuSeconds()
+	return write(o.out, r)
+}
+
+func progress(msg string) { fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), msg) }
+
+type partner struct{ id, key string }
+
+var linkPattern = regexp.MustCompile(`http://127\.0\.0\.1:\d+/i/[A-Za-z0-9_-]+`)
+
+func invitationBody(providerID, email string) map[string]any {
+	return map[string]any{"provider_id": providerID, "customer": map[string]any{"company_name": "Bench Customer", "email": email},
+		"message": "Please accept: {{link}}"}
+}
+
+// invitationRoundTrip is one customer's whole invitation.
+func invitationRoundTrip(ctx context.Context, h *httpClient, smtp *mailtest.Server, provider, reseller partner, i int, create, accept, complete *samples) error {
+	email := fmt.Sprintf("customer-%d@customers.example", i)
+	t0 := time.Now()
+	res, err := h.post(ctx, "/v1/invitations", reseller.key, invitationBody(provider.id, email))
+	if err != nil {
+		return err
+	}
+	create.add(time.Since(t0))
+	id, _ := res["id"].(string)
+	msg, err := smtp.WaitFor(email, "invites you", 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	link := linkPattern.FindString(msg.Body)
+	t1 := time.Now()
+	if _, err := h.do(ctx, http.MethodPost, strings.TrimPrefix(link, h.base)+"/accept", "", nil); err != nil {
+		return err
+	}
+	accept.add(time.Since(t1))
+	for ctx.Err() == nil {
+		inv, err := h.do(ctx, http.MethodGet, "/v1/invitations/"+id, reseller.key, nil)
+		if err == nil && inv["status"] == "completed" {
+			complete.add(time.Since(t0))
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ctx.Err()
+}
+
+func floorRoundTrip(ctx context.Context, c client.Client, i int) error {
+	id := fmt.Sprintf("%d-%d", time.Now().UnixNano(), i)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "floor-invitation:" + id, TaskQueue: floorTaskQueue}, FloorInvitation, id)
+	if err != nil {
+		return err
+	}
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: "accept", WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err != nil {
+		return err
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		return err
+	}
+	return run.Get(ctx, nil)
+}
+
+func seed(ctx context.Context, h *httpClient, admin string) (partner, partner, error) {
+	mk := func(name, typ string) (partner, error) {
+		res, err := h.post(ctx, "/v1/admin/partners", admin, map[string]any{"name": name, "type": typ, "contact_email": strings.ReplaceAll(strings.ToLower(name), " ", ".") + "@bench.example"})
+		if err != nil {
+			return partner{}, err
+		}
+		return partner{id: res["id"].(string), key: res["api_key"].(string)}, nil
+	}
+	provider, err := mk("Bench Provider", "indirect_provider")
+	if err != nil {
+		return provider, partner{}, err
+	}
+	reseller, err := mk("Bench Reseller", "reseller")
+	if err != nil {
+		return provider, reseller, err
+	}
+	ps, err := h.post(ctx, "/v1/partnerships", provider.key, map[string]any{"reseller_id": reseller.id})
+	if err != nil {
+		return provider, reseller, err
+	}
+	if _, err := h.post(ctx, "/v1/partnerships/"+ps["id"].(string)+"/accept", reseller.key, nil); err != nil {
+		return provider, reseller, err
+	}
+	for ctx.Err() == nil {
+		if res, err := h.do(ctx, http.MethodGet, "/v1/partnerships/"+ps["id"].(string), reseller.key, nil); err == nil && res["status"] == "active" {
+			return provider, reseller, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return provider, reseller, ctx.Err()
+}
+
+// parallel runs fn(0..n-1) on `workers` goroutines.
+func parallel(ctx context.Context, n, workers int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+type samples struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *samples) add(d time.Duration) { s.mu.Lock(); s.d = append(s.d, d); s.mu.Unlock() }
+
+func (s *samples) summary() Latency {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.d) == 0 {
+		return Latency{}
+	}
+	sorted := append([]time.Duration(nil), s.d...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	at := func(p float64) float64 {
+		return float64(sorted[min(len(sorted)-1, int(p*float64(len(sorted))))].Microseconds()) / 1000
+	}
+	return Latency{P50: at(.50), P95: at(.95), P99: at(.99), Count: len(sorted)}
+}
+
+type httpClient struct {
+	base string
+	c    *http.Client
+}
+
+func (h *httpClient) post(ctx context.Context, path, key string, body any) (map[string]any, error) {
+	return h.do(ctx, http.MethodPost, path, key, body)
+}
+
+func (h *httpClient) do(ctx context.Context, method, path, key string, body any) (map[string]any, error) {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := h.c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out, nil
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port, nil
+}
+
+func procStatusKiB(field string) float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			var kib float64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, field+":")), "%f", &kib)
+			return kib
+		}
+	}
+	return 0
+}
+
+func peakRSSMiB() float64    { return procStatusKiB("VmHWM") / 1024 }
+func currentRSSMiB() float64 { return procStatusKiB("VmRSS") / 1024 }
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+func filesMiB(paths ...string) float64 {
+	var total int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			total += fi.Size()
+		}
+	}
+	return float64(total) / (1 << 20)
+}
+
+func appDatabaseMiB(ctx context.Context, cfg config.Config, dir string) float64 {
+	if !cfg.UsesPostgres() {
+		db := filepath.Join(dir, "onboarding.db")
+		return filesMiB(db, db+"-wal")
+	}
+	return -1 // a shared Postgres holds other databases too; see pg_database_size there
+}
+
+func machine() string {
+	host, _ := os.Hostname()
+	cpu := "unknown CPU"
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores (%s), %s", host, runtime.NumCPU(), cpu, runtime.Version())
+}

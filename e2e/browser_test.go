@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// Screenshots of each page state land here (git-ignored) for people to look at.
+const artifactsDir = "../test-artifacts"
+
+// chromium finds Debian's Chromium; `make test` installs it with apt-get.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	t.Skip("\n\n*** BROWSER TESTS SKIPPED: no Chromium on this machine. `make test` installs it (apt-get install chromium);\n*** install it by hand where apt is impossible, then run the tests again. ***\n")
+	return ""
+}
+
+// newBrowser starts headless Chromium at phone width, with no network beyond loopback.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(390, 844),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)))
+	return ctx
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(artifactsDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(artifactsDir, name+".png"), png, 0o644))
+}
+
+// pageChecks asserts what every customer page promises: a language, a
+// phone-width layout without sideways scrolling, labelled buttons, and no
+// asset from anywhere but this server.
+func pageChecks(t *testing.T, ctx context.Context) {
+	t.Helper()
+	lang, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	require.NoError(t, err)
+	check := func(expr string) bool {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		require.NoError(t, err)
+		return ok
+	}
+	fitsPhone := check(`document.documentElement.scrollWidth <= window.innerWidth`)
+	buttonsLabelled := check(`[...document.querySelectorAll('button')].every(b => b.innerText.trim().length > 0)`)
+	sameOrigin := check(`performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin))`)
+	require.Equal(t, "en", lang)
+	require.True(t, fitsPhone, "the page fits a phone-width window")
+	require.True(t, buttonsLabelled, "every button says what it does")
+	require.True(t, sameOrigin, "no external assets")
+}
+
+// text reads an element's visible text.
+func text(t *testing.T, ctx context.Context, css string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	require.NoError(t, err)
+	return v
+}
+
+func TestCustomerPagesInABrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	p := startProduct(t)
+
+	t.Run("invitation: open the link, read, accept", func(t *testing.T) {
+		provider := p.createPartner("Browser Distribution", "indirect_provider", false)
+		reseller := p.createPartner("Browser Reseller", "reseller", false)
+		p.activePartnership(provider, reseller)
+		inv := p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
+			"provider_id": provider.id, "customer": map[string]any{"company_name": "Fourth Coffee", "email": "admin@fourthcoffee.example"},
+			"message":         "Hello Fourth Coffee, please accept our invitation: {{link}}",
+			"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": 90}}))
+		mail, err := p.smtp.WaitFor("admin@fourthcoffee.example", "invites you", 20*time.Second)
+		require.NoError(t, err)
+		link := invitationLink.FindString(mail.Body)
+
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`button.primary`))))
+		heading, body := text(t, ctx, "h1"), text(t, ctx, "main")
+		require.Contains(t, heading, "Browser Reseller invites you")
+		require.Contains(t, body, "Browser Distribution")
+		require.Contains(t, body, "Helpdesk Agent for 90 days")
+		screenshot(t, ctx, "invitation-open")
+		pageChecks(t, ctx)
+
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button.primary`)), chromedp.WaitVisible(chromedp.CSS(`div[role=status]`))))
+		require.Contains(t, text(t, ctx, "h1"), "invitation accepted")
+		pageChecks(t, ctx)
+		screenshot(t, ctx, "invitation-accepted")
+		p.eventually("invitation completed", func() bool {
+			return p.call("GET", "/v1/invitations/"+inv.str("id"), reseller.key, nil).str("status") == "completed"
+		})
+
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link)))
+		require.Contains(t, text(t, ctx, "h1"), "already answered")
+		screenshot(t, ctx, "invitation-used")
+	})
+
+	t.Run("consent: open the link, read what is shared, consent", func(t *testing.T) {
+		provider, reseller, customerID := p.directBillReseller("Browserbank")
+		x := p.must(202, p.call("POST", "/v1/relationship-extensions", reseller.key, map[string]any{
+			"customer_id": customerID, "provider_id": provider.id, "share_bill_to": true}))
+		mail, err := p.smtp.WaitFor("admin@browserbank.example", "asks your consent", 20*time.Second)
+		require.NoError(t, err)
+		link := consentLink.FindString(mail.Body)
+
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`button.primary`))))
+		consent := text(t, ctx, "#consent-text")
+		for _, want := range []string{"Browserbank Reseller", "Browserbank Distribution", "1 Main Street", "No admin rights are given"} {
+			require.True(t, strings.Contains(consent, want), "the consent text names %q: %s", want, consent)
+		}
+		pageChecks(t, ctx)
+		screenshot(t, ctx, "consent-open")
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button.primary`)), chromedp.WaitVisible(chromedp.CSS(`div[role=status]`))))
+		require.Contains(t, text(t, ctx, "h1"), "consent given")
+		screenshot(t, ctx, "consent-given")
+		p.eventually("extension completed", func() bool {
+			return p.call("GET", "/v1/relationship-extensions/"+x.str("id"), reseller.key, nil).str("status") == "completed"
+		})
+	})
+
+	t.Run("unknown link", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(p.base+"/i/this-link-was-never-issued-000000000")))
+		require.Equal(t, "This link is not valid", text(t, ctx, "h1"))
+		pageChecks(t, ctx)
+		screenshot(t, ctx, "link-unknown")
+	})
+}
