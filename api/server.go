@@ -82,6 +82,9 @@ func New(d Deps) *echo.Echo {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	e.GET("/rules/:code", s.rule)
+	e.GET("/openapi.json", s.openAPI)
+	e.GET("/docs", s.docs)
+	e.GET("/docs/redoc.standalone.js", s.redocJS)
 
 	// Auth is attached per route, not per group: a group's catch-all would turn
 	// a wrong method into 404 instead of 405.

@@ -142,6 +142,14 @@ func TestCustomerPagesInABrowser(t *testing.T) {
 		})
 	})
 
+	t.Run("API reference renders offline", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(p.base+"/docs"),
+			chromedp.WaitVisible(chromedp.CSS(`h1`))))
+		require.Contains(t, text(t, ctx, "h1"), "CSP onboarding API")
+		screenshot(t, ctx, "api-docs")
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)))
+	})
+
 	t.Run("unknown link", func(t *testing.T) {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(p.base+"/i/this-link-was-never-issued-000000000")))
 		require.Equal(t, "This link is not valid", text(t, ctx, "h1"))
