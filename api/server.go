@@ -61,7 +61,9 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
-	e.IPExtractor = echo.ExtractIPDirect() // behind a proxy, set ONBOARDING_TRUST_PROXY (future) instead of trusting headers
+	// The consent evidence records the client's address: take it from the
+	// connection, never from headers a client can forge.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
