@@ -147,23 +147,19 @@ func (s *Server) getCustomer(c echo.Context) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	invs, _, err := s.store.ListInvitations(ctx, me.ID, models.InvitationWaitingForCustomer, store.Page{Limit: 200})
+	invs, err := s.store.PendingInvitationsForCustomer(ctx, me.ID, cust.ID)
 	if err != nil {
 		return err
 	}
 	for _, inv := range invs {
-		if inv.CustomerID != nil && *inv.CustomerID == cust.ID {
-			out.Pending = append(out.Pending, pendingOnboarding{Kind: "invitation", ID: inv.ID, Status: inv.Status, ExpiresAt: inv.ExpiresAt})
-		}
+		out.Pending = append(out.Pending, pendingOnboarding{Kind: "invitation", ID: inv.ID, Status: inv.Status, ExpiresAt: inv.ExpiresAt})
 	}
-	exts, _, err := s.store.ListExtensions(ctx, me.ID, models.ExtensionWaitingForConsent, store.Page{Limit: 200})
+	exts, err := s.store.PendingExtensionsForCustomer(ctx, me.ID, cust.ID)
 	if err != nil {
 		return err
 	}
 	for _, x := range exts {
-		if x.CustomerID == cust.ID {
-			out.Pending = append(out.Pending, pendingOnboarding{Kind: "relationship_extension", ID: x.ID, Status: x.Status, ExpiresAt: x.ExpiresAt})
-		}
+		out.Pending = append(out.Pending, pendingOnboarding{Kind: "relationship_extension", ID: x.ID, Status: x.Status, ExpiresAt: x.ExpiresAt})
 	}
 	if out.OrderEligibility, err = rules.OrderEligibility(ctx, s.store, cust, me); err != nil {
 		return err

@@ -86,6 +86,11 @@ func TestExtensionWithCustomerConsentEndToEnd(t *testing.T) {
 	}
 	noRelationshipWithoutConsent(t, p)
 	require.Equal(t, 404, p.call("GET", "/v1/customers/"+customerID, provider.key, nil).status, "nothing is shared before consent")
+	summary := p.must(200, p.call("GET", "/v1/customers/"+customerID, reseller.key, nil))
+	pending := summary.json["pending"].([]any)
+	require.Len(t, pending, 1, "the summary shows what waits on the customer")
+	require.Equal(t, "relationship_extension", pending[0].(map[string]any)["kind"])
+	require.Equal(t, xid, pending[0].(map[string]any)["id"])
 
 	consented := postForm(t, link+"/consent")
 	require.Equal(t, 200, consented.status, string(consented.body))
@@ -310,4 +315,33 @@ func noRelationshipWithoutConsent(t *testing.T, p *product) {
 		Where("status IN ? AND id IN (SELECT source_id FROM relationships)", []string{models.ExtensionConsentDeclined, models.ExtensionExpired, models.ExtensionCancelled}).
 		Count(&wrong).Error)
 	require.Zero(t, wrong, "a declined, expired or cancelled extension made a relationship")
+}
+
+func TestEnrollmentRejectedThenResubmitted(t *testing.T) {
+	p := startProduct(t)
+	reseller := p.createPartner("Resubmit Reseller", "reseller", true)
+	enrollment := func() map[string]any {
+		return p.must(200, p.call("GET", "/v1/me", reseller.key, nil)).json["enrollment"].(map[string]any)
+	}
+	require.Equal(t, "not_enrolled", enrollment()["status"])
+	p.must(202, p.call("POST", "/v1/enrollment", reseller.key, nil))
+	again := p.must(202, p.call("POST", "/v1/enrollment", reseller.key, nil))
+	require.Equal(t, "submitted", again.str("status"), "submitting twice is the same submission")
+	_, err := p.smtp.WaitFor("operators@localhost", "Enrollment to review", 20*time.Second)
+	require.NoError(t, err, "operators are asked to review")
+
+	require.Equal(t, 422, p.call("POST", "/v1/admin/enrollments/"+reseller.id+"/reject", adminToken, map[string]any{}).status, "a rejection needs a reason")
+	p.must(200, p.call("POST", "/v1/admin/enrollments/"+reseller.id+"/reject", adminToken, map[string]any{"reason": "tax ID missing"}))
+	p.eventually("rejected with its reason", func() bool {
+		e := enrollment()
+		return e["status"] == "rejected" && e["reason"] == "tax ID missing"
+	})
+	_, err = p.smtp.WaitFor("resubmit.reseller@partners.example", "Your enrollment was rejected", 10*time.Second)
+	require.NoError(t, err)
+
+	p.must(202, p.call("POST", "/v1/enrollment", reseller.key, nil))
+	p.eventually("submitted again", func() bool { return enrollment()["status"] == "submitted" })
+	p.must(200, p.call("POST", "/v1/admin/enrollments/"+reseller.id+"/approve", adminToken, nil))
+	p.eventually("approved", func() bool { return enrollment()["status"] == "approved" })
+	require.Equal(t, 409, p.call("POST", "/v1/enrollment", reseller.key, nil).status, "an approved enrollment is not submitted again")
 }

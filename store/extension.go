@@ -169,3 +169,12 @@ func (s *Store) ActivePartnerships(ctx context.Context, resellerID string) ([]mo
 	err := s.db.WithContext(ctx).Where("reseller_id = ? AND status = ?", resellerID, models.PartnershipActive).Order("id").Find(&out).Error
 	return out, err
 }
+
+// PendingExtensionsForCustomer lists a partner's extensions still waiting for the customer's consent.
+func (s *Store) PendingExtensionsForCustomer(ctx context.Context, partnerID, customerID string) ([]models.RelationshipExtension, error) {
+	var out []models.RelationshipExtension
+	err := s.db.WithContext(ctx).
+		Where("(reseller_id = ? OR provider_id = ?) AND customer_id = ? AND status = ?", partnerID, partnerID, customerID, models.ExtensionWaitingForConsent).
+		Order("id DESC").Find(&out).Error
+	return out, err
+}

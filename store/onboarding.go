@@ -231,3 +231,12 @@ func (s *Store) DelegatedAdminForRelationship(ctx context.Context, relationshipI
 	err := s.db.WithContext(ctx).Where("relationship_id = ?", relationshipID).Take(&d).Error
 	return d, notFound(err)
 }
+
+// PendingInvitationsForCustomer lists a partner's invitations still waiting on the customer.
+func (s *Store) PendingInvitationsForCustomer(ctx context.Context, partnerID, customerID string) ([]models.Invitation, error) {
+	var out []models.Invitation
+	err := s.db.WithContext(ctx).
+		Where("(reseller_id = ? OR provider_id = ?) AND customer_id = ? AND status = ?", partnerID, partnerID, customerID, models.InvitationWaitingForCustomer).
+		Order("id DESC").Find(&out).Error
+	return out, err
+}
