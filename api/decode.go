@@ -220,3 +220,20 @@ func listByStatus[T, R any](statuses []string, list func(ctx context.Context, pa
 		return c.JSON(http.StatusOK, out)
 	}
 }
+
+// partyTo loads the route's object by its id and hides it — 404, as if it did
+// not exist — from a partner that is not party to it.
+func partyTo[T any](c echo.Context, what string, load func(context.Context, string) (T, error), parties func(T) (string, string)) (T, error) {
+	v, err := load(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return v, notFoundProblem(what)
+	}
+	if err != nil {
+		return v, err
+	}
+	me := currentPartner(c).ID
+	if a, b := parties(v); me != a && me != b {
+		return v, notFoundProblem(what)
+	}
+	return v, nil
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -147,17 +148,13 @@ func (s *Server) createExtension(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, toExtensionResponse(x, nil))
 }
 
-func (s *Server) visibleExtension(c echo.Context, partnerID string) (models.RelationshipExtension, error) {
-	x, err := s.store.Extension(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && x.ResellerID != partnerID && x.ProviderID != partnerID) {
-		return x, notFoundProblem("relationship extension")
-	}
-	return x, err
+func (s *Server) visibleExtension(c echo.Context) (models.RelationshipExtension, error) {
+	return partyTo(c, "relationship extension", s.store.Extension, func(x models.RelationshipExtension) (string, string) { return x.ResellerID, x.ProviderID })
 }
 
 func (s *Server) getExtension(c echo.Context) error {
 	ctx := c.Request().Context()
-	x, err := s.visibleExtension(c, currentPartner(c).ID)
+	x, err := s.visibleExtension(c)
 	if err != nil {
 		return err
 	}
@@ -182,7 +179,7 @@ var extensionStatuses = []string{models.ExtensionWaitingForConsent, models.Exten
 // cancelExtension: the reseller withdraws an extension still waiting for consent.
 func (s *Server) cancelExtension(c echo.Context) error {
 	me := currentPartner(c)
-	x, err := s.visibleExtension(c, me.ID)
+	x, err := s.visibleExtension(c)
 	if err != nil {
 		return err
 	}
@@ -220,6 +217,7 @@ func (s *Server) submitEnrollment(c echo.Context) error {
 		return err
 	}
 	e, err := s.store.SubmitEnrollment(ctx, me.ID, workflows.EnrollmentWorkflowID(me.ID))
+	resubmitted := err == nil
 	if errors.Is(err, store.ErrConflict) {
 		current, lerr := s.store.Enrollment(ctx, me.ID)
 		if lerr != nil {
@@ -237,12 +235,24 @@ func (s *Server) submitEnrollment(c echo.Context) error {
 		workflows.SearchReseller.ValueSet(me.ID))
 	// A rejected enrollment may be submitted again under the same workflow ID.
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	err = s.start(ctx, opts, workflows.KindEnrollment, workflows.EnrollmentWorkflow, workflows.EnrollmentInput{
+	input := workflows.EnrollmentInput{
 		Partner:       workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		OperatorEmail: s.cfg.OperatorEmail, RemindAfter: s.cfg.Timing.EnrollmentReminder,
 		EscalateAfterBusinessDays: s.cfg.Timing.EnrollmentEscalation,
-	})
-	if err != nil {
+	}
+	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.EnrollmentWorkflow, input)
+	if alreadyStarted(err) && resubmitted {
+		// The rejected run is still finishing (it tells the reseller); a new
+		// submission must not be lost to it: wait for it to close, then start.
+		waitCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		_ = s.temporal.GetWorkflow(waitCtx, e.WorkflowID, "").Get(waitCtx, nil)
+		cancel()
+		_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.EnrollmentWorkflow, input)
+	}
+	switch {
+	case err == nil:
+		s.metrics.OnboardingStarted(workflows.KindEnrollment)
+	case !alreadyStarted(err):
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/me")

@@ -215,17 +215,13 @@ func alreadyStarted(err error) bool {
 	return errors.As(err, &started)
 }
 
-// visibleInvitation loads an invitation the partner is party to.
-func (s *Server) visibleInvitation(c echo.Context, partnerID string) (models.Invitation, error) {
-	inv, err := s.store.Invitation(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && inv.ResellerID != partnerID && inv.ProviderID != partnerID) {
-		return inv, notFoundProblem("invitation")
-	}
-	return inv, err
+// visibleInvitation loads an invitation the calling partner is party to.
+func (s *Server) visibleInvitation(c echo.Context) (models.Invitation, error) {
+	return partyTo(c, "invitation", s.store.Invitation, func(i models.Invitation) (string, string) { return i.ResellerID, i.ProviderID })
 }
 
 func (s *Server) getInvitation(c echo.Context) error {
-	inv, err := s.visibleInvitation(c, currentPartner(c).ID)
+	inv, err := s.visibleInvitation(c)
 	if err != nil {
 		return err
 	}
@@ -281,7 +277,7 @@ func (s *Server) resendInvitation(c echo.Context) error {
 
 func (s *Server) ownInvitation(c echo.Context) (models.Invitation, error) {
 	me := currentPartner(c)
-	inv, err := s.visibleInvitation(c, me.ID)
+	inv, err := s.visibleInvitation(c)
 	if err != nil {
 		return inv, err
 	}

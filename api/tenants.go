@@ -128,16 +128,12 @@ func (s *Server) createTenantRequest(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, toTenantRequestResponse(r))
 }
 
-func (s *Server) visibleTenantRequest(c echo.Context, partnerID string) (models.CustomerTenantRequest, error) {
-	r, err := s.store.TenantRequest(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && r.ResellerID != partnerID && r.ProviderID != partnerID) {
-		return r, notFoundProblem("customer tenant request")
-	}
-	return r, err
+func (s *Server) visibleTenantRequest(c echo.Context) (models.CustomerTenantRequest, error) {
+	return partyTo(c, "customer tenant request", s.store.TenantRequest, func(r models.CustomerTenantRequest) (string, string) { return r.ResellerID, r.ProviderID })
 }
 
 func (s *Server) getTenantRequest(c echo.Context) error {
-	r, err := s.visibleTenantRequest(c, currentPartner(c).ID)
+	r, err := s.visibleTenantRequest(c)
 	if err != nil {
 		return err
 	}
@@ -163,7 +159,7 @@ var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 // decideTenantRequest: the provider approves (with the tenant it created) or rejects.
 func (s *Server) decideTenantRequest(c echo.Context) error {
 	me := currentPartner(c)
-	r, err := s.visibleTenantRequest(c, me.ID)
+	r, err := s.visibleTenantRequest(c)
 	if err != nil {
 		return err
 	}
