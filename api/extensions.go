@@ -133,7 +133,13 @@ func (s *Server) createExtension(c echo.Context) error {
 	opts := startOptions(s.cfg.TemporalTaskQueue, x.WorkflowID, "Extension of "+customer.CompanyName+" to "+provider.Name,
 		workflows.SearchKind.ValueSet(workflows.KindExtension), workflows.SearchStatus.ValueSet(models.ExtensionWaitingForConsent),
 		workflows.SearchReseller.ValueSet(me.ID), workflows.SearchProvider.ValueSet(provider.ID), workflows.SearchCustomer.ValueSet(customer.ID))
-	err = s.start(ctx, opts, workflows.KindExtension, workflows.ExtensionWorkflow, workflows.ExtensionInput{
+	abandon := func(ctx context.Context) error {
+		if err := s.store.SetExtensionStatus(ctx, x.ID, models.ExtensionFailed, "", ""); err != nil {
+			return err
+		}
+		return s.startFailed(ctx, x.ID)
+	}
+	err = s.start(ctx, opts, workflows.KindExtension, abandon, workflows.ExtensionWorkflow, workflows.ExtensionInput{
 		ExtensionID: x.ID,
 		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},

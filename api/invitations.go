@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -203,7 +204,13 @@ func (s *Server) createInvitation(c echo.Context) error {
 	if inv.CustomerID != nil {
 		input.CustomerID = *inv.CustomerID
 	}
-	if err := s.start(ctx, opts, workflows.KindInvitation, workflows.InvitationWorkflow, input); err != nil {
+	abandon := func(ctx context.Context) error {
+		if err := s.store.SetInvitationStatus(ctx, inv.ID, models.InvitationFailed, ""); err != nil {
+			return err
+		}
+		return s.startFailed(ctx, inv.ID)
+	}
+	if err := s.start(ctx, opts, workflows.KindInvitation, abandon, workflows.InvitationWorkflow, input); err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/invitations/"+inv.ID)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -159,11 +160,17 @@ func (s *Server) createPartnership(c echo.Context) error {
 		}
 		return err
 	}
+	abandon := func(ctx context.Context) error {
+		if err := s.store.SetPartnershipStatus(ctx, p.ID, models.PartnershipRemoved); err != nil {
+			return err
+		}
+		return s.startFailed(ctx, p.ID)
+	}
 	err = s.start(ctx, startOptions(s.cfg.TemporalTaskQueue, p.WorkflowID,
 		"Partnership: "+me.Name+" invites "+reseller.Name,
 		workflows.SearchKind.ValueSet(workflows.KindPartnership), workflows.SearchStatus.ValueSet(models.PartnershipInvited),
 		workflows.SearchProvider.ValueSet(me.ID), workflows.SearchReseller.ValueSet(reseller.ID)),
-		workflows.KindPartnership, workflows.PartnershipWorkflow, workflows.PartnershipInput{
+		workflows.KindPartnership, abandon, workflows.PartnershipWorkflow, workflows.PartnershipInput{
 			PartnershipID: id,
 			Provider:      workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 			Reseller:      workflows.Party{ID: reseller.ID, Name: reseller.Name, Email: reseller.ContactEmail},

@@ -139,8 +139,11 @@ func New(d Deps) *echo.Echo {
 }
 
 // start starts an onboarding's workflow. A workflow already started under
-// its deterministic ID is the same onboarding (a retried request): not an error.
-func (s *Server) start(ctx context.Context, opts client.StartWorkflowOptions, kind string, workflow any, input any) error {
+// its deterministic ID is the same onboarding (a retried request): not an
+// error. When the start fails, abandon marks the row written for it as ended,
+// so that it neither shows as waiting nor blocks a new attempt; a retry with
+// the same Idempotency-Key starts it again.
+func (s *Server) start(ctx context.Context, opts client.StartWorkflowOptions, kind string, abandon func(context.Context) error, workflow any, input any) error {
 	_, err := s.temporal.ExecuteWorkflow(ctx, opts, workflow, input)
 	switch {
 	case err == nil:
@@ -148,9 +151,21 @@ func (s *Server) start(ctx context.Context, opts client.StartWorkflowOptions, ki
 		return nil
 	case alreadyStarted(err):
 		return nil
-	default:
-		return err
 	}
+	// The client may have gone; the clean-up must still happen.
+	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if aerr := abandon(cleanupCtx); aerr != nil {
+		s.logger.ErrorContext(ctx, "Could not mark an onboarding whose start failed", "workflow_id", opts.ID, "error", aerr)
+	}
+	return err
+}
+
+// startFailed records on the timeline why an onboarding never started.
+func (s *Server) startFailed(ctx context.Context, subjectID string) error {
+	_, err := s.store.AppendEvent(ctx, models.OnboardingEvent{SubjectID: subjectID, Seq: 0, Type: "start_failed", At: time.Now().UTC(),
+		Details: map[string]string{"reason": "the workflow service was unavailable; retry the request with the same Idempotency-Key"}})
+	return err
 }
 
 func (s *Server) healthz(c echo.Context) error {

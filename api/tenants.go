@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -114,7 +115,13 @@ func (s *Server) createTenantRequest(c echo.Context) error {
 	opts := startOptions(s.cfg.TemporalTaskQueue, r.WorkflowID, "Tenant request for "+r.CompanyName+" ("+r.Domain+")",
 		workflows.SearchKind.ValueSet(workflows.KindTenantRequest), workflows.SearchStatus.ValueSet(models.TenantRequestWaitingForProvider),
 		workflows.SearchReseller.ValueSet(me.ID), workflows.SearchProvider.ValueSet(provider.ID))
-	err = s.start(ctx, opts, workflows.KindTenantRequest, workflows.TenantRequestWorkflow, workflows.TenantRequestInput{
+	abandon := func(ctx context.Context) error {
+		if err := s.store.SetTenantRequestStatus(ctx, r.ID, models.TenantRequestFailed, "the request could not be started", "", ""); err != nil {
+			return err
+		}
+		return s.startFailed(ctx, r.ID)
+	}
+	err = s.start(ctx, opts, workflows.KindTenantRequest, abandon, workflows.TenantRequestWorkflow, workflows.TenantRequestInput{
 		RequestID:   r.ID,
 		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
