@@ -157,10 +157,12 @@ func validateMessage(f *fieldErrors, msg string) {
 		f.add("message", "must be plain text: HTML, markdown links and entities are not allowed")
 	case urlPattern.MatchString(msg), bareDomainPattern.MatchString(emailPattern.ReplaceAllString(msg, " ")):
 		f.add("message", "must not contain links or web addresses; the personal link is added for you (place it with {{link}})")
-	case strings.Contains(strings.ReplaceAll(msg, "{{link}}", ""), "{{") || strings.Contains(msg, "}}") && !strings.Contains(msg, "{{link}}"):
+	case strings.Contains(withoutLink(msg), "{{") || strings.Contains(withoutLink(msg), "}}"):
 		f.add("message", "the only placeholder allowed is {{link}}")
 	}
 }
+
+func withoutLink(msg string) string { return strings.ReplaceAll(msg, "{{link}}", "") }
 
 // page reads ?cursor= and ?limit= (default 50, at most 200).
 func page(c echo.Context) (store.Page, error) {

@@ -170,12 +170,10 @@ func (s *Server) getExtension(c echo.Context) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	events, err := s.store.Events(ctx, x.ID)
-	if err != nil {
+	out := toExtensionResponse(x, consent)
+	if out.Events, err = s.timeline(c, x.ID); err != nil {
 		return err
 	}
-	out := toExtensionResponse(x, consent)
-	out.Events = toEvents(events)
 	return c.JSON(http.StatusOK, out)
 }
 

@@ -81,6 +81,15 @@ func toInvitationResponse(inv models.Invitation) invitationResponse {
 	}
 }
 
+// timeline is an onboarding's events, as answered in its GET.
+func (s *Server) timeline(c echo.Context, subjectID string) ([]map[string]any, error) {
+	events, err := s.store.Events(c.Request().Context(), subjectID)
+	if err != nil {
+		return nil, err
+	}
+	return toEvents(events), nil
+}
+
 func toEvents(events []models.OnboardingEvent) []map[string]any {
 	out := make([]map[string]any, 0, len(events))
 	for _, e := range events {
@@ -232,12 +241,10 @@ func (s *Server) getInvitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.store.Events(c.Request().Context(), inv.ID)
-	if err != nil {
+	out := toInvitationResponse(inv)
+	if out.Events, err = s.timeline(c, inv.ID); err != nil {
 		return err
 	}
-	out := toInvitationResponse(inv)
-	out.Events = toEvents(events)
 	return c.JSON(http.StatusOK, out)
 }
 

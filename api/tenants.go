@@ -144,12 +144,10 @@ func (s *Server) getTenantRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.store.Events(c.Request().Context(), r.ID)
-	if err != nil {
+	out := toTenantRequestResponse(r)
+	if out.Events, err = s.timeline(c, r.ID); err != nil {
 		return err
 	}
-	out := toTenantRequestResponse(r)
-	out.Events = toEvents(events)
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -263,12 +261,10 @@ func (s *Server) getDelegatedAdmin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.store.Events(c.Request().Context(), d.ID)
-	if err != nil {
+	out := toDelegatedAdminResponse(d)
+	if out.Events, err = s.timeline(c, d.ID); err != nil {
 		return err
 	}
-	out := toDelegatedAdminResponse(d)
-	out.Events = toEvents(events)
 	return c.JSON(http.StatusOK, out)
 }
 

@@ -18,6 +18,7 @@ func TestValidateMessage(t *testing.T) {
 		"No placeholder: the link goes after the text.",
 		"Prices are 5 < 7 and 3 > 2; e-mail me at sales@fabrikam.example.",
 		"Version 1.2.3 is out. Call +44 20 7946 0000.",
+		"Our {internal} code names stay as they are.",
 	}
 	for _, m := range ok {
 		var f fieldErrors
@@ -30,7 +31,7 @@ func TestValidateMessage(t *testing.T) {
 		"<a href=x>click</a>", "<script>alert(1)</script>", "hi </b>", "<!-- x -->",
 		"https://evil.example/login", "HTTP://EVIL.EXAMPLE", "ftp://files.example", "see www.evil.example",
 		"mailto:x@y.example", "javascript:alert(1)", "go to evil.example/login", "visit contoso.com today", "//evil.example", "phish.ru", "[click](x)", "&amp;", "&#60;",
-		"{{name}}", "}}", strings.Repeat("a", MaxMessageLength+1), "bell\a", "nul\x00",
+		"{{name}}", "}}", "{{link}} }}", strings.Repeat("a", MaxMessageLength+1), "bell\a", "nul\x00",
 	}
 	for _, m := range bad {
 		var f fieldErrors

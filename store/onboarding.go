@@ -181,13 +181,6 @@ func (s *Store) CreateRelationship(ctx context.Context, r models.Relationship) (
 	return out, err
 }
 
-// Relationship loads one relationship.
-func (s *Store) Relationship(ctx context.Context, id string) (models.Relationship, error) {
-	var r models.Relationship
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
-	return r, notFound(err)
-}
-
 // RelationshipFilter narrows a relationship list.
 type RelationshipFilter struct {
 	CustomerID string
