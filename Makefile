@@ -6,13 +6,14 @@ export CGO_ENABLED ?= 0
 GO  ?= go
 BIN := bin/onboarding
 
-.PHONY: run build test vet lint browser bench migrate clean help
+.PHONY: run build test vet lint generate browser bench migrate clean help
 
 help:
 	@echo "make run    - run everything on the embedded default (Temporal + UI + worker + API, data in ./data)"
 	@echo "make test   - vet and run every test (needs the local Postgres, see TEST_DATABASE_URL)"
 	@echo "make build  - build $(BIN)"
 	@echo "make lint   - go vet, staticcheck, and Temporal's workflowcheck on the workflows"
+	@echo "make generate - regenerate the /v1 server (api/oapi) from api/openapi.yaml with oapi-codegen"
 	@echo "make bench  - load benchmark over the real API on the embedded default (BENCH_FLAGS='-n 500 -c 50 -pending 20000')"
 	@echo "make migrate - apply migrations to DATABASE_URL (or the embedded SQLite file)"
 
@@ -35,6 +36,12 @@ lint: vet
 	$(GO) tool staticcheck ./...
 	@echo "==> workflowcheck (determinism of the workflows)"
 	$(GO) tool workflowcheck ./workflows/...
+
+# The /v1 server types and routing come from the OpenAPI document; a test
+# (api/oapi TestGeneratedCodeIsCurrent) fails when the committed code is stale.
+generate:
+	@echo "==> oapi-codegen: api/openapi.yaml -> api/oapi/server.gen.go"
+	$(GO) generate ./api/oapi
 
 # The customer pages are tested in Debian's Chromium; install it when missing.
 browser:

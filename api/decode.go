@@ -2,77 +2,17 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/mail"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/csp-onboarding/onboarding/store"
 )
-
-// decodeJSON reads a JSON object body into v; malformed JSON is a 400 that
-// says where it went wrong. An empty body reads as {}.
-func decodeJSON(c echo.Context, v any) error {
-	body, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return problem(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request bodies are limited to 64 KiB")
-		}
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			return he
-		}
-		return problem(http.StatusBadRequest, CodeValidationFailed, "could not read the request body")
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		body = []byte("{}")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return problem(http.StatusBadRequest, CodeValidationFailed, describeJSONError(err))
-	}
-	return nil
-}
-
-func describeJSONError(err error) string {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return fmt.Sprintf("the body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)
-	case errors.As(err, &typeErr):
-		if typeErr.Field == "" {
-			return "the body must be a JSON object"
-		}
-		return fmt.Sprintf("field %s must be a %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
-	default:
-		return "the body is not valid JSON: " + err.Error()
-	}
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "int", "int64", "int32", "float64":
-		return "number"
-	case "slice":
-		return "array"
-	default:
-		return "object"
-	}
-}
 
 // fieldErrors collects validation failures.
 type fieldErrors []FieldError
@@ -164,15 +104,11 @@ func validateMessage(f *fieldErrors, msg string) {
 
 func withoutLink(msg string) string { return strings.ReplaceAll(msg, "{{link}}", "") }
 
-// page reads ?cursor= and ?limit= (default 50, at most 200).
-func page(c echo.Context) (store.Page, error) {
-	p := store.Page{Cursor: c.QueryParam("cursor"), Limit: 50}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return p, validationProblem([]FieldError{{Field: "limit", Message: "must be a whole number from 1 to 200"}})
-		}
-		p.Limit = n
+// pageOf is a list's page: the spec bounds ?limit= (absent is 50).
+func pageOf(limit int, cursor string) (store.Page, error) {
+	p := store.Page{Cursor: cursor, Limit: limit}
+	if p.Limit == 0 {
+		p.Limit = 50
 	}
 	if len(p.Cursor) > 64 {
 		return p, validationProblem([]FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}})
@@ -181,59 +117,56 @@ func page(c echo.Context) (store.Page, error) {
 }
 
 // statusFilter checks ?status= against the allowed values.
-func statusFilter(c echo.Context, allowed ...string) (string, error) {
-	v := c.QueryParam("status")
-	if v == "" {
-		return "", nil
-	}
-	for _, a := range allowed {
-		if v == a {
-			return v, nil
-		}
+func statusFilter(v string, allowed ...string) (string, error) {
+	if v == "" || slices.Contains(allowed, v) {
+		return v, nil
 	}
 	return "", validationProblem([]FieldError{{Field: "status", Message: "must be one of " + strings.Join(allowed, ", ")}})
 }
 
-// listResponse is every list's shape.
-type listResponse[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-// listByStatus is the handler of a partner's list filtered by ?status=.
-func listByStatus[T, R any](statuses []string, list func(ctx context.Context, partnerID, status string, page store.Page) ([]T, string, error), view func(T) R) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		pg, err := page(c)
-		if err != nil {
-			return err
-		}
-		status, err := statusFilter(c, statuses...)
-		if err != nil {
-			return err
-		}
-		items, next, err := list(c.Request().Context(), currentPartner(c).ID, status, pg)
-		if err != nil {
-			return err
-		}
-		out := listResponse[R]{Items: make([]R, 0, len(items)), NextCursor: next}
-		for _, it := range items {
-			out.Items = append(out.Items, view(it))
-		}
-		return c.JSON(http.StatusOK, out)
+// listByStatus reads one page of the calling partner's objects, filtered by ?status=.
+func listByStatus[T any](ctx context.Context, status string, limit int, cursor string, allowed []string,
+	list func(ctx context.Context, partnerID, status string, page store.Page) ([]T, string, error)) ([]T, string, error) {
+	pg, err := pageOf(limit, cursor)
+	if err != nil {
+		return nil, "", err
 	}
+	if status, err = statusFilter(status, allowed...); err != nil {
+		return nil, "", err
+	}
+	return list(ctx, currentPartner(ctx).ID, status, pg)
 }
 
-// partyTo loads the route's object by its id and hides it — 404, as if it did
-// not exist — from a partner that is not party to it.
-func partyTo[T any](c echo.Context, what string, load func(context.Context, string) (T, error), parties func(T) (string, string)) (T, error) {
-	v, err := load(c.Request().Context(), c.Param("id"))
+// views converts models to their API shapes; a list is never null.
+func views[T, R any](items []T, view func(T) R) []R {
+	out := make([]R, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
+	}
+	return out
+}
+
+// valueOf reads an optional value; absent is the zero value, which the
+// generated types leave out of the JSON.
+func valueOf[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+// partyTo loads an object by its id and hides it — 404, as if it did not
+// exist — from a partner that is not party to it.
+func partyTo[T any](ctx context.Context, id, what string, load func(context.Context, string) (T, error), parties func(T) (string, string)) (T, error) {
+	v, err := load(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return v, notFoundProblem(what)
 	}
 	if err != nil {
 		return v, err
 	}
-	me := currentPartner(c).ID
+	me := currentPartner(ctx).ID
 	if a, b := parties(v); me != a && me != b {
 		return v, notFoundProblem(what)
 	}

@@ -7,127 +7,88 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
-type consentRequest struct {
-	Method      string     `json:"method"`
-	SignerName  string     `json:"signer_name,omitempty"`
-	SignerEmail string     `json:"signer_email,omitempty"`
-	ObtainedAt  *time.Time `json:"obtained_at,omitempty"`
-	Evidence    string     `json:"evidence,omitempty"`
-}
-
-type createExtensionRequest struct {
-	CustomerID             string          `json:"customer_id"`
-	ProviderID             string          `json:"provider_id"`
-	ShareBillTo            bool            `json:"share_bill_to"`
-	DelegatedAdminRequired bool            `json:"delegated_admin_required"`
-	Consent                *consentRequest `json:"consent"`
-}
-
-type extensionResponse struct {
-	ID             string           `json:"id"`
-	Status         string           `json:"status"`
-	WorkflowID     string           `json:"workflow_id"`
-	CustomerID     string           `json:"customer_id"`
-	ProviderID     string           `json:"provider_id"`
-	ResellerID     string           `json:"reseller_id"`
-	Consent        map[string]any   `json:"consent"`
-	RelationshipID *string          `json:"relationship_id,omitempty"`
-	ExpiresAt      time.Time        `json:"expires_at"`
-	CreatedAt      time.Time        `json:"created_at"`
-	Events         []map[string]any `json:"events,omitempty"`
-}
-
-func toExtensionResponse(x models.RelationshipExtension, consent *models.ConsentRecord) extensionResponse {
-	c := map[string]any{"method": x.ConsentMethod, "status": "pending"}
-	if consent != nil {
-		c["status"], c["id"], c["obtained_at"], c["recorded_at"] = "recorded", consent.ID, consent.ObtainedAt, consent.CreatedAt
-		c["signer_name"], c["signer_email"] = consent.SignerName, consent.SignerEmail
-	} else if x.Status != models.ExtensionWaitingForConsent {
-		c["status"] = "none"
+func extensionView(x models.RelationshipExtension, consent *models.ConsentRecord) oapi.Extension {
+	v := oapi.Extension{Id: x.ID, Status: oapi.ExtensionStatus(x.Status), WorkflowId: x.WorkflowID, CustomerId: x.CustomerID, ProviderId: x.ProviderID,
+		ResellerId: x.ResellerID, RelationshipId: valueOf(x.RelationshipID), ExpiresAt: x.ExpiresAt, CreatedAt: x.CreatedAt}
+	v.Consent.Method, v.Consent.Status = x.ConsentMethod, "pending"
+	switch {
+	case consent != nil:
+		v.Consent.Status, v.Consent.Id, v.Consent.ObtainedAt, v.Consent.RecordedAt = "recorded", consent.ID, consent.ObtainedAt, consent.CreatedAt
+		v.Consent.SignerName, v.Consent.SignerEmail = consent.SignerName, consent.SignerEmail
+	case x.Status != models.ExtensionWaitingForConsent:
+		v.Consent.Status = "none"
 	}
-	return extensionResponse{ID: x.ID, Status: x.Status, WorkflowID: x.WorkflowID, CustomerID: x.CustomerID, ProviderID: x.ProviderID,
-		ResellerID: x.ResellerID, Consent: c, RelationshipID: x.RelationshipID, ExpiresAt: x.ExpiresAt, CreatedAt: x.CreatedAt}
+	return v
 }
 
-// createExtension starts a relationship extension after every gate (R1–R6) passed.
-func (s *Server) createExtension(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := currentPartner(c)
-	var req createExtensionRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
+// CreateExtension starts a relationship extension after every gate (R1–R6) passed.
+func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensionRequestObject) (oapi.CreateExtensionResponseObject, error) {
+	me := currentPartner(ctx)
+	req := request.Body
 	var f fieldErrors
-	if strings.TrimSpace(req.CustomerID) == "" {
+	if strings.TrimSpace(req.CustomerId) == "" {
 		f.add("customer_id", "is required")
 	}
-	if strings.TrimSpace(req.ProviderID) == "" {
+	if strings.TrimSpace(req.ProviderId) == "" {
 		f.add("provider_id", "is required")
 	}
-	if req.Consent == nil {
-		req.Consent = &consentRequest{Method: models.ConsentCustomerConfirmation}
-	}
-	if req.Consent.Method == "" {
-		req.Consent.Method = models.ConsentCustomerConfirmation
-	}
-	if req.Consent.Method != models.ConsentCustomerConfirmation && req.Consent.Method != models.ConsentPartnerAttestation {
-		f.add("consent.method", "must be customer_confirmation or partner_attestation")
-	}
 	if err := f.err(); err != nil {
-		return err
+		return nil, err
 	}
-	if err := rules.CheckExtension(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderID, CustomerID: req.CustomerID,
+	method := string(req.Consent.Method)
+	if method == "" {
+		method = models.ConsentCustomerConfirmation
+	}
+	if err := rules.CheckExtension(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.CustomerId,
 		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired}); err != nil {
-		return err
+		return nil, err
 	}
 	var attestation *workflows.Attestation
-	if req.Consent.Method == models.ConsentPartnerAttestation {
-		a := rules.Attestation{SignerName: req.Consent.SignerName, SignerEmail: req.Consent.SignerEmail, Evidence: req.Consent.Evidence}
-		if req.Consent.ObtainedAt != nil {
-			a.ObtainedAt = req.Consent.ObtainedAt.UTC()
-		}
+	if method == models.ConsentPartnerAttestation {
+		a := rules.Attestation{SignerName: req.Consent.SignerName, SignerEmail: req.Consent.SignerEmail, Evidence: req.Consent.Evidence,
+			ObtainedAt: req.Consent.ObtainedAt.UTC()}
 		if err := rules.CheckAttestation(a, time.Now(), s.cfg.AllowConsentAttestation); err != nil {
-			return err
+			return nil, err
 		}
 		attestation = &workflows.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: strings.TrimSpace(a.Evidence)}
 	}
-	customer, err := s.store.Customer(ctx, req.CustomerID)
+	customer, err := s.store.Customer(ctx, req.CustomerId)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	provider, err := s.store.Partner(ctx, req.ProviderID)
+	provider, err := s.store.Partner(ctx, req.ProviderId)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
-	id, replay, err := s.claim(c, me.ID, "create-extension", req)
+	id, replay, err := s.claim(ctx, request.Params.IdempotencyKey, me.ID, "create-extension", req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var x models.RelationshipExtension
 	if replay {
 		if x, err = s.store.Extension(ctx, id); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		now := time.Now().UTC()
 		x = models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
-			Status: models.ExtensionWaitingForConsent, ConsentMethod: req.Consent.Method, WorkflowID: workflows.ExtensionWorkflowID(id),
+			Status: models.ExtensionWaitingForConsent, ConsentMethod: method, WorkflowID: workflows.ExtensionWorkflowID(id),
 			ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
 		if err := s.store.CreateExtension(ctx, &x); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return problem(http.StatusConflict, CodeConflict, "an extension for this customer and provider already waits for consent")
+				return nil, problem(http.StatusConflict, CodeConflict, "an extension for this customer and provider already waits for consent")
 			}
-			return err
+			return nil, err
 		}
 	}
 	opts := startOptions(s.cfg.TemporalTaskQueue, x.WorkflowID, "Extension of "+customer.CompanyName+" to "+provider.Name,
@@ -148,91 +109,90 @@ func (s *Server) createExtension(c echo.Context) error {
 		Reminders: s.cfg.Timing.ConsentReminders, ExpireAfter: x.ExpiresAt.Sub(x.CreatedAt),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/relationship-extensions/"+x.ID)
-	return c.JSON(http.StatusAccepted, toExtensionResponse(x, nil))
+	return oapi.CreateExtension202JSONResponse{Body: extensionView(x, nil),
+		Headers: oapi.CreateExtension202ResponseHeaders{Location: "/v1/relationship-extensions/" + x.ID}}, nil
 }
 
-func (s *Server) visibleExtension(c echo.Context) (models.RelationshipExtension, error) {
-	return partyTo(c, "relationship extension", s.store.Extension, func(x models.RelationshipExtension) (string, string) { return x.ResellerID, x.ProviderID })
+func (s *Server) visibleExtension(ctx context.Context, id string) (models.RelationshipExtension, error) {
+	return partyTo(ctx, id, "relationship extension", s.store.Extension, func(x models.RelationshipExtension) (string, string) { return x.ResellerID, x.ProviderID })
 }
 
-func (s *Server) getExtension(c echo.Context) error {
-	ctx := c.Request().Context()
-	x, err := s.visibleExtension(c)
+func (s *Server) GetExtension(ctx context.Context, request oapi.GetExtensionRequestObject) (oapi.GetExtensionResponseObject, error) {
+	x, err := s.visibleExtension(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var consent *models.ConsentRecord
 	if rec, err := s.store.ConsentForExtension(ctx, x.ID); err == nil {
 		consent = &rec
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
+		return nil, err
 	}
-	out := toExtensionResponse(x, consent)
-	if out.Events, err = s.timeline(c, x.ID); err != nil {
-		return err
+	out := extensionView(x, consent)
+	if out.Events, err = s.timeline(ctx, x.ID); err != nil {
+		return nil, err
 	}
-	return c.JSON(http.StatusOK, out)
+	return oapi.GetExtension200JSONResponse{ExtensionBodyJSONResponse: oapi.ExtensionBodyJSONResponse(out)}, nil
+}
+
+func (s *Server) ListExtensions(ctx context.Context, request oapi.ListExtensionsRequestObject) (oapi.ListExtensionsResponseObject, error) {
+	p := request.Params
+	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, extensionStatuses, s.store.ListExtensions)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.ListExtensions200JSONResponse{Items: views(items, func(x models.RelationshipExtension) oapi.Extension { return extensionView(x, nil) }), NextCursor: next}, nil
 }
 
 var extensionStatuses = []string{models.ExtensionWaitingForConsent, models.ExtensionConsentDeclined, models.ExtensionExpired,
 	models.ExtensionCancelled, models.ExtensionCompleted, models.ExtensionFailed}
 
-// cancelExtension: the reseller withdraws an extension still waiting for consent.
-func (s *Server) cancelExtension(c echo.Context) error {
-	me := currentPartner(c)
-	x, err := s.visibleExtension(c)
+// CancelExtension: the reseller withdraws an extension still waiting for consent.
+func (s *Server) CancelExtension(ctx context.Context, request oapi.CancelExtensionRequestObject) (oapi.CancelExtensionResponseObject, error) {
+	x, err := s.visibleExtension(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if x.ResellerID != me.ID {
-		return problem(http.StatusForbidden, CodeForbidden, "only the reseller that asked can cancel an extension")
+	if x.ResellerID != currentPartner(ctx).ID {
+		return nil, problem(http.StatusForbidden, CodeForbidden, "only the reseller that asked can cancel an extension")
 	}
-	var req cancelRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if len(req.Reason) > 500 || hasControl(req.Reason, false) {
-		return validationProblem([]FieldError{{Field: "reason", Message: "must be at most 500 characters of plain text"}})
+	reason := request.Body.Reason
+	if err := validReason(reason, 500); err != nil {
+		return nil, err
 	}
 	var status string
-	if err := s.update(c, x.WorkflowID, workflows.UpdateCancel, &status, workflows.Answer{Reason: req.Reason}); err != nil {
+	if err := s.update(ctx, x.WorkflowID, workflows.UpdateCancel, &status, workflows.Answer{Reason: reason}); err != nil {
 		p := toProblem(err)
 		if p.Status == http.StatusConflict {
 			p.Detail = "the extension no longer waits for consent: " + p.Detail
 		}
-		return p
+		return nil, p
 	}
 	x.Status = status
-	return c.JSON(http.StatusOK, toExtensionResponse(x, nil))
+	return oapi.CancelExtension200JSONResponse{ExtensionBodyJSONResponse: oapi.ExtensionBodyJSONResponse(extensionView(x, nil))}, nil
 }
 
-// submitEnrollment: a reseller asks to be approved as an indirect reseller.
-func (s *Server) submitEnrollment(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := currentPartner(c)
+// SubmitEnrollment: a reseller asks to be approved as an indirect reseller.
+func (s *Server) SubmitEnrollment(ctx context.Context, _ oapi.SubmitEnrollmentRequestObject) (oapi.SubmitEnrollmentResponseObject, error) {
+	me := currentPartner(ctx)
 	if me.Type != models.PartnerTypeReseller {
-		return problem(http.StatusForbidden, CodeForbidden, "only a reseller enrolls as an indirect reseller")
-	}
-	var body map[string]any
-	if err := decodeJSON(c, &body); err != nil {
-		return err
+		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller enrolls as an indirect reseller")
 	}
 	e, err := s.store.SubmitEnrollment(ctx, me.ID, workflows.EnrollmentWorkflowID(me.ID))
 	resubmitted := err == nil
 	if errors.Is(err, store.ErrConflict) {
 		current, lerr := s.store.Enrollment(ctx, me.ID)
 		if lerr != nil {
-			return lerr
+			return nil, lerr
 		}
 		if current.Status == models.EnrollmentApproved {
-			return problem(http.StatusConflict, CodeConflict, "your enrollment is already approved")
+			return nil, problem(http.StatusConflict, CodeConflict, "your enrollment is already approved")
 		}
 		e = current // submitted already: answer as the first time did, and make sure its workflow runs
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	opts := startOptions(s.cfg.TemporalTaskQueue, e.WorkflowID, "Enrollment of "+me.Name,
 		workflows.SearchKind.ValueSet(workflows.KindEnrollment), workflows.SearchStatus.ValueSet(models.EnrollmentSubmitted),
@@ -257,54 +217,54 @@ func (s *Server) submitEnrollment(c echo.Context) error {
 	case err == nil:
 		s.metrics.OnboardingStarted(workflows.KindEnrollment)
 	case !alreadyStarted(err):
-		return err
+		return nil, err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/me")
-	return c.JSON(http.StatusAccepted, enrollmentView(e))
+	return oapi.SubmitEnrollment202JSONResponse{Body: enrollmentView(e), Headers: oapi.SubmitEnrollment202ResponseHeaders{Location: "/v1/me"}}, nil
 }
 
-func enrollmentView(e models.Enrollment) map[string]any {
-	out := map[string]any{"status": e.Status, "submitted_at": e.SubmittedAt, "workflow_id": e.WorkflowID}
-	if e.DecidedAt != nil {
-		out["decided_at"] = e.DecidedAt
-	}
-	if e.Reason != "" {
-		out["reason"] = e.Reason
-	}
-	return out
+func enrollmentView(e models.Enrollment) oapi.Enrollment {
+	return oapi.Enrollment{Status: oapi.EnrollmentStatus(e.Status), SubmittedAt: e.SubmittedAt, WorkflowId: e.WorkflowID,
+		DecidedAt: valueOf(e.DecidedAt), Reason: e.Reason}
 }
 
-// decideEnrollment: an operator approves or rejects (the route's last segment).
-func (s *Server) decideEnrollment(c echo.Context) error {
-	ctx := c.Request().Context()
-	e, err := s.store.Enrollment(ctx, c.Param("partner_id"))
+func (s *Server) ApproveEnrollment(ctx context.Context, request oapi.ApproveEnrollmentRequestObject) (oapi.ApproveEnrollmentResponseObject, error) {
+	e, err := s.decideEnrollment(ctx, request.PartnerId, workflows.UpdateApprove, request.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.ApproveEnrollment200JSONResponse{EnrollmentBodyJSONResponse: oapi.EnrollmentBodyJSONResponse(e)}, nil
+}
+
+func (s *Server) RejectEnrollment(ctx context.Context, request oapi.RejectEnrollmentRequestObject) (oapi.RejectEnrollmentResponseObject, error) {
+	e, err := s.decideEnrollment(ctx, request.PartnerId, workflows.UpdateReject, request.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.RejectEnrollment200JSONResponse{EnrollmentBodyJSONResponse: oapi.EnrollmentBodyJSONResponse(e)}, nil
+}
+
+// decideEnrollment: an operator approves or rejects.
+func (s *Server) decideEnrollment(ctx context.Context, partnerID, update, reason string) (oapi.Enrollment, error) {
+	e, err := s.store.Enrollment(ctx, partnerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return notFoundProblem("enrollment")
+		return oapi.Enrollment{}, notFoundProblem("enrollment")
 	}
 	if err != nil {
-		return err
+		return oapi.Enrollment{}, err
 	}
-	var req cancelRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
+	if update == workflows.UpdateReject && strings.TrimSpace(reason) == "" {
+		return oapi.Enrollment{}, validationProblem([]FieldError{{Field: "reason", Message: "is required when rejecting: tell the reseller what to fix"}})
 	}
-	update := workflows.UpdateApprove
-	if strings.HasSuffix(c.Path(), "/reject") {
-		update = workflows.UpdateReject
-		if strings.TrimSpace(req.Reason) == "" {
-			return validationProblem([]FieldError{{Field: "reason", Message: "is required when rejecting: tell the reseller what to fix"}})
-		}
-	}
-	if len(req.Reason) > 1000 || hasControl(req.Reason, true) {
-		return validationProblem([]FieldError{{Field: "reason", Message: "must be at most 1000 characters of plain text"}})
+	if len(reason) > 1000 || hasControl(reason, true) {
+		return oapi.Enrollment{}, validationProblem([]FieldError{{Field: "reason", Message: "must be at most 1000 characters of plain text"}})
 	}
 	if e.Status != models.EnrollmentSubmitted {
-		return problem(http.StatusConflict, CodeConflict, "this enrollment is already "+e.Status)
+		return oapi.Enrollment{}, problem(http.StatusConflict, CodeConflict, "this enrollment is already "+e.Status)
 	}
 	var status string
-	if err := s.update(c, e.WorkflowID, update, &status, workflows.Answer{Reason: req.Reason}); err != nil {
-		return err
+	if err := s.update(ctx, e.WorkflowID, update, &status, workflows.Answer{Reason: reason}); err != nil {
+		return oapi.Enrollment{}, err
 	}
 	e.Status = status
-	return c.JSON(http.StatusOK, enrollmentView(e))
+	return enrollmentView(e), nil
 }

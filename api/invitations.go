@@ -8,26 +8,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
-type invitationCustomer struct {
-	CustomerID  string `json:"customer_id,omitempty"`
-	CompanyName string `json:"company_name,omitempty"`
-	Email       string `json:"email,omitempty"`
-}
-
-type createInvitationRequest struct {
-	ProviderID     string                        `json:"provider_id"`
-	Customer       *invitationCustomer           `json:"customer"`
-	Message        string                        `json:"message,omitempty"`
-	DelegatedAdmin *models.DelegatedAdminRequest `json:"delegated_admin,omitempty"`
+// delegatedAdminRequest is the request's delegated admin ask, nil when absent.
+func delegatedAdminRequest(d oapi.DelegatedAdminRequest) *models.DelegatedAdminRequest {
+	if len(d.Roles) == 0 && d.DurationDays == 0 && !d.AutoExtend {
+		return nil
+	}
+	return &models.DelegatedAdminRequest{Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend}
 }
 
 func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
@@ -56,42 +51,30 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 	}
 }
 
-type invitationResponse struct {
-	ID             string                        `json:"id"`
-	Status         string                        `json:"status"`
-	WorkflowID     string                        `json:"workflow_id"`
-	ProviderID     string                        `json:"provider_id"`
-	ResellerID     string                        `json:"reseller_id"`
-	CustomerID     *string                       `json:"customer_id,omitempty"`
-	Customer       invitationCustomer            `json:"customer"`
-	Message        string                        `json:"message,omitempty"`
-	DelegatedAdmin *models.DelegatedAdminRequest `json:"delegated_admin,omitempty"`
-	RelationshipID *string                       `json:"relationship_id,omitempty"`
-	ExpiresAt      time.Time                     `json:"expires_at"`
-	CreatedAt      time.Time                     `json:"created_at"`
-	Events         []map[string]any              `json:"events,omitempty"`
-}
-
-func toInvitationResponse(inv models.Invitation) invitationResponse {
-	return invitationResponse{
-		ID: inv.ID, Status: inv.Status, WorkflowID: inv.WorkflowID, ProviderID: inv.ProviderID, ResellerID: inv.ResellerID,
-		CustomerID: inv.CustomerID, Customer: invitationCustomer{CompanyName: inv.CustomerCompany, Email: inv.CustomerEmail},
-		Message: inv.Message, DelegatedAdmin: inv.DelegatedAdmin, RelationshipID: inv.RelationshipID,
+func invitationView(inv models.Invitation) oapi.Invitation {
+	v := oapi.Invitation{
+		Id: inv.ID, Status: oapi.InvitationStatus(inv.Status), WorkflowId: inv.WorkflowID, ProviderId: inv.ProviderID, ResellerId: inv.ResellerID,
+		CustomerId: valueOf(inv.CustomerID), Message: inv.Message, RelationshipId: valueOf(inv.RelationshipID),
 		ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt,
 	}
+	v.Customer.CompanyName, v.Customer.Email = inv.CustomerCompany, inv.CustomerEmail
+	if d := inv.DelegatedAdmin; d != nil {
+		v.DelegatedAdmin = oapi.DelegatedAdminRequest{Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend}
+	}
+	return v
 }
 
 // timeline is an onboarding's events, as answered in its GET.
-func (s *Server) timeline(c echo.Context, subjectID string) ([]map[string]any, error) {
-	events, err := s.store.Events(c.Request().Context(), subjectID)
+func (s *Server) timeline(ctx context.Context, subjectID string) ([]oapi.Event, error) {
+	events, err := s.store.Events(ctx, subjectID)
 	if err != nil {
 		return nil, err
 	}
 	return toEvents(events), nil
 }
 
-func toEvents(events []models.OnboardingEvent) []map[string]any {
-	out := make([]map[string]any, 0, len(events))
+func toEvents(events []models.OnboardingEvent) []oapi.Event {
+	out := make([]oapi.Event, 0, len(events))
 	for _, e := range events {
 		m := map[string]any{}
 		for k, v := range e.Details {
@@ -103,75 +86,70 @@ func toEvents(events []models.OnboardingEvent) []map[string]any {
 	return out
 }
 
-// validate checks the request's shape; what needs the database comes after.
-func (req createInvitationRequest) validate() error {
+// validateInvitation checks what the schema cannot: the either/or customer,
+// plain text, e-mail addresses and the delegated admin ask.
+func validateInvitation(req *oapi.CreateInvitationJSONRequestBody) error {
 	var f fieldErrors
-	if strings.TrimSpace(req.ProviderID) == "" {
+	if strings.TrimSpace(req.ProviderId) == "" {
 		f.add("provider_id", "is required")
 	}
-	switch {
-	case req.Customer == nil:
-		f.add("customer", "is required: {company_name, email} for a new customer or {customer_id} for one of yours")
-	case req.Customer.CustomerID != "":
-		if req.Customer.Email != "" || req.Customer.CompanyName != "" {
+	switch cust := req.Customer; {
+	case cust.CustomerId != "":
+		if cust.Email != "" || cust.CompanyName != "" {
 			f.add("customer", "give either customer_id or company_name and email, not both")
 		}
 	default:
-		f.requireText("customer.company_name", req.Customer.CompanyName, 200)
-		f.requireEmail("customer.email", req.Customer.Email)
+		f.requireText("customer.company_name", cust.CompanyName, 200)
+		f.requireEmail("customer.email", cust.Email)
 	}
 	validateMessage(&f, req.Message)
-	validateDelegatedAdmin(&f, req.DelegatedAdmin)
+	validateDelegatedAdmin(&f, delegatedAdminRequest(req.DelegatedAdmin))
 	return f.err()
 }
 
-// createInvitation: a reseller invites a customer to a relationship with it and one of its providers.
-func (s *Server) createInvitation(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := currentPartner(c)
+// CreateInvitation: a reseller invites a customer to a relationship with it and one of its providers.
+func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvitationRequestObject) (oapi.CreateInvitationResponseObject, error) {
+	me := currentPartner(ctx)
 	if me.Type != models.PartnerTypeReseller {
-		return problem(http.StatusForbidden, CodeForbidden, "only a reseller sends customer invitations")
+		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller sends customer invitations")
 	}
-	var req createInvitationRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if err := req.validate(); err != nil {
-		return err
+	req := request.Body
+	if err := validateInvitation(req); err != nil {
+		return nil, err
 	}
 
-	provider, err := s.store.Partner(ctx, req.ProviderID)
+	provider, err := s.store.Partner(ctx, req.ProviderId)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
-		return validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
+		return nil, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	active, err := s.store.PartnershipActive(ctx, provider.ID, me.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !active {
-		return problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
+		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
 			"you have no active partnership with "+provider.Name+"; the provider invites you (POST /v1/partnerships) and you accept it first")
 	}
 	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message,
-		DelegatedAdmin: req.DelegatedAdmin, Status: models.InvitationWaitingForCustomer}
-	if req.Customer.CustomerID != "" {
-		cust, err := s.store.CustomerOfPartner(ctx, me.ID, req.Customer.CustomerID)
+		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
+	if req.Customer.CustomerId != "" {
+		cust, err := s.store.CustomerOfPartner(ctx, me.ID, req.Customer.CustomerId)
 		if errors.Is(err, store.ErrNotFound) {
-			return validationProblem([]FieldError{{Field: "customer.customer_id", Message: "is not one of your customers"}})
+			return nil, validationProblem([]FieldError{{Field: "customer.customer_id", Message: "is not one of your customers"}})
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rels, _, err := s.store.ListRelationships(ctx, me.ID, store.RelationshipFilter{CustomerID: cust.ID, Status: models.RelationshipActive}, store.Page{Limit: 200})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, r := range rels {
 			if r.ProviderID == provider.ID && r.ResellerID == me.ID {
-				return problem(http.StatusUnprocessableEntity, CodeRelationshipExists, "this customer already has an active relationship with you and "+provider.Name)
+				return nil, problem(http.StatusUnprocessableEntity, CodeRelationshipExists, "this customer already has an active relationship with you and "+provider.Name)
 			}
 		}
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
@@ -179,19 +157,19 @@ func (s *Server) createInvitation(c echo.Context) error {
 		inv.CustomerCompany, inv.CustomerEmail = strings.TrimSpace(req.Customer.CompanyName), req.Customer.Email
 	}
 
-	id, replay, err := s.claim(c, me.ID, "create-invitation", req)
+	id, replay, err := s.claim(ctx, request.Params.IdempotencyKey, me.ID, "create-invitation", req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !replay {
 		now := time.Now().UTC()
 		inv.ID, inv.WorkflowID = id, workflows.InvitationWorkflowID(id)
 		inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = now.Add(s.cfg.Timing.InvitationExpiry), now, now
 		if err := s.store.CreateInvitation(ctx, &inv); err != nil {
-			return err
+			return nil, err
 		}
 	} else if inv, err = s.store.Invitation(ctx, id); err != nil {
-		return err
+		return nil, err
 	}
 	// A replay starts the workflow too: the first attempt may have died between
 	// its insert and its start. The deterministic ID makes this safe.
@@ -220,10 +198,10 @@ func (s *Server) createInvitation(c echo.Context) error {
 		return s.startFailed(ctx, inv.ID)
 	}
 	if err := s.start(ctx, opts, workflows.KindInvitation, abandon, workflows.InvitationWorkflow, input); err != nil {
-		return err
+		return nil, err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/invitations/"+inv.ID)
-	return c.JSON(http.StatusAccepted, toInvitationResponse(inv))
+	return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
+		Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil
 }
 
 func alreadyStarted(err error) bool {
@@ -232,77 +210,86 @@ func alreadyStarted(err error) bool {
 }
 
 // visibleInvitation loads an invitation the calling partner is party to.
-func (s *Server) visibleInvitation(c echo.Context) (models.Invitation, error) {
-	return partyTo(c, "invitation", s.store.Invitation, func(i models.Invitation) (string, string) { return i.ResellerID, i.ProviderID })
+func (s *Server) visibleInvitation(ctx context.Context, id string) (models.Invitation, error) {
+	return partyTo(ctx, id, "invitation", s.store.Invitation, func(i models.Invitation) (string, string) { return i.ResellerID, i.ProviderID })
 }
 
-func (s *Server) getInvitation(c echo.Context) error {
-	inv, err := s.visibleInvitation(c)
+func (s *Server) GetInvitation(ctx context.Context, request oapi.GetInvitationRequestObject) (oapi.GetInvitationResponseObject, error) {
+	inv, err := s.visibleInvitation(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := toInvitationResponse(inv)
-	if out.Events, err = s.timeline(c, inv.ID); err != nil {
-		return err
+	out := invitationView(inv)
+	if out.Events, err = s.timeline(ctx, inv.ID); err != nil {
+		return nil, err
 	}
-	return c.JSON(http.StatusOK, out)
+	return oapi.GetInvitation200JSONResponse{InvitationBodyJSONResponse: oapi.InvitationBodyJSONResponse(out)}, nil
+}
+
+func (s *Server) ListInvitations(ctx context.Context, request oapi.ListInvitationsRequestObject) (oapi.ListInvitationsResponseObject, error) {
+	p := request.Params
+	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, invitationStatuses, s.store.ListInvitations)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.ListInvitations200JSONResponse{Items: views(items, invitationView), NextCursor: next}, nil
 }
 
 var invitationStatuses = []string{models.InvitationWaitingForCustomer, models.InvitationAccepted, models.InvitationCompleted,
 	models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed}
 
-type cancelRequest struct {
-	Reason string `json:"reason,omitempty"`
+// validReason checks an optional free-text reason.
+func validReason(reason string, max int) error {
+	if len(reason) > max || hasControl(reason, false) {
+		return validationProblem([]FieldError{{Field: "reason", Message: fmt.Sprintf("must be at most %d characters of plain text", max)}})
+	}
+	return nil
 }
 
-// cancelInvitation: the reseller withdraws an invitation that still waits.
-func (s *Server) cancelInvitation(c echo.Context) error {
-	inv, err := s.ownInvitation(c)
+// CancelInvitation: the reseller withdraws an invitation that still waits.
+func (s *Server) CancelInvitation(ctx context.Context, request oapi.CancelInvitationRequestObject) (oapi.CancelInvitationResponseObject, error) {
+	inv, err := s.ownInvitation(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var req cancelRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if len(req.Reason) > 500 || hasControl(req.Reason, false) {
-		return validationProblem([]FieldError{{Field: "reason", Message: "must be at most 500 characters of plain text"}})
+	reason := request.Body.Reason
+	if err := validReason(reason, 500); err != nil {
+		return nil, err
 	}
 	var status string
-	if err := s.update(c, inv.WorkflowID, workflows.UpdateCancel, &status, workflows.Answer{Reason: req.Reason}); err != nil {
-		return s.closedInvitation(inv, err)
+	if err := s.update(ctx, inv.WorkflowID, workflows.UpdateCancel, &status, workflows.Answer{Reason: reason}); err != nil {
+		return nil, s.closedInvitation(err)
 	}
 	inv.Status = status
-	return c.JSON(http.StatusOK, toInvitationResponse(inv))
+	return oapi.CancelInvitation200JSONResponse{InvitationBodyJSONResponse: oapi.InvitationBodyJSONResponse(invitationView(inv))}, nil
 }
 
-// resendInvitation sends the invitation e-mail again, with a fresh link.
-func (s *Server) resendInvitation(c echo.Context) error {
-	inv, err := s.ownInvitation(c)
+// ResendInvitation sends the invitation e-mail again, with a fresh link.
+func (s *Server) ResendInvitation(ctx context.Context, request oapi.ResendInvitationRequestObject) (oapi.ResendInvitationResponseObject, error) {
+	inv, err := s.ownInvitation(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var n int
-	if err := s.update(c, inv.WorkflowID, workflows.UpdateResend, &n); err != nil {
-		return s.closedInvitation(inv, err)
+	if err := s.update(ctx, inv.WorkflowID, workflows.UpdateResend, &n); err != nil {
+		return nil, s.closedInvitation(err)
 	}
-	return c.JSON(http.StatusAccepted, map[string]any{"id": inv.ID, "status": inv.Status, "resend": n})
+	return oapi.ResendInvitation202JSONResponse{Id: inv.ID, Status: inv.Status, Resend: n}, nil
 }
 
-func (s *Server) ownInvitation(c echo.Context) (models.Invitation, error) {
-	me := currentPartner(c)
-	inv, err := s.visibleInvitation(c)
+func (s *Server) ownInvitation(ctx context.Context, id string) (models.Invitation, error) {
+	inv, err := s.visibleInvitation(ctx, id)
 	if err != nil {
 		return inv, err
 	}
-	if inv.ResellerID != me.ID {
+	if inv.ResellerID != currentPartner(ctx).ID {
 		return inv, problem(http.StatusForbidden, CodeForbidden, "only the inviting reseller can change an invitation")
 	}
 	return inv, nil
 }
 
 // closedInvitation explains a rejected update on an invitation that no longer waits.
-func (s *Server) closedInvitation(inv models.Invitation, err error) error {
+func (s *Server) closedInvitation(err error) error {
 	p := toProblem(err)
 	if p.Status == http.StatusConflict {
 		p.Detail = "the invitation no longer waits for the customer: " + p.Detail

@@ -178,7 +178,7 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 func (s *Server) answerLink(c echo.Context, workflowID, update string, done resultPage, used func() (resultPage, error)) error {
 	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300)}
 	var result string
-	if err := s.update(c, workflowID, update, &result, answer); err != nil {
+	if err := s.update(c.Request().Context(), workflowID, update, &result, answer); err != nil {
 		var app *temporal.ApplicationError
 		var nf *serviceerror.NotFound
 		switch {

@@ -29,6 +29,7 @@ const (
 	CodeTokenUsed            = "token-used"
 	CodeMethodNotAllowed     = "method-not-allowed"
 	CodePayloadTooLarge      = "payload-too-large"
+	CodeUnsupportedMediaType = "unsupported-media-type"
 	CodeUnavailable          = "unavailable"
 	CodeInternal             = "internal-error"
 )
@@ -83,6 +84,7 @@ var titles = map[string]string{
 	CodeTokenUsed:                        "This link was already used",
 	CodeMethodNotAllowed:                 "Method not allowed",
 	CodePayloadTooLarge:                  "The request body is too large",
+	CodeUnsupportedMediaType:             "The request body must be JSON",
 	CodeUnavailable:                      "A dependency is unavailable",
 	CodeInternal:                         "Internal error",
 	CodeNotDirectBillPartner:             "Only a direct-bill partner can do this",
@@ -105,6 +107,7 @@ var RuleDescriptions = map[string]string{
 	CodeTokenExpired:                     "The personal link's process expired. Ask the partner to send a new invitation.",
 	CodeTokenUsed:                        "The personal link was already used (accepted, declined or cancelled). Nothing else is needed.",
 	CodePayloadTooLarge:                  "Request bodies are limited to 64 KiB.",
+	CodeUnsupportedMediaType:             "The /v1 routes take JSON: send the body with `Content-Type: application/json` (a body without a Content-Type is read as JSON too).",
 	CodeNotDirectBillPartner:             "R1: only a direct-bill partner that became an indirect reseller extends relationships of its direct-bill customers. Use an invitation instead.",
 	CodeEnrollmentNotApproved:            "R1: the reseller's indirect-reseller enrollment must be approved (POST /v1/enrollment, then an operator approves).",
 	CodeCustomerNotDirectBill:            "R2: only customers acquired as your direct-bill customers can be extended. Invite other customers (POST /v1/invitations).",
@@ -146,6 +149,8 @@ func toProblem(err error) *Problem {
 			return problem(he.Code, CodeMethodNotAllowed, "this route does not accept this method")
 		case http.StatusRequestEntityTooLarge:
 			return problem(he.Code, CodePayloadTooLarge, "request bodies are limited to 64 KiB")
+		case http.StatusUnsupportedMediaType:
+			return problem(he.Code, CodeUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
 		case http.StatusUnauthorized:
 			return problem(he.Code, CodeUnauthorized, fmt.Sprint(he.Message))
 		}

@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/metrics"
 	"github.com/csp-onboarding/onboarding/models"
@@ -80,6 +82,7 @@ func New(d Deps) *echo.Echo {
 		ContentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 		ReferrerPolicy:        "no-referrer", // personal links must not leak through Referer
 	}))
+	e.Use(s.enforceSpec)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -89,42 +92,9 @@ func New(d Deps) *echo.Echo {
 	e.GET("/docs", s.docs)
 	e.GET("/docs/redoc.standalone.js", s.redocJS)
 
-	// Auth is attached per route, not per group: a group's catch-all would turn
-	// a wrong method into 404 instead of 405.
-	e.POST("/v1/admin/partners", s.createPartner, s.requireAdmin)
-	e.POST("/v1/admin/enrollments/:partner_id/approve", s.decideEnrollment, s.requireAdmin)
-	e.POST("/v1/admin/enrollments/:partner_id/reject", s.decideEnrollment, s.requireAdmin)
-
-	partner := func(method, path string, h echo.HandlerFunc) { e.Add(method, "/v1"+path, h, s.requirePartner) }
-	partner(http.MethodGet, "/me", s.me)
-	partner(http.MethodPost, "/enrollment", s.submitEnrollment)
-	partner(http.MethodPost, "/partnerships", s.createPartnership)
-	partner(http.MethodGet, "/partnerships", listByStatus(partnershipStatuses, d.Store.ListPartnerships, toPartnershipResponse))
-	partner(http.MethodGet, "/partnerships/:id", s.getPartnership)
-	partner(http.MethodPost, "/partnerships/:id/accept", s.answerPartnership)
-	partner(http.MethodPost, "/partnerships/:id/decline", s.answerPartnership)
-	partner(http.MethodPost, "/customers", s.createCustomer)
-	partner(http.MethodGet, "/customers", s.listCustomers)
-	partner(http.MethodGet, "/customers/:id", s.getCustomer)
-	partner(http.MethodGet, "/customers/:id/order-eligibility", s.getOrderEligibility)
-	partner(http.MethodPost, "/relationship-extensions", s.createExtension)
-	partner(http.MethodGet, "/relationship-extensions", listByStatus(extensionStatuses, d.Store.ListExtensions, func(x models.RelationshipExtension) extensionResponse { return toExtensionResponse(x, nil) }))
-	partner(http.MethodGet, "/relationship-extensions/:id", s.getExtension)
-	partner(http.MethodPost, "/relationship-extensions/:id/cancel", s.cancelExtension)
-	partner(http.MethodPost, "/invitations", s.createInvitation)
-	partner(http.MethodGet, "/invitations", listByStatus(invitationStatuses, d.Store.ListInvitations, toInvitationResponse))
-	partner(http.MethodGet, "/invitations/:id", s.getInvitation)
-	partner(http.MethodPost, "/invitations/:id/cancel", s.cancelInvitation)
-	partner(http.MethodPost, "/invitations/:id/resend", s.resendInvitation)
-	partner(http.MethodGet, "/relationships", s.listRelationships)
-	partner(http.MethodPost, "/customer-tenant-requests", s.createTenantRequest)
-	partner(http.MethodGet, "/customer-tenant-requests", listByStatus(tenantRequestStatuses, d.Store.ListTenantRequests, toTenantRequestResponse))
-	partner(http.MethodGet, "/customer-tenant-requests/:id", s.getTenantRequest)
-	partner(http.MethodPost, "/customer-tenant-requests/:id/approve", s.decideTenantRequest)
-	partner(http.MethodPost, "/customer-tenant-requests/:id/reject", s.decideTenantRequest)
-	partner(http.MethodGet, "/delegated-admin-relationships", s.listDelegatedAdmins)
-	partner(http.MethodGet, "/delegated-admin-relationships/:id", s.getDelegatedAdmin)
-	partner(http.MethodPost, "/delegated-admin-relationships/:id/terminate", s.terminateDelegatedAdmin)
+	// The /v1 routes, their parameters and their typed requests and answers
+	// are generated from api/openapi.yaml (api/oapi); Server implements them.
+	oapi.RegisterHandlers(e, oapi.NewStrictHandler(s, nil))
 
 	e.GET("/i/:token", s.invitationPage)
 	e.POST("/i/:token/accept", s.answerInvitationPage)
@@ -221,38 +191,33 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-type ctxKey string
+type partnerKey struct{}
 
-const partnerKey ctxKey = "partner"
-
-// requirePartner authenticates a partner by its API key.
-func (s *Server) requirePartner(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		key, ok := bearer(c)
-		if !ok {
-			return problem(http.StatusUnauthorized, CodeUnauthorized, "send Authorization: Bearer <api key>")
-		}
-		p, err := s.store.PartnerByAPIKeyHash(c.Request().Context(), secret.Hash(key))
-		if err != nil {
-			if err == store.ErrNotFound {
-				return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key is not valid")
-			}
-			return err
-		}
-		c.Set(string(partnerKey), p)
-		return next(c)
+// authenticatePartner finds the partner by its API key and carries it in
+// the request's context to the handler.
+func (s *Server) authenticatePartner(c echo.Context) error {
+	key, ok := bearer(c)
+	if !ok {
+		return problem(http.StatusUnauthorized, CodeUnauthorized, "send Authorization: Bearer <api key>")
 	}
+	p, err := s.store.PartnerByAPIKeyHash(c.Request().Context(), secret.Hash(key))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key is not valid")
+		}
+		return err
+	}
+	c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), partnerKey{}, p)))
+	return nil
 }
 
-// requireAdmin checks the operator token.
-func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		key, ok := bearer(c)
-		if !ok || s.cfg.AdminToken == "" || !secret.Equal(key, s.cfg.AdminToken) {
-			return problem(http.StatusUnauthorized, CodeUnauthorized, "admin routes need Authorization: Bearer <ONBOARDING_ADMIN_TOKEN>")
-		}
-		return next(c)
+// authenticateAdmin checks the operator token.
+func (s *Server) authenticateAdmin(c echo.Context) error {
+	key, ok := bearer(c)
+	if !ok || s.cfg.AdminToken == "" || !secret.Equal(key, s.cfg.AdminToken) {
+		return problem(http.StatusUnauthorized, CodeUnauthorized, "admin routes need Authorization: Bearer <ONBOARDING_ADMIN_TOKEN>")
 	}
+	return nil
 }
 
 func bearer(c echo.Context) (string, bool) {
@@ -264,8 +229,9 @@ func bearer(c echo.Context) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-func currentPartner(c echo.Context) models.Partner {
-	p, _ := c.Get(string(partnerKey)).(models.Partner)
+// currentPartner is the partner authenticated for this request.
+func currentPartner(ctx context.Context) models.Partner {
+	p, _ := ctx.Value(partnerKey{}).(models.Partner)
 	return p
 }
 

@@ -8,108 +8,78 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
-type createTenantRequest struct {
-	ProviderID   string         `json:"provider_id"`
-	CompanyName  string         `json:"company_name"`
-	Domain       string         `json:"domain"`
-	ContactEmail string         `json:"contact_email"`
-	BillTo       *models.BillTo `json:"bill_to"`
+func tenantRequestView(r models.CustomerTenantRequest) oapi.TenantRequest {
+	return oapi.TenantRequest{Id: r.ID, Status: oapi.TenantRequestStatus(r.Status), WorkflowId: r.WorkflowID, ResellerId: r.ResellerID, ProviderId: r.ProviderID,
+		CompanyName: r.CompanyName, Domain: r.Domain, ContactEmail: r.ContactEmail, BillTo: billToView(r.BillTo), TenantId: r.TenantID,
+		CustomerId: valueOf(r.CustomerID), RelationshipId: valueOf(r.RelationshipID), Reason: r.Reason, ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt}
 }
 
-type tenantRequestResponse struct {
-	ID             string           `json:"id"`
-	Status         string           `json:"status"`
-	WorkflowID     string           `json:"workflow_id"`
-	ResellerID     string           `json:"reseller_id"`
-	ProviderID     string           `json:"provider_id"`
-	CompanyName    string           `json:"company_name"`
-	Domain         string           `json:"domain"`
-	ContactEmail   string           `json:"contact_email"`
-	BillTo         *models.BillTo   `json:"bill_to,omitempty"`
-	TenantID       string           `json:"tenant_id,omitempty"`
-	CustomerID     *string          `json:"customer_id,omitempty"`
-	RelationshipID *string          `json:"relationship_id,omitempty"`
-	Reason         string           `json:"reason,omitempty"`
-	ExpiresAt      time.Time        `json:"expires_at"`
-	CreatedAt      time.Time        `json:"created_at"`
-	Events         []map[string]any `json:"events,omitempty"`
-}
-
-func toTenantRequestResponse(r models.CustomerTenantRequest) tenantRequestResponse {
-	return tenantRequestResponse{ID: r.ID, Status: r.Status, WorkflowID: r.WorkflowID, ResellerID: r.ResellerID, ProviderID: r.ProviderID,
-		CompanyName: r.CompanyName, Domain: r.Domain, ContactEmail: r.ContactEmail, BillTo: r.BillTo, TenantID: r.TenantID,
-		CustomerID: r.CustomerID, RelationshipID: r.RelationshipID, Reason: r.Reason, ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt}
-}
-
-// createTenantRequest: a reseller asks its provider to create a customer tenant.
-func (s *Server) createTenantRequest(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := currentPartner(c)
+// CreateTenantRequest: a reseller asks its provider to create a customer tenant.
+func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTenantRequestRequestObject) (oapi.CreateTenantRequestResponseObject, error) {
+	me := currentPartner(ctx)
 	if me.Type != models.PartnerTypeReseller {
-		return problem(http.StatusForbidden, CodeForbidden, "only a reseller asks its provider for a customer tenant")
+		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller asks its provider for a customer tenant")
 	}
-	var req createTenantRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
+	req := request.Body
+	billTo := billToModel(req.BillTo)
 	var f fieldErrors
-	if strings.TrimSpace(req.ProviderID) == "" {
+	if strings.TrimSpace(req.ProviderId) == "" {
 		f.add("provider_id", "is required")
 	}
 	f.requireText("company_name", req.CompanyName, 200)
 	validateDomain(&f, "domain", req.Domain)
 	f.requireEmail("contact_email", req.ContactEmail)
-	validateBillTo(&f, req.BillTo)
+	validateBillTo(&f, billTo)
 	if err := f.err(); err != nil {
-		return err
+		return nil, err
 	}
-	provider, err := s.store.Partner(ctx, req.ProviderID)
+	provider, err := s.store.Partner(ctx, req.ProviderId)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
-		return validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
+		return nil, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	active, err := s.store.PartnershipActive(ctx, provider.ID, me.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !active {
-		return problem(http.StatusUnprocessableEntity, CodePartnershipNotActive, "you have no active partnership with "+provider.Name+"; only your providers create tenants for you")
+		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive, "you have no active partnership with "+provider.Name+"; only your providers create tenants for you")
 	}
 	taken, err := s.store.CustomerDomainTaken(ctx, req.Domain)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if taken {
-		return problem(http.StatusConflict, CodeConflict, "the domain "+req.Domain+" is already registered to a customer")
+		return nil, problem(http.StatusConflict, CodeConflict, "the domain "+req.Domain+" is already registered to a customer")
 	}
-	id, replay, err := s.claim(c, me.ID, "create-tenant-request", req)
+	id, replay, err := s.claim(ctx, request.Params.IdempotencyKey, me.ID, "create-tenant-request", req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var r models.CustomerTenantRequest
 	if replay {
 		if r, err = s.store.TenantRequest(ctx, id); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		now := time.Now().UTC()
 		r = models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
-			Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: req.BillTo, Status: models.TenantRequestWaitingForProvider,
+			Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Status: models.TenantRequestWaitingForProvider,
 			WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
 		if err := s.store.CreateTenantRequest(ctx, &r); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return problem(http.StatusConflict, CodeConflict, "a tenant request for "+req.Domain+" is already waiting for its provider")
+				return nil, problem(http.StatusConflict, CodeConflict, "a tenant request for "+req.Domain+" is already waiting for its provider")
 			}
-			return err
+			return nil, err
 		}
 	}
 	opts := startOptions(s.cfg.TemporalTaskQueue, r.WorkflowID, "Tenant request for "+r.CompanyName+" ("+r.Domain+")",
@@ -129,165 +99,156 @@ func (s *Server) createTenantRequest(c echo.Context) error {
 		Reminders: s.cfg.Timing.TenantRequestRemind, ExpireAfter: r.ExpiresAt.Sub(r.CreatedAt),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/customer-tenant-requests/"+r.ID)
-	return c.JSON(http.StatusAccepted, toTenantRequestResponse(r))
+	return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
+		Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil
 }
 
-func (s *Server) visibleTenantRequest(c echo.Context) (models.CustomerTenantRequest, error) {
-	return partyTo(c, "customer tenant request", s.store.TenantRequest, func(r models.CustomerTenantRequest) (string, string) { return r.ResellerID, r.ProviderID })
+func (s *Server) visibleTenantRequest(ctx context.Context, id string) (models.CustomerTenantRequest, error) {
+	return partyTo(ctx, id, "customer tenant request", s.store.TenantRequest, func(r models.CustomerTenantRequest) (string, string) { return r.ResellerID, r.ProviderID })
 }
 
-func (s *Server) getTenantRequest(c echo.Context) error {
-	r, err := s.visibleTenantRequest(c)
+func (s *Server) GetTenantRequest(ctx context.Context, request oapi.GetTenantRequestRequestObject) (oapi.GetTenantRequestResponseObject, error) {
+	r, err := s.visibleTenantRequest(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := toTenantRequestResponse(r)
-	if out.Events, err = s.timeline(c, r.ID); err != nil {
-		return err
+	out := tenantRequestView(r)
+	if out.Events, err = s.timeline(ctx, r.ID); err != nil {
+		return nil, err
 	}
-	return c.JSON(http.StatusOK, out)
+	return oapi.GetTenantRequest200JSONResponse{TenantRequestBodyJSONResponse: oapi.TenantRequestBodyJSONResponse(out)}, nil
+}
+
+func (s *Server) ListTenantRequests(ctx context.Context, request oapi.ListTenantRequestsRequestObject) (oapi.ListTenantRequestsResponseObject, error) {
+	p := request.Params
+	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, tenantRequestStatuses, s.store.ListTenantRequests)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.ListTenantRequests200JSONResponse{Items: views(items, tenantRequestView), NextCursor: next}, nil
 }
 
 var tenantRequestStatuses = []string{models.TenantRequestWaitingForProvider, workflows.TenantRequestApproved, models.TenantRequestCompleted,
 	models.TenantRequestRejected, models.TenantRequestExpired, models.TenantRequestFailed}
 
-type tenantDecision struct {
-	TenantID string `json:"tenant_id,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-}
-
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// decideTenantRequest: the provider approves (with the tenant it created) or rejects.
-func (s *Server) decideTenantRequest(c echo.Context) error {
-	me := currentPartner(c)
-	r, err := s.visibleTenantRequest(c)
+// ApproveTenantRequest: the provider created the tenant (its GUID is optional).
+func (s *Server) ApproveTenantRequest(ctx context.Context, request oapi.ApproveTenantRequestRequestObject) (oapi.ApproveTenantRequestResponseObject, error) {
+	tenantID := request.Body.TenantId
+	if tenantID != "" && !guidPattern.MatchString(tenantID) {
+		return nil, validationProblem([]FieldError{{Field: "tenant_id", Message: "must be the tenant's GUID, such as 0f8fad5b-d9cb-469f-a165-70867728950e"}})
+	}
+	r, err := s.decideTenantRequest(ctx, request.Id, workflows.UpdateApprove, workflows.TenantApproval{TenantID: strings.ToLower(tenantID)})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if r.ProviderID != me.ID {
-		return problem(http.StatusForbidden, CodeForbidden, "only the provider asked creates or rejects the tenant")
+	return oapi.ApproveTenantRequest200JSONResponse{TenantRequestBodyJSONResponse: oapi.TenantRequestBodyJSONResponse(r)}, nil
+}
+
+// RejectTenantRequest: the provider refuses, saying why.
+func (s *Server) RejectTenantRequest(ctx context.Context, request oapi.RejectTenantRequestRequestObject) (oapi.RejectTenantRequestResponseObject, error) {
+	reason := request.Body.Reason
+	if strings.TrimSpace(reason) == "" || len(reason) > 1000 || hasControl(reason, true) {
+		return nil, validationProblem([]FieldError{{Field: "reason", Message: "is required: tell the reseller why (at most 1000 characters)"}})
 	}
-	var req tenantDecision
-	if err := decodeJSON(c, &req); err != nil {
-		return err
+	r, err := s.decideTenantRequest(ctx, request.Id, workflows.UpdateReject, workflows.Answer{Reason: reason})
+	if err != nil {
+		return nil, err
+	}
+	return oapi.RejectTenantRequest200JSONResponse{TenantRequestBodyJSONResponse: oapi.TenantRequestBodyJSONResponse(r)}, nil
+}
+
+// decideTenantRequest passes the provider's decision to the request's workflow.
+func (s *Server) decideTenantRequest(ctx context.Context, id, update string, decision any) (oapi.TenantRequest, error) {
+	r, err := s.visibleTenantRequest(ctx, id)
+	if err != nil {
+		return oapi.TenantRequest{}, err
+	}
+	if r.ProviderID != currentPartner(ctx).ID {
+		return oapi.TenantRequest{}, problem(http.StatusForbidden, CodeForbidden, "only the provider asked creates or rejects the tenant")
 	}
 	var status string
-	if strings.HasSuffix(c.Path(), "/reject") {
-		if strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 1000 || hasControl(req.Reason, true) {
-			return validationProblem([]FieldError{{Field: "reason", Message: "is required: tell the reseller why (at most 1000 characters)"}})
-		}
-		err = s.update(c, r.WorkflowID, workflows.UpdateReject, &status, workflows.Answer{Reason: req.Reason})
-	} else {
-		if req.TenantID != "" && !guidPattern.MatchString(req.TenantID) {
-			return validationProblem([]FieldError{{Field: "tenant_id", Message: "must be the tenant's GUID, such as 0f8fad5b-d9cb-469f-a165-70867728950e"}})
-		}
-		err = s.update(c, r.WorkflowID, workflows.UpdateApprove, &status, workflows.TenantApproval{TenantID: strings.ToLower(req.TenantID)})
-	}
-	if err != nil {
-		return err
+	if err := s.update(ctx, r.WorkflowID, update, &status, decision); err != nil {
+		return oapi.TenantRequest{}, err
 	}
 	r.Status = status
-	return c.JSON(http.StatusOK, toTenantRequestResponse(r))
+	return tenantRequestView(r), nil
 }
 
-type delegatedAdminResponse struct {
-	ID             string           `json:"id"`
-	RelationshipID string           `json:"relationship_id"`
-	CustomerID     string           `json:"customer_id"`
-	PartnerID      string           `json:"partner_id"`
-	Roles          []string         `json:"roles"`
-	DurationDays   int              `json:"duration_days"`
-	AutoExtend     bool             `json:"auto_extend"`
-	Extensions     int              `json:"extensions"`
-	Status         string           `json:"status"`
-	ActivatedAt    time.Time        `json:"activated_at"`
-	EndsAt         time.Time        `json:"ends_at"`
-	TerminatedAt   *time.Time       `json:"terminated_at,omitempty"`
-	WorkflowID     string           `json:"workflow_id"`
-	Events         []map[string]any `json:"events,omitempty"`
+func delegatedAdminView(d models.DelegatedAdminRelationship) oapi.DelegatedAdmin {
+	return oapi.DelegatedAdmin{Id: d.ID, RelationshipId: d.RelationshipID, CustomerId: d.CustomerID, PartnerId: d.PartnerID,
+		Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend, Extensions: d.Extensions, Status: oapi.DelegatedAdminStatus(d.Status),
+		ActivatedAt: d.ActivatedAt, EndsAt: d.EndsAt, TerminatedAt: valueOf(d.TerminatedAt), WorkflowId: workflows.DelegatedAdminWorkflowID(d.ID)}
 }
 
-func toDelegatedAdminResponse(d models.DelegatedAdminRelationship) delegatedAdminResponse {
-	return delegatedAdminResponse{ID: d.ID, RelationshipID: d.RelationshipID, CustomerID: d.CustomerID, PartnerID: d.PartnerID,
-		Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend, Extensions: d.Extensions, Status: d.Status,
-		ActivatedAt: d.ActivatedAt, EndsAt: d.EndsAt, TerminatedAt: d.TerminatedAt, WorkflowID: workflows.DelegatedAdminWorkflowID(d.ID)}
-}
-
-func (s *Server) listDelegatedAdmins(c echo.Context) error {
-	pg, err := page(c)
+func (s *Server) ListDelegatedAdmins(ctx context.Context, request oapi.ListDelegatedAdminsRequestObject) (oapi.ListDelegatedAdminsResponseObject, error) {
+	p := request.Params
+	pg, err := pageOf(p.Limit, p.Cursor)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	status, err := statusFilter(c, models.DelegatedAdminActive, models.DelegatedAdminExpired, models.DelegatedAdminTerminated)
+	status, err := statusFilter(p.Status, models.DelegatedAdminActive, models.DelegatedAdminExpired, models.DelegatedAdminTerminated)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	f := store.DelegatedAdminFilter{CustomerID: c.QueryParam("customer_id"), Status: status}
-	if v := c.QueryParam("ending_before"); v != "" {
+	f := store.DelegatedAdminFilter{CustomerID: p.CustomerId, Status: status}
+	if v := p.EndingBefore; v != "" {
 		at, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			at, err = time.Parse(time.DateOnly, v)
 		}
 		if err != nil {
-			return validationProblem([]FieldError{{Field: "ending_before", Message: "must be a date (2026-12-31) or an RFC 3339 time"}})
+			return nil, validationProblem([]FieldError{{Field: "ending_before", Message: "must be a date (2026-12-31) or an RFC 3339 time"}})
 		}
 		f.EndingBefore = &at
 	}
-	ds, next, err := s.store.ListDelegatedAdmins(c.Request().Context(), currentPartner(c).ID, f, pg)
+	ds, next, err := s.store.ListDelegatedAdmins(ctx, currentPartner(ctx).ID, f, pg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := listResponse[delegatedAdminResponse]{Items: make([]delegatedAdminResponse, 0, len(ds)), NextCursor: next}
-	for _, d := range ds {
-		out.Items = append(out.Items, toDelegatedAdminResponse(d))
-	}
-	return c.JSON(http.StatusOK, out)
+	return oapi.ListDelegatedAdmins200JSONResponse{Items: views(ds, delegatedAdminView), NextCursor: next}, nil
 }
 
-func (s *Server) ownDelegatedAdmin(c echo.Context) (models.DelegatedAdminRelationship, error) {
-	d, err := s.store.DelegatedAdmin(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && d.PartnerID != currentPartner(c).ID) {
+func (s *Server) ownDelegatedAdmin(ctx context.Context, id string) (models.DelegatedAdminRelationship, error) {
+	d, err := s.store.DelegatedAdmin(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && d.PartnerID != currentPartner(ctx).ID) {
 		return d, notFoundProblem("delegated admin relationship")
 	}
 	return d, err
 }
 
-func (s *Server) getDelegatedAdmin(c echo.Context) error {
-	d, err := s.ownDelegatedAdmin(c)
+func (s *Server) GetDelegatedAdmin(ctx context.Context, request oapi.GetDelegatedAdminRequestObject) (oapi.GetDelegatedAdminResponseObject, error) {
+	d, err := s.ownDelegatedAdmin(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out := toDelegatedAdminResponse(d)
-	if out.Events, err = s.timeline(c, d.ID); err != nil {
-		return err
+	out := delegatedAdminView(d)
+	if out.Events, err = s.timeline(ctx, d.ID); err != nil {
+		return nil, err
 	}
-	return c.JSON(http.StatusOK, out)
+	return oapi.GetDelegatedAdmin200JSONResponse(out), nil
 }
 
-// terminateDelegatedAdmin ends a delegated admin relationship now.
-func (s *Server) terminateDelegatedAdmin(c echo.Context) error {
-	d, err := s.ownDelegatedAdmin(c)
+// TerminateDelegatedAdmin ends a delegated admin relationship now.
+func (s *Server) TerminateDelegatedAdmin(ctx context.Context, request oapi.TerminateDelegatedAdminRequestObject) (oapi.TerminateDelegatedAdminResponseObject, error) {
+	d, err := s.ownDelegatedAdmin(ctx, request.Id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var req cancelRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if len(req.Reason) > 500 || hasControl(req.Reason, false) {
-		return validationProblem([]FieldError{{Field: "reason", Message: "must be at most 500 characters of plain text"}})
+	reason := request.Body.Reason
+	if err := validReason(reason, 500); err != nil {
+		return nil, err
 	}
 	if d.Status != models.DelegatedAdminActive {
-		return problem(http.StatusConflict, CodeConflict, "this delegated admin relationship is already "+d.Status)
+		return nil, problem(http.StatusConflict, CodeConflict, "this delegated admin relationship is already "+d.Status)
 	}
 	var status string
-	if err := s.update(c, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: req.Reason}); err != nil {
-		return err
+	if err := s.update(ctx, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: reason}); err != nil {
+		return nil, err
 	}
 	d.Status = status
-	return c.JSON(http.StatusOK, toDelegatedAdminResponse(d))
+	return oapi.TerminateDelegatedAdmin200JSONResponse(delegatedAdminView(d)), nil
 }

@@ -364,6 +364,9 @@ func (h *httpClient) do(ctx context.Context, method, path, key string, body any)
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}

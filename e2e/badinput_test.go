@@ -79,6 +79,16 @@ func TestBadInputIsAClearProblem(t *testing.T) {
 		{"bad limit", "GET", "/v1/invitations?limit=abc", reseller.key, nil, nil, 422, "validation-failed", "limit"},
 		{"limit too large", "GET", "/v1/relationships?limit=100000", reseller.key, nil, nil, 422, "validation-failed", "limit"},
 		{"bad status filter", "GET", "/v1/invitations?status=bogus", reseller.key, nil, nil, 422, "validation-failed", "status"},
+		{"form body instead of JSON", "POST", "/v1/partnerships", provider.key, "reseller_id=x", []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported-media-type", ""},
+		{"nested wrong type", "POST", "/v1/invitations", reseller.key, invite(map[string]any{"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": "ninety"}}), nil, 400, "validation-failed", "delegated_admin.duration_days"},
+		{"empty role list", "POST", "/v1/invitations", reseller.key, invite(map[string]any{"delegated_admin": map[string]any{"roles": []string{}, "duration_days": 30}}), nil, 422, "validation-failed", "delegated_admin.roles"},
+		{"Idempotency-Key too long", "POST", "/v1/invitations", reseller.key, invite(nil), []string{"Idempotency-Key", strings.Repeat("k", 201)}, 422, "validation-failed", "Idempotency-Key"},
+		{"attestation time not a time", "POST", "/v1/relationship-extensions", reseller.key, map[string]any{"customer_id": "c", "provider_id": provider.id, "share_bill_to": true,
+			"consent": map[string]any{"method": "partner_attestation", "obtained_at": "yesterday"}}, nil, 422, "validation-failed", "consent.obtained_at"},
+		{"unknown consent method", "POST", "/v1/relationship-extensions", reseller.key, map[string]any{"customer_id": "c", "provider_id": provider.id, "share_bill_to": true,
+			"consent": map[string]any{"method": "telepathy"}}, nil, 422, "validation-failed", "consent.method"},
+		{"bad acquired_via filter", "GET", "/v1/customers?acquired_via=magic", reseller.key, nil, nil, 422, "validation-failed", "acquired_via"},
+		{"bad body on an admin route", "POST", "/v1/admin/enrollments/" + reseller.id + "/reject", adminToken, map[string]any{"reason": 42}, nil, 400, "validation-failed", "reason"},
 		{"unknown link token (JSON)", "POST", "/i/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/accept", "", nil, []string{"Accept", "application/json"}, 404, "not-found", ""},
 	}
 	for _, tc := range cases {
@@ -102,6 +112,17 @@ func TestBadInputIsAClearProblem(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, r.status)
 		require.Contains(t, r.header.Get("Content-Type"), "text/html")
 		require.Contains(t, string(r.body), "This link is not valid")
+	})
+	t.Run("a JSON body without a Content-Type is still JSON", func(t *testing.T) {
+		req, err := http.NewRequest("POST", p.base+"/v1/invitations", strings.NewReader(`{"provider_id": "`+provider.id+`", "customer": {"company_name": "Proseware", "email": "it@proseware.example"}}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+reseller.key)
+		req.Header.Set("Idempotency-Key", "dup-key") // the same request as the first: the same invitation
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusAccepted, res.StatusCode)
+		require.Equal(t, invPath, res.Header.Get("Location"))
 	})
 	t.Run("nothing was lost", func(t *testing.T) {
 		list := p.must(200, p.call("GET", "/v1/invitations", reseller.key, nil))
