@@ -62,6 +62,8 @@ test: lint browser
 
 BENCH_FLAGS ?= -n 200 -c 20
 bench:
+	@echo "==> Go benchmarks of the hot paths (edge validation of a request against the OpenAPI document)"
+	$(GO) test -run '^$$' -bench . -benchmem ./api/
 	@echo "==> Benchmark on the embedded default (loopback only); report in bench/results/"
 	$(GO) run ./bench $(BENCH_FLAGS)
 
