@@ -59,7 +59,7 @@ func invitationView(inv models.Invitation) oapi.Invitation {
 	}
 	v.Customer.CompanyName, v.Customer.Email = inv.CustomerCompany, inv.CustomerEmail
 	if d := inv.DelegatedAdmin; d != nil {
-		v.DelegatedAdmin = oapi.DelegatedAdminRequest{Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend}
+		v.DelegatedAdmin = oapi.DelegatedAdminAsk{Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend}
 	}
 	return v
 }

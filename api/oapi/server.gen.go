@@ -573,6 +573,14 @@ type DelegatedAdmin struct {
 // DelegatedAdminStatus defines model for DelegatedAdmin.Status.
 type DelegatedAdminStatus string
 
+// DelegatedAdminAsk The delegated admin access an invitation asks for, as answered
+type DelegatedAdminAsk struct {
+	// AutoExtend by 180 days; never with Global Administrator
+	AutoExtend   bool     `json:"auto_extend"`
+	DurationDays int      `json:"duration_days"`
+	Roles        []string `json:"roles"`
+}
+
 // DelegatedAdminRequest defines model for DelegatedAdminRequest.
 type DelegatedAdminRequest struct {
 	// AutoExtend by 180 days; never with Global Administrator
@@ -644,17 +652,19 @@ type Invitation struct {
 		CompanyName string `json:"company_name"`
 		Email       string `json:"email"`
 	} `json:"customer"`
-	CustomerId     string                `json:"customer_id,omitempty,omitzero"`
-	DelegatedAdmin DelegatedAdminRequest `json:"delegated_admin,omitempty,omitzero"`
-	Events         []Event               `json:"events,omitempty,omitzero"`
-	ExpiresAt      time.Time             `json:"expires_at"`
-	Id             string                `json:"id"`
-	Message        string                `json:"message,omitempty,omitzero"`
-	ProviderId     string                `json:"provider_id"`
-	RelationshipId string                `json:"relationship_id,omitempty,omitzero"`
-	ResellerId     string                `json:"reseller_id"`
-	Status         InvitationStatus      `json:"status"`
-	WorkflowId     string                `json:"workflow_id"`
+	CustomerId string `json:"customer_id,omitempty,omitzero"`
+
+	// DelegatedAdmin The delegated admin access an invitation asks for, as answered
+	DelegatedAdmin DelegatedAdminAsk `json:"delegated_admin,omitempty,omitzero"`
+	Events         []Event           `json:"events,omitempty,omitzero"`
+	ExpiresAt      time.Time         `json:"expires_at"`
+	Id             string            `json:"id"`
+	Message        string            `json:"message,omitempty,omitzero"`
+	ProviderId     string            `json:"provider_id"`
+	RelationshipId string            `json:"relationship_id,omitempty,omitzero"`
+	ResellerId     string            `json:"reseller_id"`
+	Status         InvitationStatus  `json:"status"`
+	WorkflowId     string            `json:"workflow_id"`
 }
 
 // InvitationStatus defines model for Invitation.Status.
