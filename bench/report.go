@@ -54,7 +54,7 @@ func markdown(r *Report) string {
 	fmt.Fprintf(&b, "%d invitations at %d concurrent customers; %d errors.\n\n", r.Invitations, r.Concurrency, r.Errors)
 	b.WriteString("| measure | value | target |\n| --- | --- | --- |\n")
 	fmt.Fprintf(&b, "| end-to-end throughput (create → SMTP e-mail → accept → relationship) | %.1f /s | |\n", r.EndToEndPerSecond)
-	fmt.Fprintf(&b, "| engine floor (same shape, no-op activities) | %.1f /s | |\n", r.FloorPerSecond)
+	fmt.Fprintf(&b, "| engine floor (same shape, no-op activities; mean of before %.1f and after %.1f) | %.1f /s | |\n", r.FloorBefore, r.FloorAfter, r.FloorPerSecond)
 	fmt.Fprintf(&b, "| ours / floor | %.2f | ≥ %.1f (%s) |\n", r.RatioToFloor, targetRatio, verdict(r.RatioToFloor >= targetRatio))
 	c, a, e := r.Latency["post_invitations"], r.Latency["accept"], r.Latency["create_to_completed"]
 	fmt.Fprintf(&b, "| POST /v1/invitations p50 / p95 / p99 | %.1f / %.1f / %.1f ms | p99 ≤ %.0f ms (%s) |\n", c.P50, c.P95, c.P99, targetCreateP99ms, verdict(c.P99 <= targetCreateP99ms))
