@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,5 +44,45 @@ func BenchmarkValidateCreateInvitation(b *testing.B) {
 		if err := validateRequest(e.NewContext(req, httptest.NewRecorder()), op); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestEdgeValidationOfBodies(t *testing.T) {
+	e := echo.New()
+	op := specOperations["POST /v1/invitations"]
+	cases := []struct {
+		name, contentType, body string
+		status                  int
+		field                   string
+	}{
+		{"JSON with a charset", "application/json; charset=utf-8", invitationBody, 0, ""},
+		{"no Content-Type is read as JSON", "", invitationBody, 0, ""},
+		{"text is refused", "text/plain", invitationBody, http.StatusUnsupportedMediaType, ""},
+		{"an empty body names what is missing", "", "", http.StatusUnprocessableEntity, "provider_id"},
+		{"malformed JSON", "application/json", `{"provider_id":`, http.StatusBadRequest, ""},
+		{"a nested field of the wrong type", "application/json", `{"provider_id": "p", "customer": {"email": 5}}`, http.StatusBadRequest, "customer.email"},
+		{"an array item of the wrong type", "application/json", `{"provider_id": "p", "customer": {}, "delegated_admin": {"roles": [7], "duration_days": 5}}`, http.StatusBadRequest, "delegated_admin.roles[0]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/v1/invitations", strings.NewReader(tc.body))
+			if tc.contentType != "" {
+				req.Header.Set(echo.HeaderContentType, tc.contentType)
+			}
+			err := validateRequest(e.NewContext(req, httptest.NewRecorder()), op)
+			if tc.status == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			p := toProblem(err)
+			if p.Status != tc.status {
+				t.Fatalf("status %d, want %d: %+v", p.Status, tc.status, p)
+			}
+			if tc.field != "" && !slices.ContainsFunc(p.Errors, func(f FieldError) bool { return f.Field == tc.field }) {
+				t.Fatalf("no error for %s: %+v", tc.field, p.Errors)
+			}
+		})
 	}
 }

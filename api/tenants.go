@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
