@@ -22,10 +22,6 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
-func partnerView(p models.Partner) oapi.Partner {
-	return oapi.Partner{Id: p.ID, Name: p.Name, Type: oapi.PartnerType(p.Type), DirectBill: p.DirectBill, ContactEmail: p.ContactEmail, CreatedAt: p.CreatedAt}
-}
-
 // CreatePartner registers a partner and shows its API key once.
 func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRequestObject) (oapi.CreatePartnerResponseObject, error) {
 	req := request.Body
@@ -47,10 +43,9 @@ func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRe
 	if err := s.store.CreatePartner(ctx, &p); err != nil {
 		return nil, err
 	}
-	v := partnerView(p)
 	return oapi.CreatePartner201JSONResponse{
-		Body: oapi.NewPartner{Id: v.Id, Name: v.Name, Type: oapi.NewPartnerType(v.Type), DirectBill: v.DirectBill,
-			ContactEmail: v.ContactEmail, CreatedAt: v.CreatedAt, ApiKey: key},
+		Body: oapi.NewPartner{Id: p.ID, Name: p.Name, Type: oapi.NewPartnerType(p.Type), DirectBill: p.DirectBill,
+			ContactEmail: p.ContactEmail, CreatedAt: p.CreatedAt, ApiKey: key},
 		Headers: oapi.CreatePartner201ResponseHeaders{Location: "/v1/partners/" + p.ID},
 	}, nil
 }

@@ -130,6 +130,11 @@ func describeFields(errs []FieldError) string {
 	return strings.Join(parts, "; ")
 }
 
+// notJSONProblem refuses a body that is not JSON.
+func notJSONProblem() *Problem {
+	return problem(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+}
+
 func notFoundProblem(what string) *Problem {
 	return problem(http.StatusNotFound, CodeNotFound, "no "+what+" with this id among yours")
 }
@@ -150,7 +155,7 @@ func toProblem(err error) *Problem {
 		case http.StatusRequestEntityTooLarge:
 			return problem(he.Code, CodePayloadTooLarge, "request bodies are limited to 64 KiB")
 		case http.StatusUnsupportedMediaType:
-			return problem(he.Code, CodeUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+			return notJSONProblem()
 		case http.StatusUnauthorized:
 			return problem(he.Code, CodeUnauthorized, fmt.Sprint(he.Message))
 		}

@@ -159,7 +159,7 @@ func prepareJSONBody(req *http.Request) error {
 		contentType = echo.MIMEApplicationJSON
 	}
 	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != echo.MIMEApplicationJSON {
-		return problem(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+		return notJSONProblem()
 	}
 	req.Header.Set(echo.HeaderContentType, contentType)
 	req.ContentLength = int64(len(data))
@@ -179,29 +179,28 @@ func specProblem(err error) *Problem {
 	// param is the query, path or header parameter being validated, if any.
 	var walk func(err error, param *openapi3.Parameter) *Problem
 	walk = func(err error, param *openapi3.Parameter) *Problem {
-		var multi openapi3.MultiError
-		var reqErr *openapi3filter.RequestError
 		var schemaErr *openapi3.SchemaError
 		var parseErr *openapi3filter.ParseError
-		switch {
-		case errors.As(err, &multi) && isMulti(err):
-			for _, e := range multi {
-				if p := walk(e, param); p != nil {
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				if p := walk(inner, param); p != nil {
 					return p
 				}
 			}
-		case errors.As(err, &reqErr) && isRequestError(err):
+			return nil
+		case *openapi3filter.RequestError:
 			switch {
-			case reqErr.Parameter != nil:
-				return walk(reqErr.Err, reqErr.Parameter)
-			case reqErr.RequestBody != nil && reqErr.Err == nil:
-				return problem(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
-			case reqErr.RequestBody != nil && errors.As(reqErr.Err, &parseErr):
+			case e.Parameter != nil:
+				return walk(e.Err, e.Parameter)
+			case e.RequestBody != nil && errors.As(e.Err, &parseErr):
 				return problem(http.StatusBadRequest, CodeValidationFailed, "the body is not valid JSON: "+parseErr.Error())
-			case reqErr.RequestBody != nil:
-				return walk(reqErr.Err, nil)
+			case e.RequestBody != nil && e.Err != nil:
+				return walk(e.Err, nil)
 			}
-			return problem(http.StatusBadRequest, CodeValidationFailed, reqErr.Error())
+			return problem(http.StatusBadRequest, CodeValidationFailed, e.Error())
+		}
+		switch {
 		case errors.As(err, &schemaErr):
 			field, message := schemaFinding(schemaErr)
 			if param != nil {
@@ -236,10 +235,6 @@ func specProblem(err error) *Problem {
 	p.Status = status
 	return p
 }
-
-// The validator nests its errors; these tell which layer is at hand.
-func isMulti(err error) bool        { _, ok := err.(openapi3.MultiError); return ok }
-func isRequestError(err error) bool { _, ok := err.(*openapi3filter.RequestError); return ok }
 
 // schemaFinding names the field a schema error is about and says what it
 // must be, in the words the handlers use.
