@@ -6,7 +6,7 @@ export CGO_ENABLED ?= 0
 GO  ?= go
 BIN := bin/onboarding
 
-.PHONY: run build test vet lint generate browser bench migrate clean help
+.PHONY: run build test vet lint generate browser bench migrate cluster clean help
 
 help:
 	@echo "make run    - run everything on the embedded default (Temporal + UI + worker + API, data in ./data)"
@@ -16,6 +16,7 @@ help:
 	@echo "make generate - regenerate the /v1 server (api/oapi) from api/openapi.yaml with oapi-codegen"
 	@echo "make bench  - load benchmark over the real API on the embedded default (BENCH_FLAGS='-n 500 -c 50 -pending 20000')"
 	@echo "make migrate - apply migrations to DATABASE_URL (or the embedded SQLite file)"
+	@echo "make cluster - the production topology without Docker: Temporal server on Postgres, 2 api + 2 worker processes"
 
 run: build
 	@echo "==> Starting onboarding dev (Ctrl-C stops it; state is kept in ./data)"
@@ -66,6 +67,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./api/
 	@echo "==> Benchmark on the embedded default (loopback only); report in bench/results/"
 	$(GO) run ./bench $(BENCH_FLAGS)
+
+# A real Temporal server (built from the module in go.mod) on the local
+# Postgres, with two api and two worker processes; Ctrl-C stops it.
+cluster:
+	$(GO) run ./cmd/cluster
 
 migrate: build
 	./$(BIN) migrate

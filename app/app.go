@@ -103,7 +103,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		}
 		acts := activities.New(st, mailer, cfg.PublicBaseURL)
 		acts.Metrics = a.Metrics
-		a.worker = worker.New(c, cfg.TemporalTaskQueue, acts)
+		a.worker = worker.New(c, cfg.TemporalTaskQueue, acts, cfg.WorkerStopTimeout)
 		if err := a.worker.Start(); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("start the worker: %w", err)
@@ -127,6 +127,20 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		}()
 	}
 	return a, nil
+}
+
+// Ready reports whether this process can do its work: the app database and
+// Temporal both answer. Orchestrators poll it through /readyz.
+func (a *App) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := a.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if _, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	return nil
 }
 
 // HTTPAddr is the address the API listens on (useful with port 0).

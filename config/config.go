@@ -37,6 +37,10 @@ type Config struct {
 	// instead of the customer confirming it (ONBOARDING_ALLOW_CONSENT_ATTESTATION).
 	AllowConsentAttestation bool
 
+	// WorkerStopTimeout is how long a stopping worker (SIGTERM) lets its
+	// in-flight activities finish before it exits (WORKER_STOP_TIMEOUT).
+	WorkerStopTimeout time.Duration
+
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
 
@@ -74,6 +78,7 @@ func Default() Config {
 		MailFrom:          "CSP Onboarding <onboarding@localhost>",
 		OperatorEmail:     "operators@localhost",
 		LogLevel:          "info",
+		WorkerStopTimeout: 30 * time.Second,
 		Timing: Timing{
 			InvitationReminders:  []time.Duration{3 * day, 7 * day},
 			InvitationExpiry:     30 * day,
@@ -183,6 +188,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("ENROLLMENT_REMINDER", &c.Timing.EnrollmentReminder)
 	durations("TENANT_REQUEST_REMINDERS", &c.Timing.TenantRequestRemind)
 	duration("TENANT_REQUEST_EXPIRY", &c.Timing.TenantRequestExpiry)
+	duration("WORKER_STOP_TIMEOUT", &c.WorkerStopTimeout)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

@@ -2,6 +2,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -9,9 +11,11 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
-// New registers every workflow and the activities on the task queue.
-func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+// New registers every workflow and the activities on the task queue. On
+// Stop the worker stops polling at once and gives in-flight activities up to
+// stopTimeout to finish.
+func New(c client.Client, taskQueue string, acts *activities.Activities, stopTimeout time.Duration) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout})
 	Register(w, acts)
 	return w
 }

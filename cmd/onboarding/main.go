@@ -110,20 +110,38 @@ func runServices(ctx context.Context, cfg config.Config, logger *slog.Logger, ro
 	if roles.API {
 		logger.Info("API listening", "address", a.HTTPAddr())
 	} else {
-		// A worker has no API; it serves its metrics on their own port.
-		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: a.Metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		// A worker has no API; it serves its metrics and its readiness on
+		// their own port.
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics.Handler())
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { workerReady(w, r, a, logger) })
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 				logger.Error("Metrics listener stopped (ONBOARDING_METRICS_ADDR)", "error", err, "address", cfg.MetricsAddr)
 			}
 		}()
 		defer srv.Close()
-		logger.Info("Worker metrics at /metrics", "address", cfg.MetricsAddr)
+		logger.Info("Worker metrics at /metrics, readiness at /readyz", "address", cfg.MetricsAddr)
 	}
 	<-ctx.Done()
 	logger.Info("Shutting down")
 	a.Stop(context.Background())
 	return nil
+}
+
+// workerReady answers a worker's readiness: ready while the database and
+// Temporal answer. Details go to the log, not to whoever asks.
+func workerReady(w http.ResponseWriter, r *http.Request, a *app.App, logger *slog.Logger) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := a.Ready(r.Context()); err != nil {
+		logger.Warn("Not ready", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"unavailable"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 }
 
 // healthcheck asks the API of this container whether it is ready.
