@@ -6,6 +6,8 @@
 //
 //	go run ./bench                 # end-to-end vs engine floor, 200 invitations at 20 concurrent customers
 //	go run ./bench -pending 20000  # also leave 20,000 invitations waiting and report RSS and database size
+//	go run ./bench -cluster        # then the same load on the production topology (cluster/): a Temporal
+//	                               # server process on Postgres, 2 api + 2 worker processes; both in one report
 package main
 
 import (
@@ -42,6 +44,7 @@ import (
 )
 
 type options struct {
+	cluster                 bool
 	n, concurrency, pending int
 	out, cpuProfile         string
 	timeout                 time.Duration
@@ -64,6 +67,16 @@ type Report struct {
 	PeakRSSMiB        float64            `json:"peak_rss_mib"`
 	CPUSeconds        float64            `json:"cpu_seconds"`
 	Pending           *PendingReport     `json:"pending,omitempty"`
+	Cluster           *ClusterReport     `json:"cluster,omitempty"`
+}
+
+// ClusterReport is the same end-to-end load on the production topology.
+type ClusterReport struct {
+	Topology          string             `json:"topology"`
+	EndToEndPerSecond float64            `json:"end_to_end_per_second"`
+	RatioToEmbedded   float64            `json:"ratio_to_embedded"`
+	Latency           map[string]Latency `json:"latency_ms"`
+	Errors            int64              `json:"errors"`
 }
 
 // Latency percentiles in milliseconds.
@@ -88,6 +101,7 @@ func main() {
 	flag.IntVar(&o.pending, "pending", 0, "then start this many invitations and leave them waiting (20000 is the reference; 100000 for the large run)")
 	flag.StringVar(&o.out, "out", "bench/results", "report folder")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop after this long whatever happens")
+	flag.BoolVar(&o.cluster, "cluster", false, "also run the load on the production topology (Temporal server process on the local Postgres, 2 api + 2 worker processes) and report both")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (go tool pprof -top <file>)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -127,7 +141,8 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
+	stopServer := sync.OnceFunc(srv.Stop)
+	defer stopServer()
 	smtp, err := mailtest.Start()
 	if err != nil {
 		return err
@@ -154,7 +169,8 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer product.Stop(context.Background())
+	stopProduct := sync.OnceFunc(func() { product.Stop(context.Background()) })
+	defer stopProduct()
 	floor := sdkworker.New(product.Temporal, floorTaskQueue, sdkworker.Options{})
 	floor.RegisterWorkflow(FloorInvitation)
 	floor.RegisterWorkflow(FloorRelationship)
@@ -162,7 +178,8 @@ func run(o options) error {
 	if err := floor.Start(); err != nil {
 		return err
 	}
-	defer floor.Stop()
+	stopFloor := sync.OnceFunc(floor.Stop)
+	defer stopFloor()
 
 	database := "SQLite (embedded)"
 	if cfg.UsesPostgres() {
@@ -231,6 +248,16 @@ func run(o options) error {
 			AppDatabaseMiB: appDatabaseMiB(ctx, cfg, dir), TemporalDataMiB: filesMiB(temporalDB, temporalDB+"-wal")}
 	}
 	r.PeakRSSMiB, r.CPUSeconds = peakRSSMiB(), cpuSeconds()
+	if o.cluster {
+		// The embedded product is stopped first so that the two runs do not
+		// share the cores.
+		stopFloor()
+		stopProduct()
+		stopServer()
+		if r.Cluster, err = runCluster(ctx, o, smtp, r.EndToEndPerSecond); err != nil {
+			return fmt.Errorf("cluster run: %w", err)
+		}
+	}
 	return write(o.out, r)
 }
 
@@ -238,7 +265,9 @@ func progress(msg string) { fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format(
 
 type partner struct{ id, key string }
 
-var linkPattern = regexp.MustCompile(`http://127\.0\.0\.1:\d+/i/[A-Za-z0-9_-]+`)
+// linkPath finds the personal link's path: the cluster's processes print
+// their own PUBLIC_BASE_URL, so only the path is followed.
+var linkPath = regexp.MustCompile(`/i/[A-Za-z0-9_-]{43}`)
 
 func invitationBody(providerID, email string) map[string]any {
 	return map[string]any{"provider_id": providerID, "customer": map[string]any{"company_name": "Bench Customer", "email": email},
@@ -260,9 +289,12 @@ func invitationRoundTrip(ctx context.Context, h *httpClient, temporal client.Cli
 	if err != nil {
 		return err
 	}
-	link := linkPattern.FindString(msg.Body)
+	link := linkPath.FindString(msg.Body)
+	if link == "" {
+		return fmt.Errorf("no personal link in the e-mail to %s", email)
+	}
 	t1 := time.Now()
-	if _, err := h.do(ctx, http.MethodPost, strings.TrimPrefix(link, h.base)+"/accept", "", nil); err != nil {
+	if _, err := h.do(ctx, http.MethodPost, link+"/accept", "", nil); err != nil {
 		return err
 	}
 	accept.add(time.Since(t1))

@@ -70,6 +70,20 @@ func markdown(r *Report) string {
 		}
 		fmt.Fprintf(&b, "| …Temporal database size | %.1f MiB | |\n", p.TemporalDataMiB)
 	}
+	if cl := r.Cluster; cl != nil {
+		fmt.Fprintf(&b, "\n## The same load on the production topology\n\n%s, on the same machine.\n\n", cl.Topology)
+		b.WriteString("| measure | embedded default | cluster | cluster / embedded |\n| --- | --- | --- | --- |\n")
+		fmt.Fprintf(&b, "| end-to-end throughput | %.1f /s | %.1f /s | %.2f |\n", r.EndToEndPerSecond, cl.EndToEndPerSecond, cl.RatioToEmbedded)
+		for _, k := range []struct{ key, label string }{{"post_invitations", "POST /v1/invitations p99"}, {"accept", "accept p99"}, {"create_to_completed", "create → completed p99"}} {
+			e, c := r.Latency[k.key], cl.Latency[k.key]
+			ratio := 0.0
+			if e.P99 > 0 {
+				ratio = c.P99 / e.P99
+			}
+			fmt.Fprintf(&b, "| %s | %.1f ms | %.1f ms | %.2f |\n", k.label, e.P99, c.P99, ratio)
+		}
+		fmt.Fprintf(&b, "| errors | %d | %d | |\n", r.Errors, cl.Errors)
+	}
 	return b.String()
 }
 

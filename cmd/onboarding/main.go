@@ -34,7 +34,8 @@ Usage:
   onboarding api       run the HTTP API against TEMPORAL_ADDRESS and DATABASE_URL
   onboarding worker    run the Temporal worker
   onboarding migrate   apply the database migrations and exit
-  onboarding healthcheck  exit 0 when the local API answers /readyz (for container health checks)
+  onboarding healthcheck         exit 0 when the local API answers /readyz (for container health checks)
+  onboarding healthcheck worker  the same for a worker, on ONBOARDING_METRICS_ADDR
 
 Configuration comes from environment variables; see README.md.
 `
@@ -65,7 +66,11 @@ func main() {
 	case "migrate":
 		err = runMigrate(ctx, cfg, logger)
 	case "healthcheck":
-		err = healthcheck(ctx, cfg)
+		addr := cfg.HTTPAddr
+		if len(os.Args) > 2 && os.Args[2] == "worker" {
+			addr = cfg.MetricsAddr
+		}
+		err = healthcheck(ctx, addr)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -144,11 +149,11 @@ func workerReady(w http.ResponseWriter, r *http.Request, a *app.App, logger *slo
 	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 }
 
-// healthcheck asks the API of this container whether it is ready.
-func healthcheck(ctx context.Context, cfg config.Config) error {
-	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+// healthcheck asks the API or the worker of this container whether it is ready.
+func healthcheck(ctx context.Context, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("ONBOARDING_HTTP_ADDR %q is not host:port: %w", cfg.HTTPAddr, err)
+		return fmt.Errorf("listen address %q is not host:port: %w", addr, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
