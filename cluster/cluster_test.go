@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,17 +59,22 @@ func upCluster(t *testing.T) (*cluster.Cluster, *mailtest.Server) {
 		Env:      []string{"SMTP_URL=" + smtp.URL(), "WORKER_STOP_TIMEOUT=20s", "LOG_LEVEL=info"},
 		Progress: testWriter{t},
 	}
+	// Registered first, so it runs last: the processes' logs of a failed test.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+		for _, f := range logs {
+			if b, err := os.ReadFile(f); err == nil {
+				t.Logf("---- tail of %s ----\n%s", filepath.Base(f), tail(string(b), 4000))
+			}
+		}
+	})
 	c, err := cluster.Up(context.Background(), opts)
 	t.Cleanup(func() {
 		if c != nil {
 			c.Down()
-			if t.Failed() {
-				for _, f := range []string{"temporal-server.log", "api-1.log", "api-2.log", "worker-1.log", "worker-2.log"} {
-					if b, err := os.ReadFile(dir + "/" + f); err == nil {
-						t.Logf("---- tail of %s ----\n%s", f, tail(string(b), 4000))
-					}
-				}
-			}
 			if err := c.DropDatabases(context.Background()); err != nil {
 				t.Logf("drop databases: %v", err)
 			}

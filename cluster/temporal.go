@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -310,7 +311,9 @@ func writeServerConfig(path string, c serverConfig) error {
 	return os.WriteFile(c.DynamicConfig, []byte(dynamicConfig), 0o600)
 }
 
-// freePorts reserves n distinct free loopback ports.
+// freePorts reserves n distinct free loopback ports below 32768: Temporal
+// keeps its services' ports in the cluster_membership table as smallint, so
+// the kernel's ephemeral ports (32768 and up) would stop the server.
 func freePorts(n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
@@ -319,13 +322,17 @@ func freePorts(n int) ([]int, error) {
 			l.Close()
 		}
 	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			return nil, errors.New("no free loopback port between 20000 and 32000")
+		}
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
+			continue
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return ports, nil
 }
