@@ -203,6 +203,9 @@ func toProblem(err error) *Problem {
 	if errors.As(err, &unavailable) {
 		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the workflow service is unavailable; try again shortly")
 	}
+	if store.IsUnavailable(err) {
+		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; try again shortly")
+	}
 	return problem(http.StatusInternalServerError, CodeInternal, "something went wrong on our side; it was logged")
 }
 

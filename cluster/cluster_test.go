@@ -396,7 +396,7 @@ func TestClusterFaults(t *testing.T) {
 	}
 	require.Empty(t, failures)
 	require.EqualValues(t, n, completed.Load())
-	t.Logf("API answers during the faults: %d × 503 (Temporal down), %d other 5xx, %d hung", o.unavailable.Load(), o.serverError.Load(), o.hung.Load())
+	t.Logf("API answers during the faults: %d × 503 (a dependency down), %d other 5xx, %d hung", o.unavailable.Load(), o.serverError.Load(), o.hung.Load())
 	require.Zero(t, o.serverError.Load(), "5xx other than 503: %v", o.examples)
 	require.Zero(t, o.hung.Load(), "requests without an answer: %v", o.examples)
 
