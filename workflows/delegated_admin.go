@@ -59,6 +59,7 @@ type delegatedAdmin struct {
 	in        DelegatedAdminInput
 	t         tracker
 	terminate *Answer
+	ended     decision // the termination, recorded by its handler
 	logger    log.Logger
 }
 
@@ -92,7 +93,7 @@ func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateTerminate, func(ctx workflow.Context, a Answer) (string, error) {
 		w.terminate = &a
-		return models.DelegatedAdminTerminated, nil
+		return models.DelegatedAdminTerminated, w.ended.take(ctx, models.DelegatedAdminTerminated, w.recordTermination)
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return active() }}); err != nil {
 		return err
 	}
@@ -135,6 +136,18 @@ func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, deta
 	return w.t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
 }
 
+// recordTermination writes the termination: from the update handler, or from
+// run() in executions older than read-your-writes.
+func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
+	w.t.setStep(ctx, "Terminated on request")
+	p := activities.Progress{Status: models.DelegatedAdminTerminated, Event: "delegated_admin_terminated",
+		Details: answerDetails(*w.terminate), DelegatedAdmin: w.state()}
+	if w.ended.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.recordWith(ctx, p)
+}
+
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	id := w.in.DelegatedAdminID
 	if w.in.Seq == 0 {
@@ -162,8 +175,11 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 		}
 		switch {
 		case w.terminate != nil:
-			w.t.setStep(ctx, "Terminated on request")
-			if err := w.record(ctx, models.DelegatedAdminTerminated, "delegated_admin_terminated", answerDetails(*w.terminate)); err != nil {
+			recorded, err := w.ended.settled(ctx)
+			if err == nil && !recorded {
+				err = w.recordTermination(ctx)
+			}
+			if err != nil {
 				return w.status(ctx), err
 			}
 			return w.finish(ctx)
@@ -222,6 +238,13 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.status(ctx), err
+	}
+	if w.ended.inHandler {
+		// Terminated while extending: the termination is recorded, so end here.
+		if _, err := w.ended.settled(ctx); err != nil {
+			return w.status(ctx), err
+		}
+		return w.finish(ctx)
 	}
 	next := w.in
 	next.Seq = w.t.seq
