@@ -208,6 +208,9 @@ func (p *product) rywIteration(i int, provider partner, tl *tally) error {
 	}
 	tl.check("invitation cancel → GET invitation", cancelled.str("status") == "cancelled" && got.str("status") == "cancelled",
 		"cancel answered %q, GET: %q", cancelled.str("status"), got.str("status"))
+	// The timeline keeps the order of what happened, the answers last.
+	tl.check("invitation timeline in order", slices.Equal(eventTypes(got), []string{"invitation_created", "invitation_sent", "invitation_resent", "cancelled_by_partner"}),
+		"events %v", eventTypes(got))
 
 	// The customer accepts (the link's JSON answer), then the reseller reads.
 	inv2 := call(202, "POST", "/v1/invitations", res.key, map[string]any{

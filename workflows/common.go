@@ -213,14 +213,19 @@ type decision struct {
 	err       error
 }
 
-// take is called by an update handler: record writes the decision.
-func (d *decision) take(ctx workflow.Context, name string, record func(workflow.Context) error) error {
+// take is called by an update handler: record writes the decision once
+// quiet holds, i.e. once run() has no record of its own in flight (the
+// e-mail just sent, a reminder), so the timeline keeps the order it always
+// had: what run() did before the answer comes before the answer.
+func (d *decision) take(ctx workflow.Context, name string, quiet func() bool, record func(workflow.Context) error) error {
 	d.name = name
 	if !readsOwnWrites(ctx) {
 		return nil // older executions: run() records it, as they always did
 	}
 	d.inHandler = true
-	d.err = record(ctx)
+	if d.err = workflow.Await(ctx, quiet); d.err == nil {
+		d.err = record(ctx)
+	}
 	d.done = true
 	return d.err
 }
@@ -262,6 +267,9 @@ type answerWait struct {
 	start       time.Time
 	reminders   []time.Duration // after start
 	expireAfter time.Duration   // 0: never expires
+	// quiet: the process waits and records nothing itself (no reminder or
+	// resend in flight), or it is done waiting. Decisions are recorded then.
+	quiet bool
 }
 
 func (w answerWait) expiresAt() time.Time { return w.start.Add(w.expireAfter) }
@@ -269,7 +277,14 @@ func (w answerWait) expiresAt() time.Time { return w.start.Add(w.expireAfter) }
 // waitForAnswer blocks until answered() holds or the wait expires. It calls
 // remind(n) at the n-th reminder time and onWake whenever woken() holds (a
 // resend, say). Each wait's timer is cancelled when a message wins.
-func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bool, onWake func() error, remind func(n int) error) (expired bool, err error) {
+func waitForAnswer(ctx workflow.Context, w *answerWait, answered, woken func() bool, onWake func() error, remind func(n int) error) (expired bool, err error) {
+	w.quiet = true
+	defer func() { w.quiet = true }()
+	busy := func(f func() error) error {
+		w.quiet = false
+		defer func() { w.quiet = true }()
+		return f()
+	}
 	sent := 0
 	for !answered() {
 		deadline, isReminder := w.expiresAt(), false
@@ -281,7 +296,7 @@ func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bo
 				return false, err
 			}
 			if !answered() {
-				if err := onWake(); err != nil {
+				if err := busy(onWake); err != nil {
 					return false, err
 				}
 			}
@@ -294,7 +309,7 @@ func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bo
 			}
 			if ok {
 				if !answered() {
-					if err := onWake(); err != nil {
+					if err := busy(onWake); err != nil {
 						return false, err
 					}
 				}
@@ -305,7 +320,7 @@ func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bo
 			return true, nil
 		}
 		sent++
-		if err := remind(sent); err != nil {
+		if err := busy(func() error { return remind(sent) }); err != nil {
 			return false, err
 		}
 	}

@@ -37,6 +37,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	start := workflow.Now(ctx)
 	escalatesAt := AddBusinessDays(start, in.EscalateAfterBusinessDays)
 	t := tracker{kind: activities.KindEnrollment, subjectID: in.Partner.ID, status: models.EnrollmentSubmitted}
+	wait := answerWait{start: start, reminders: []time.Duration{in.RemindAfter, escalatesAt.Sub(start)}}
 	var dec decision
 	var answer Answer
 	status := func() EnrollmentStatus {
@@ -73,7 +74,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		d := u.decision
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, func(ctx workflow.Context, a Answer) (string, error) {
 			answer = a
-			return d, dec.take(ctx, d, recordDecision)
+			return d, dec.take(ctx, d, func() bool { return wait.quiet }, recordDecision)
 		}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
 			return status(), err
 		}
@@ -89,8 +90,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for an operator to review the enrollment")
-	wait := answerWait{start: start, reminders: []time.Duration{in.RemindAfter, escalatesAt.Sub(start)}}
-	_, err := waitForAnswer(ctx, wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
+	_, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
 		subject, event := "Reminder: enrollment to review: "+in.Partner.Name, "operators_reminded"
 		if n == 2 {
 			subject, event = "Escalation: enrollment waiting 5 business days: "+in.Partner.Name, "escalated"

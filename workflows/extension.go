@@ -100,7 +100,7 @@ func (w *extension) setup(ctx workflow.Context) error {
 			func(ctx workflow.Context, ans Answer) (string, error) {
 				w.answer, w.answerAt = ans, workflow.Now(ctx)
 				return map[string]string{UpdateConsent: "consent_given", UpdateDecline: models.ExtensionConsentDeclined,
-					UpdateCancel: models.ExtensionCancelled}[decision], w.decision.take(ctx, decision, w.recordDecision)
+					UpdateCancel: models.ExtensionCancelled}[decision], w.decision.take(ctx, decision, func() bool { return w.wait.quiet }, w.recordDecision)
 			},
 			workflow.UpdateHandlerOptions{Validator: validate})
 		if err != nil {
@@ -186,7 +186,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 		return true, err
 	}
 	w.t.setStep(ctx, "Waiting for the customer's consent, until "+w.st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, w.wait, func() bool { return w.decision.name != "" }, never, nothing,
+	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
 			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), "Reminder: ")); err != nil {
 				return err

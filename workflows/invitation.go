@@ -99,7 +99,7 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
 			func(ctx workflow.Context, ans Answer) (string, error) {
 				w.answer = ans
-				return decision, w.decision.take(ctx, decision, w.recordDecision)
+				return decision, w.decision.take(ctx, decision, w.quiet, w.recordDecision)
 			},
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return validateOpen(ctx) }})
 		if err != nil {
@@ -114,6 +114,11 @@ func (w *invitation) setup(ctx workflow.Context) error {
 				return n, nil // older executions: run() resends
 			}
 			w.resendInHandler = true
+			// One at a time, and not while run() records: the timeline
+			// keeps its order.
+			if err := workflow.Await(ctx, w.quiet); err != nil {
+				return n, err
+			}
 			w.resending++
 			defer func() { w.resending-- }()
 			return n, w.resendNumber(ctx, n)
@@ -136,7 +141,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	}
 
 	w.t.setStep(ctx, "Waiting for the customer to accept or decline, until "+w.st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, w.wait,
+	expired, err := waitForAnswer(ctx, &w.wait,
 		func() bool { return w.decision.name != "" },
 		func() bool { return !w.resendInHandler && w.resendsAsked > w.st.Resends },
 		func() error { return w.resend(ctx) },
@@ -181,17 +186,16 @@ func (w *invitation) recordDecision(ctx workflow.Context) error {
 		step, event = "Cancelled by the reseller", "cancelled_by_partner"
 	}
 	p := activities.Progress{Status: w.decision.name, Event: event, Details: answerDetails(w.answer), CloseLinks: true}
-	if !w.decision.inHandler {
-		w.t.setStep(ctx, step)
-		return w.t.recordWith(ctx, p)
-	}
-	// A resend still running mints a link: close the links after it.
-	if err := workflow.Await(ctx, func() bool { return w.resending == 0 }); err != nil {
-		return err
-	}
 	w.t.setStep(ctx, step)
-	return w.t.decide(ctx, p)
+	if w.decision.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.recordWith(ctx, p)
 }
+
+// quiet: run() records nothing now and no resend is running (a resend mints
+// a link, which the decision must close after it).
+func (w *invitation) quiet() bool { return w.wait.quiet && w.resending == 0 }
 
 func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStatus, error) {
 	if !recorded {

@@ -73,7 +73,7 @@ func (w *partnership) setup(ctx workflow.Context) error {
 		decision := u.decision
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
 			func(ctx workflow.Context) (string, error) {
-				return decision, w.decision.take(ctx, decision, w.recordDecision)
+				return decision, w.decision.take(ctx, decision, func() bool { return w.wait.quiet }, w.recordDecision)
 			},
 			workflow.UpdateHandlerOptions{Validator: validate})
 		if err != nil {
@@ -94,7 +94,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		return w.status(), err
 	}
 	w.t.setStep(ctx, "Waiting for the reseller to accept or decline")
-	expired, err := waitForAnswer(ctx, w.wait, func() bool { return w.decision.name != "" }, never, nothing,
+	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
 			return sendEmail(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller,
 				"Reminder: partnership invitation from "+w.in.Provider.Name, notice))

@@ -92,13 +92,13 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, func(ctx workflow.Context, a TenantApproval) (string, error) {
 		approval = a
-		return TenantRequestApproved, dec.take(ctx, TenantRequestApproved, recordDecision)
+		return TenantRequestApproved, dec.take(ctx, TenantRequestApproved, func() bool { return wait.quiet }, recordDecision)
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ TenantApproval) error { return open(ctx) }}); err != nil {
 		return status(), err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, func(ctx workflow.Context, a Answer) (string, error) {
 		rejection = a
-		return models.TenantRequestRejected, dec.take(ctx, models.TenantRequestRejected, recordDecision)
+		return models.TenantRequestRejected, dec.take(ctx, models.TenantRequestRejected, func() bool { return wait.quiet }, recordDecision)
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return open(ctx) }}); err != nil {
 		return status(), err
 	}
@@ -118,7 +118,7 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for the provider to create the tenant, until "+st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
+	expired, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
 		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider,
 			"Reminder: tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
 			return err
