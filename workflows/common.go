@@ -156,8 +156,8 @@ func (t *tracker) recordWith(ctx workflow.Context, p activities.Progress) error 
 }
 
 // decide records a decision from its update handler, before the update
-// answers. It runs as a local activity: the update completes in the same
-// workflow task instead of waiting for an activity task round trip.
+// answers, as a local activity: the update completes in the same workflow
+// task instead of waiting for an activity task round trip.
 func (t *tracker) decide(ctx workflow.Context, p activities.Progress) error {
 	return t.write(ctx, p, true)
 }
@@ -167,13 +167,16 @@ func (t *tracker) write(ctx workflow.Context, p activities.Progress, local bool)
 	// the same time (a reminder and a decision) never share one.
 	t.seq++
 	p.Kind, p.SubjectID, p.Seq, p.At = t.kind, t.subjectID, t.seq, workflow.Now(ctx).UTC()
-	if p.Status == t.status && readsOwnWrites(ctx) {
+	rw := readsOwnWrites(ctx)
+	if p.Status == t.status && rw {
 		// Event only: a reminder recorded while a decision is being recorded
 		// must not write the older status over the decision's.
 		p.Status = ""
 	}
 	var f workflow.Future
-	if local {
+	// A record is one short database transaction: as a local activity it
+	// costs no activity task round trip, for run() as for the handlers.
+	if local || rw {
 		f = workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), a.RecordProgress, p)
 	} else {
 		f = workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordProgress, p)
