@@ -115,8 +115,10 @@ type DelegatedAdminState struct {
 
 // Progress is one step of an onboarding: its new status and the timeline event.
 type Progress struct {
-	Kind           string
-	SubjectID      string
+	Kind      string
+	SubjectID string
+	// Status is the new status; empty means a timeline event only, the
+	// status unchanged (a reminder must not overwrite a newer decision).
 	Status         string
 	RelationshipID string
 	ConsentID      string

@@ -106,6 +106,54 @@ func TestRecordProgressOfAMissingOnboardingIsNotRetried(t *testing.T) {
 	require.Equal(t, activities.ErrTypeNotFound, app.Type())
 }
 
+// TestProgressWithoutStatusIsAnEventOnly: a reminder recorded after a
+// decision (its activity was slower) adds its event and leaves the decision.
+func TestProgressWithoutStatusIsAnEventOnly(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			st := storetest.New(t, d)
+			ctx := context.Background()
+			acts := activities.New(st, nil, "")
+			env := activityEnv(acts)
+			reseller := models.Partner{ID: uuid.NewString(), Name: "Fabrikam", Type: models.PartnerTypeReseller, ContactEmail: "r@fabrikam.example", APIKeyHash: uuid.NewString()}
+			require.NoError(t, st.CreatePartner(ctx, &reseller))
+			_, err := st.SubmitEnrollment(ctx, reseller.ID, "enrollment:"+reseller.ID)
+			require.NoError(t, err)
+			provider := models.Partner{ID: uuid.NewString(), Name: "Contoso", Type: models.PartnerTypeIndirectProvider, ContactEmail: "p@contoso.example", APIKeyHash: uuid.NewString()}
+			require.NoError(t, st.CreatePartner(ctx, &provider))
+			ps := models.Partnership{ID: uuid.NewString(), ProviderID: provider.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited, ExpiresAt: time.Now().Add(time.Hour)}
+			require.NoError(t, st.CreatePartnership(ctx, &ps))
+
+			for _, p := range []activities.Progress{
+				{Kind: activities.KindEnrollment, SubjectID: reseller.ID, Status: models.EnrollmentApproved, Seq: 3, Event: "enrollment_approved", At: time.Now()},
+				{Kind: activities.KindEnrollment, SubjectID: reseller.ID, Seq: 2, Event: "operators_reminded", At: time.Now()},
+				{Kind: activities.KindPartnership, SubjectID: ps.ID, Status: models.PartnershipActive, Seq: 2, Event: "partnership_accepted", At: time.Now()},
+				{Kind: activities.KindPartnership, SubjectID: ps.ID, Seq: 1, Event: "partnership_invited", At: time.Now()},
+			} {
+				_, err := env.ExecuteActivity(acts.RecordProgress, p)
+				require.NoError(t, err)
+			}
+			e, err := st.Enrollment(ctx, reseller.ID)
+			require.NoError(t, err)
+			require.Equal(t, models.EnrollmentApproved, e.Status)
+			partner, err := st.Partner(ctx, reseller.ID)
+			require.NoError(t, err)
+			require.Equal(t, models.EnrollmentApproved, partner.EnrollmentStatus)
+			got, err := st.Partnership(ctx, ps.ID)
+			require.NoError(t, err)
+			require.Equal(t, models.PartnershipActive, got.Status)
+			events, err := st.Events(ctx, reseller.ID)
+			require.NoError(t, err)
+			require.Len(t, events, 2, "the reminder's event is on the timeline")
+
+			_, err = env.ExecuteActivity(acts.RecordProgress, activities.Progress{Kind: activities.KindEnrollment, SubjectID: uuid.NewString(), Seq: 1, Event: "operators_reminded", At: time.Now()})
+			var app *temporal.ApplicationError
+			require.True(t, errors.As(err, &app), "an event for a missing onboarding is refused: %v", err)
+			require.Equal(t, activities.ErrTypeNotFound, app.Type())
+		})
+	}
+}
+
 func TestCreateResellerRelationshipRefusedWithoutActivePartnership(t *testing.T) {
 	st := storetest.New(t, storetest.Dialects[0])
 	acts := activities.New(st, nil, "")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
+
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
@@ -245,7 +247,15 @@ func (s *Server) TerminateDelegatedAdmin(ctx context.Context, request oapi.Termi
 		return nil, problem(http.StatusConflict, CodeConflict, "this delegated admin relationship is already "+d.Status)
 	}
 	var status string
-	if err := s.update(ctx, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: reason}); err != nil {
+	err = s.update(ctx, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: reason})
+	// The row is written just before its lifecycle workflow starts: a
+	// terminate in that moment waits for the start rather than failing.
+	var nf *serviceerror.NotFound
+	for deadline := time.Now().Add(10 * time.Second); errors.As(err, &nf) && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(100 * time.Millisecond)
+		err = s.update(ctx, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: reason})
+	}
+	if err != nil {
 		return nil, err
 	}
 	d.Status = status

@@ -130,7 +130,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		return err == nil && len(res.Executions) == 1 && res.Executions[0].Execution.WorkflowId == workflows.InvitationWorkflowID(invID)
 	})
 
-	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-v1.json")
+	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-ryw.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-v1.json")
 
 	// Metrics: HTTP, business counters, the waiting gauge and the SDK's own.
@@ -196,8 +196,8 @@ func TestInvitationCancelledAndDeclined(t *testing.T) {
 	p.eventually("declined recorded", func() bool {
 		return p.call("GET", "/v1/invitations/"+declineID, reseller.key, nil).str("status") == "declined"
 	})
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-v1.json")
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-v1.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-ryw.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-ryw.json")
 	list := p.must(200, p.call("GET", "/v1/invitations?status=declined", reseller.key, nil))
 	require.Len(t, list.json["items"].([]any), 1)
 

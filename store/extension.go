@@ -56,6 +56,10 @@ func (s *Store) SubmitEnrollment(ctx context.Context, partnerID, workflowID stri
 func (s *Store) SetEnrollmentStatus(ctx context.Context, partnerID, status, reason string) error {
 	at := now()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if status == "" {
+			// An event only (a reminder): the enrollment is unchanged.
+			return notFound(tx.Where("partner_id = ?", partnerID).Take(&models.Enrollment{}).Error)
+		}
 		updates := map[string]any{"status": status, "reason": reason, "updated_at": at}
 		if status != models.EnrollmentSubmitted {
 			updates["decided_at"] = at
@@ -103,7 +107,7 @@ func (s *Store) ListExtensions(ctx context.Context, partnerID, status string, pa
 
 // SetExtensionStatus records an extension's status, and its consent and relationship once known.
 func (s *Store) SetExtensionStatus(ctx context.Context, id, status, consentID, relationshipID string) error {
-	updates := map[string]any{"status": status, "updated_at": now()}
+	updates := statusUpdates(status)
 	if consentID != "" {
 		updates["consent_id"] = consentID
 	}

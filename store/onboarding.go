@@ -41,7 +41,7 @@ func (s *Store) ListInvitations(ctx context.Context, resellerID, status string, 
 
 // SetInvitationStatus records an invitation's status (and its relationship once made).
 func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error {
-	updates := map[string]any{"status": status, "updated_at": now()}
+	updates := statusUpdates(status)
 	if relationshipID != "" {
 		updates["relationship_id"] = relationshipID
 	}
@@ -53,6 +53,17 @@ func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, rela
 		return ErrNotFound
 	}
 	return nil
+}
+
+// statusUpdates starts the columns of a progress update. An empty status
+// means a timeline event only: the status column is left as it is, so an
+// older event recorded late never writes over a newer decision.
+func statusUpdates(status string) map[string]any {
+	updates := map[string]any{"updated_at": now()}
+	if status != "" {
+		updates["status"] = status
+	}
+	return updates
 }
 
 // AppendEvent adds a timeline step once: the ID is "<subject>:<seq>". It

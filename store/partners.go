@@ -103,8 +103,8 @@ func (s *Store) PartnershipActive(ctx context.Context, providerID, resellerID st
 // SetPartnershipStatus records a partnership's decision; it is idempotent.
 func (s *Store) SetPartnershipStatus(ctx context.Context, id, status string) error {
 	at := now()
-	updates := map[string]any{"status": status, "updated_at": at}
-	if status != models.PartnershipInvited {
+	updates := statusUpdates(status)
+	if status != "" && status != models.PartnershipInvited {
 		updates["decided_at"] = at
 	}
 	res := s.db.WithContext(ctx).Model(&models.Partnership{}).Where("id = ?", id).Updates(updates)

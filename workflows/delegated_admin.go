@@ -59,6 +59,8 @@ type delegatedAdmin struct {
 	in        DelegatedAdminInput
 	t         tracker
 	terminate *Answer
+	ended     decision // the termination, recorded by its handler
+	quiet     bool     // run() waits and records nothing: a termination is recorded then
 	logger    log.Logger
 }
 
@@ -92,7 +94,7 @@ func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateTerminate, func(ctx workflow.Context, a Answer) (string, error) {
 		w.terminate = &a
-		return models.DelegatedAdminTerminated, nil
+		return models.DelegatedAdminTerminated, w.ended.take(ctx, models.DelegatedAdminTerminated, func() bool { return w.quiet }, w.recordTermination)
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return active() }}); err != nil {
 		return err
 	}
@@ -135,6 +137,22 @@ func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, deta
 	return w.t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
 }
 
+// recordTermination writes the termination: from the update handler, or from
+// run() in executions older than read-your-writes.
+func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
+	w.t.setStep(ctx, "Terminated on request")
+	p := activities.Progress{Status: models.DelegatedAdminTerminated, Event: "delegated_admin_terminated",
+		Details: answerDetails(*w.terminate), DelegatedAdmin: w.state()}
+	if !w.ended.inHandler {
+		return w.t.recordWith(ctx, p)
+	}
+	if w.t.status != models.DelegatedAdminActive {
+		// It expired while the termination waited for the expiry's record.
+		return temporal.NewApplicationError("this delegated admin relationship is no longer active ("+w.t.status+")", ErrTypeAlreadyDecided)
+	}
+	return w.t.decide(ctx, p)
+}
+
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	id := w.in.DelegatedAdminID
 	if w.in.Seq == 0 {
@@ -156,14 +174,20 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 		w.t.setStep(ctx, fmt.Sprintf("Active until %s; next: %s", w.in.EndsAt.Format("2 Jan 2006"), next))
 		autoExtend := w.in.AutoExtend
 		// One timer per notice or end date; it is cancelled when an update wins.
+		w.quiet = true
 		woken, err := workflow.AwaitWithTimeout(ctx, deadline.Sub(now), func() bool { return w.terminate != nil || w.in.AutoExtend != autoExtend })
 		if err != nil {
 			return w.status(ctx), err
 		}
+		// Busy until the next wait, unless terminating: then the handler records.
+		w.quiet = w.terminate != nil
 		switch {
 		case w.terminate != nil:
-			w.t.setStep(ctx, "Terminated on request")
-			if err := w.record(ctx, models.DelegatedAdminTerminated, "delegated_admin_terminated", answerDetails(*w.terminate)); err != nil {
+			recorded, err := w.ended.settled(ctx)
+			if err == nil && !recorded {
+				err = w.recordTermination(ctx)
+			}
+			if err != nil {
 				return w.status(ctx), err
 			}
 			return w.finish(ctx)
@@ -220,8 +244,16 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 }
 
 func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	w.quiet = true
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.status(ctx), err
+	}
+	if w.ended.inHandler {
+		// Terminated while extending: the termination is recorded, so end here.
+		if _, err := w.ended.settled(ctx); err != nil {
+			return w.status(ctx), err
+		}
+		return w.finish(ctx)
 	}
 	next := w.in
 	next.Seq = w.t.seq
@@ -229,5 +261,6 @@ func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStat
 }
 
 func (w *delegatedAdmin) finish(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	w.quiet = true
 	return w.status(ctx), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }

@@ -37,7 +37,8 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	start := workflow.Now(ctx)
 	escalatesAt := AddBusinessDays(start, in.EscalateAfterBusinessDays)
 	t := tracker{kind: activities.KindEnrollment, subjectID: in.Partner.ID, status: models.EnrollmentSubmitted}
-	var decision string
+	wait := answerWait{start: start, reminders: []time.Duration{in.RemindAfter, escalatesAt.Sub(start)}}
+	var dec decision
 	var answer Answer
 	status := func() EnrollmentStatus {
 		return EnrollmentStatus{PartnerID: in.Partner.ID, Status: t.status, Step: t.step, SubmittedAt: start, EscalatesAt: escalatesAt, Reason: answer.Reason}
@@ -47,19 +48,33 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	validate := func(ctx workflow.Context, a Answer) error {
-		if decision != "" {
-			return temporal.NewApplicationError("this enrollment was already "+decision, ErrTypeAlreadyDecided)
+		if dec.name != "" {
+			return temporal.NewApplicationError("this enrollment was already "+dec.name, ErrTypeAlreadyDecided)
 		}
 		if len(a.Reason) > 1000 {
 			return temporal.NewApplicationError("the reason is limited to 1000 characters", ErrTypeAlreadyDecided)
 		}
 		return nil
 	}
+	// recordDecision writes the operator's answer: from the update handler,
+	// or from run() in executions older than read-your-writes.
+	recordDecision := func(ctx workflow.Context) error {
+		details := map[string]string{}
+		if answer.Reason != "" {
+			details["reason"] = answer.Reason
+		}
+		t.setStep(ctx, "Enrollment "+dec.name)
+		p := activities.Progress{Status: dec.name, Event: "enrollment_" + dec.name, Details: details}
+		if dec.inHandler {
+			return t.decide(ctx, p)
+		}
+		return t.recordWith(ctx, p)
+	}
 	for _, u := range []struct{ name, decision string }{{UpdateApprove, models.EnrollmentApproved}, {UpdateReject, models.EnrollmentRejected}} {
 		d := u.decision
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, func(ctx workflow.Context, a Answer) (string, error) {
-			decision, answer = d, a
-			return d, nil
+			answer = a
+			return d, dec.take(ctx, d, func() bool { return wait.quiet }, recordDecision)
 		}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
 			return status(), err
 		}
@@ -75,8 +90,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for an operator to review the enrollment")
-	wait := answerWait{start: start, reminders: []time.Duration{in.RemindAfter, escalatesAt.Sub(start)}}
-	_, err := waitForAnswer(ctx, wait, func() bool { return decision != "" }, never, nothing, func(n int) error {
+	_, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
 		subject, event := "Reminder: enrollment to review: "+in.Partner.Name, "operators_reminded"
 		if n == 2 {
 			subject, event = "Escalation: enrollment waiting 5 business days: "+in.Partner.Name, "escalated"
@@ -91,22 +105,22 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	if err != nil {
 		return status(), err
 	}
-	details := map[string]string{}
-	if answer.Reason != "" {
-		details["reason"] = answer.Reason
+	recorded, err := dec.settled(ctx)
+	if err == nil && !recorded {
+		err = recordDecision(ctx)
 	}
-	t.setStep(ctx, "Enrollment "+decision)
-	if err := t.record(ctx, decision, "enrollment_"+decision, details, false, ""); err != nil {
+	if err != nil {
 		return status(), err
 	}
+	decided := dec.name
 	body := "Your indirect-reseller enrollment was approved. You can now extend your direct-bill customers' relationships to your providers (POST /v1/relationship-extensions)."
-	if decision == models.EnrollmentRejected {
+	if decided == models.EnrollmentRejected {
 		body = "Your indirect-reseller enrollment was rejected: " + nonEmpty(answer.Reason, "no reason given") + ".\nYou can correct it and submit again (POST /v1/enrollment)."
 	}
-	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decision), in.Partner, "Your enrollment was "+decision, body)); err != nil {
+	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decided), in.Partner, "Your enrollment was "+decided, body)); err != nil {
 		return status(), err
 	}
-	logger.Info("Enrollment decided", "status", decision)
+	logger.Info("Enrollment decided", "status", decided)
 	return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 

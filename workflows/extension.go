@@ -52,7 +52,7 @@ type extension struct {
 	t        tracker
 	wait     answerWait
 	st       ExtensionStatus
-	decision string // consent, decline or cancel
+	decision decision // consent, decline or cancel
 	answer   Answer
 	answerAt time.Time
 	logger   log.Logger
@@ -83,7 +83,7 @@ func (w *extension) setup(ctx workflow.Context) error {
 		return err
 	}
 	validate := func(ctx workflow.Context, _ Answer) error {
-		if w.decision != "" || w.t.status != models.ExtensionWaitingForConsent || w.st.ConsentID != "" {
+		if w.decision.name != "" || w.t.status != models.ExtensionWaitingForConsent || w.st.ConsentID != "" {
 			return temporal.NewApplicationError(fmt.Sprintf("this consent request is no longer open (status %s)", w.t.status), ErrTypeAlreadyDecided)
 		}
 		if w.in.Method == models.ConsentPartnerAttestation {
@@ -98,9 +98,9 @@ func (w *extension) setup(ctx workflow.Context) error {
 		decision := name
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, ans Answer) (string, error) {
-				w.decision, w.answer, w.answerAt = decision, ans, workflow.Now(ctx)
+				w.answer, w.answerAt = ans, workflow.Now(ctx)
 				return map[string]string{UpdateConsent: "consent_given", UpdateDecline: models.ExtensionConsentDeclined,
-					UpdateCancel: models.ExtensionCancelled}[decision], nil
+					UpdateCancel: models.ExtensionCancelled}[decision], w.decision.take(ctx, decision, func() bool { return w.wait.quiet }, w.recordDecision)
 			},
 			workflow.UpdateHandlerOptions{Validator: validate})
 		if err != nil {
@@ -186,7 +186,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 		return true, err
 	}
 	w.t.setStep(ctx, "Waiting for the customer's consent, until "+w.st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, w.wait, func() bool { return w.decision != "" }, never, nothing,
+	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
 			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), "Reminder: ")); err != nil {
 				return err
@@ -204,23 +204,43 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 		}
 		return true, err
 	}
+	recorded, err := w.decision.settled(ctx)
+	if err != nil {
+		return true, err
+	}
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without the customer's consent")
 		err = w.t.record(ctx, models.ExtensionExpired, "consent_expired", nil, true, "")
-	case w.decision == UpdateDecline:
-		w.t.setStep(ctx, "The customer declined")
-		err = w.t.record(ctx, models.ExtensionConsentDeclined, "consent_declined", answerDetails(w.answer), true, "")
-	case w.decision == UpdateCancel:
-		w.t.setStep(ctx, "Cancelled by the reseller")
-		err = w.t.record(ctx, models.ExtensionCancelled, "cancelled_by_partner", answerDetails(w.answer), true, "")
-	default:
-		return false, w.t.record(ctx, models.ExtensionWaitingForConsent, "consent_given", answerDetails(w.answer), true, "")
+	case !recorded:
+		err = w.recordDecision(ctx)
+	}
+	if !expired && w.decision.name == UpdateConsent {
+		return false, err
 	}
 	if err != nil {
 		return true, err
 	}
 	return true, w.finish(ctx)
+}
+
+// recordDecision writes the customer's or reseller's answer: from the update
+// handler, or from run() in executions older than read-your-writes. Consent
+// keeps the status (the extension goes on); the others end it.
+func (w *extension) recordDecision(ctx workflow.Context) error {
+	status, event, step := models.ExtensionWaitingForConsent, "consent_given", w.t.step
+	switch w.decision.name {
+	case UpdateDecline:
+		status, event, step = models.ExtensionConsentDeclined, "consent_declined", "The customer declined"
+	case UpdateCancel:
+		status, event, step = models.ExtensionCancelled, "cancelled_by_partner", "Cancelled by the reseller"
+	}
+	w.t.setStep(ctx, step)
+	p := activities.Progress{Status: status, Event: event, Details: answerDetails(w.answer), CloseLinks: true}
+	if w.decision.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.recordWith(ctx, p)
 }
 
 func (w *extension) consentEmail(key, subjectPrefix string) activities.Email {
