@@ -23,6 +23,7 @@ type InvitationInput struct {
 	CustomerCompany string
 	CustomerEmail   string
 	Message         string
+	Locale          string // the customer's language (i18n.Supported); empty: English
 	DelegatedAdmin  *models.DelegatedAdminRequest
 	Reminders       []time.Duration
 	ExpireAfter     time.Duration
@@ -117,7 +118,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
 		return w.status(), err
 	}
-	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", "", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st)); err != nil {
 		return w.fail(ctx, err)
 	}
 	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_sent", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
@@ -199,7 +200,7 @@ func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "Reminder: ", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, key, true, &w.st)); err != nil {
 		return err
 	}
 	w.st.RemindersSent = n
@@ -209,7 +210,7 @@ func (w *invitation) remind(ctx workflow.Context, n int) error {
 func (w *invitation) resend(ctx workflow.Context) error {
 	n := w.st.Resends + 1
 	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, key, false, &w.st)); err != nil {
 		return err
 	}
 	w.st.Resends = n
