@@ -212,7 +212,8 @@ func htmlFuncs(z *i18n.Localizer) htmltemplate.FuncMap {
 }
 
 // headerLine makes a subject one line: control characters (CR, LF, tabs,
-// NUL…) become spaces, runs of spaces one.
+// NUL…) become spaces, runs of spaces one. No-break spaces stay (French
+// puts one before a colon).
 func headerLine(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -220,7 +221,7 @@ func headerLine(s string) string {
 		}
 		return r
 	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ")
 }
 
 // cleanBody drops control characters other than newlines and tabs (a bare
