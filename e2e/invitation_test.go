@@ -60,7 +60,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		require.Contains(t, html, `<html lang="en">`)
 		require.Contains(t, html, "Fabrikam Reseller")
 		require.Contains(t, html, "Contoso Distribution")
-		require.Contains(t, html, "Helpdesk Agent, User Administrator")
+		require.Contains(t, html, "Helpdesk Agent and User Administrator for 180 days")
 		require.Contains(t, html, `action="/i/`)
 	}
 	require.Equal(t, "waiting_for_customer", p.call("GET", "/v1/invitations/"+invID, reseller.key, nil).str("status"))
