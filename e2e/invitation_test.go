@@ -240,6 +240,12 @@ func TestEmbeddedDefaultSurvivesRestart(t *testing.T) {
 		link = invitationLink.FindString(string(page.body))
 		return page.status == 200 && link != ""
 	})
+	// The mailbox shows the HTML part in a sandboxed frame (no scripts, own
+	// origin), escaped into srcdoc, and the text part.
+	mailbox := string(get(t, p.base+"/dev/mailbox", "").body)
+	require.Contains(t, mailbox, `<iframe class="mail-html" sandbox title="HTML part" srcdoc="&lt;!DOCTYPE html&gt;`)
+	require.Contains(t, mailbox, "Restart Reseller invites you to a reseller relationship")
+	require.Contains(t, mailbox, "<summary>Text part</summary>")
 
 	p.app.Stop(context.Background())
 	require.NoError(t, st.Close())
