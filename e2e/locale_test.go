@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 // TestCustomerLanguageEndToEnd: the invitation's locale (or the partner's
@@ -65,6 +67,11 @@ func TestCustomerLanguageEndToEnd(t *testing.T) {
 	require.Contains(t, string(page.body), `<html lang="de">`)
 	require.Contains(t, string(page.body), "Delegierte Administratorrollen Helpdesk Agent für 30 Tage.")
 	require.Equal(t, 200, postJSON(t, link+"/accept").status, "JSON clients are unaffected")
+	p.eventually("the German invitation completed", func() bool {
+		return p.call("GET", "/v1/invitations/"+de.str("id"), reseller.key, nil).str("status") == "completed"
+	})
+	// A history with the templated, localized e-mails, replayed by workflows/replay_test.go.
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(de.str("id")), "invitation-localized-v2.json")
 
 	// A language we do not have is refused at the edge, naming those we have.
 	bad := p.call("POST", "/v1/invitations", reseller.key, map[string]any{
