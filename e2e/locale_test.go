@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -88,4 +89,41 @@ func TestCustomerLanguageEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, unknown.status)
 	require.Contains(t, string(unknown.body), `<html lang="nl">`)
 	require.Contains(t, string(unknown.body), "Deze link is ongeldig")
+}
+
+// TestConsentInSpanishEndToEnd: the extension's locale gives the customer a
+// Spanish consent request, consent page and result, and the consent record
+// keeps the Spanish text the customer was shown.
+func TestConsentInSpanishEndToEnd(t *testing.T) {
+	p := startProduct(t)
+	provider, reseller, customerID := p.directBillReseller("Tailspin")
+	x := p.must(202, p.call("POST", "/v1/relationship-extensions", reseller.key, map[string]any{
+		"customer_id": customerID, "provider_id": provider.id, "share_bill_to": true, "locale": "es",
+		"consent": map[string]any{"method": "customer_confirmation"}}))
+	require.Equal(t, "es", x.str("locale"))
+	mail, err := p.smtp.WaitFor("admin@tailspin.example", "Tailspin Reseller solicita su consentimiento para trabajar con Tailspin Distribution", 20*time.Second)
+	require.NoError(t, err)
+	require.Contains(t, mail.Body, "Buenos días, Tailspin Customer:")
+	link := consentLink.FindString(mail.Body)
+	require.NotEmpty(t, link, mail.Body)
+
+	page := get(t, link, "")
+	require.Equal(t, 200, page.status)
+	html := string(page.body)
+	for _, want := range []string{`<html lang="es">`, "Se comparte una copia de sus datos de facturación con Tailspin Distribution:",
+		"- Dirección: 1 Main Street", ">Dar mi consentimiento</button>", "Responder antes del"} {
+		require.Contains(t, html, want)
+	}
+	consented := postForm(t, link+"/consent")
+	require.Equal(t, 200, consented.status, string(consented.body))
+	require.Contains(t, string(consented.body), "Gracias: consentimiento otorgado")
+
+	p.eventually("consent recorded", func() bool {
+		rec, err := p.store.ConsentForExtension(context.Background(), x.str("id"))
+		return err == nil && rec.ID != ""
+	})
+	rec, err := p.store.ConsentForExtension(context.Background(), x.str("id"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(rec.TextShown, "Tailspin Reseller solicita el consentimiento de Tailspin Customer."), rec.TextShown)
+	require.Contains(t, rec.TextShown, "- Código postal: 98101")
 }
