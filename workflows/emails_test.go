@@ -47,4 +47,3 @@ func TestEnrollmentEscalationSaysTheConfiguredBusinessDays(t *testing.T) {
 	require.Contains(t, subjects, "Your enrollment was approved")
 	require.Contains(t, rec.emails[0].Body, "(3 business days)")
 }
-
