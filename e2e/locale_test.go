@@ -111,7 +111,7 @@ func TestConsentInSpanishEndToEnd(t *testing.T) {
 	require.Equal(t, 200, page.status)
 	html := string(page.body)
 	for _, want := range []string{`<html lang="es">`, "Se comparte una copia de sus datos de facturación con Tailspin Distribution:",
-		"- Dirección: 1 Main Street", ">Dar mi consentimiento</button>", "Responder antes del"} {
+		"- Dirección: 1 Main Street", ">Dar consentimiento</button>", "Fecha límite de respuesta"} {
 		require.Contains(t, html, want)
 	}
 	consented := postForm(t, link+"/consent")
