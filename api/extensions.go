@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
@@ -18,7 +19,7 @@ import (
 
 func extensionView(x models.RelationshipExtension, consent *models.ConsentRecord) oapi.Extension {
 	v := oapi.Extension{Id: x.ID, Status: oapi.ExtensionStatus(x.Status), WorkflowId: x.WorkflowID, CustomerId: x.CustomerID, ProviderId: x.ProviderID,
-		ResellerId: x.ResellerID, RelationshipId: valueOf(x.RelationshipID), ExpiresAt: x.ExpiresAt, CreatedAt: x.CreatedAt}
+		ResellerId: x.ResellerID, Locale: oapi.Locale(x.Locale), RelationshipId: valueOf(x.RelationshipID), ExpiresAt: x.ExpiresAt, CreatedAt: x.CreatedAt}
 	v.Consent.Method, v.Consent.Status = x.ConsentMethod, "pending"
 	switch {
 	case consent != nil:
@@ -82,7 +83,7 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 	} else {
 		now := time.Now().UTC()
 		x = models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
-			Status: models.ExtensionWaitingForConsent, ConsentMethod: method, WorkflowID: workflows.ExtensionWorkflowID(id),
+			Status: models.ExtensionWaitingForConsent, ConsentMethod: method, Locale: i18n.Choose(string(req.Locale), me.Locale), WorkflowID: workflows.ExtensionWorkflowID(id),
 			ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
 		if err := s.store.CreateExtension(ctx, &x); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -104,7 +105,7 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 		ExtensionID: x.ID,
 		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
-		CustomerID:  customer.ID, CustomerName: customer.CompanyName, CustomerEmail: customer.ContactEmail,
+		CustomerID:  customer.ID, CustomerName: customer.CompanyName, CustomerEmail: customer.ContactEmail, Locale: x.Locale,
 		Method: x.ConsentMethod, Attestation: attestation,
 		Reminders: s.cfg.Timing.ConsentReminders, ExpireAfter: x.ExpiresAt.Sub(x.CreatedAt),
 	})

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -54,7 +55,7 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 func invitationView(inv models.Invitation) oapi.Invitation {
 	v := oapi.Invitation{
 		Id: inv.ID, Status: oapi.InvitationStatus(inv.Status), WorkflowId: inv.WorkflowID, ProviderId: inv.ProviderID, ResellerId: inv.ResellerID,
-		CustomerId: valueOf(inv.CustomerID), Message: inv.Message, RelationshipId: valueOf(inv.RelationshipID),
+		CustomerId: valueOf(inv.CustomerID), Message: inv.Message, Locale: oapi.Locale(inv.Locale), RelationshipId: valueOf(inv.RelationshipID),
 		ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt,
 	}
 	v.Customer.CompanyName, v.Customer.Email = inv.CustomerCompany, inv.CustomerEmail
@@ -133,7 +134,7 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
 			"you have no active partnership with "+provider.Name+"; the provider invites you (POST /v1/partnerships) and you accept it first")
 	}
-	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message,
+	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale),
 		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
 	if req.Customer.CustomerId != "" {
 		cust, err := s.store.CustomerOfPartner(ctx, me.ID, req.Customer.CustomerId)
@@ -185,7 +186,7 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 		Reseller:        workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		Provider:        workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
 		CustomerCompany: inv.CustomerCompany, CustomerEmail: inv.CustomerEmail,
-		Message: inv.Message, DelegatedAdmin: inv.DelegatedAdmin,
+		Message: inv.Message, Locale: inv.Locale, DelegatedAdmin: inv.DelegatedAdmin,
 		Reminders: s.cfg.Timing.InvitationReminders, ExpireAfter: inv.ExpiresAt.Sub(inv.CreatedAt),
 	}
 	if inv.CustomerID != nil {

@@ -38,14 +38,14 @@ func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRe
 	now := time.Now().UTC()
 	p := models.Partner{
 		ID: newID(), Name: strings.TrimSpace(req.Name), Type: string(req.Type), DirectBill: req.DirectBill,
-		ContactEmail: req.ContactEmail, APIKeyHash: hash, EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now,
+		ContactEmail: req.ContactEmail, Locale: string(req.Locale), APIKeyHash: hash, EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreatePartner(ctx, &p); err != nil {
 		return nil, err
 	}
 	return oapi.CreatePartner201JSONResponse{
 		Body: oapi.NewPartner{Id: p.ID, Name: p.Name, Type: oapi.NewPartnerType(p.Type), DirectBill: p.DirectBill,
-			ContactEmail: p.ContactEmail, CreatedAt: p.CreatedAt, ApiKey: key},
+			ContactEmail: p.ContactEmail, Locale: oapi.Locale(p.Locale), CreatedAt: p.CreatedAt, ApiKey: key},
 		Headers: oapi.CreatePartner201ResponseHeaders{Location: "/v1/partners/" + p.ID},
 	}, nil
 }
@@ -58,7 +58,7 @@ func (s *Server) GetMe(ctx context.Context, _ oapi.GetMeRequestObject) (oapi.Get
 		return nil, err
 	}
 	out := oapi.GetMe200JSONResponse{Id: me.ID, Name: me.Name, Type: oapi.MeType(me.Type), DirectBill: me.DirectBill,
-		ContactEmail: me.ContactEmail, CreatedAt: me.CreatedAt,
+		ContactEmail: me.ContactEmail, Locale: oapi.Locale(me.Locale), CreatedAt: me.CreatedAt,
 		Enrollment: oapi.Enrollment{Status: oapi.EnrollmentStatus(me.EnrollmentStatus)}, Partnerships: views(ps, partnershipView)}
 	if e, err := s.store.Enrollment(ctx, me.ID); err == nil {
 		out.Enrollment = enrollmentView(e)

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -18,7 +19,7 @@ import (
 
 func tenantRequestView(r models.CustomerTenantRequest) oapi.TenantRequest {
 	return oapi.TenantRequest{Id: r.ID, Status: oapi.TenantRequestStatus(r.Status), WorkflowId: r.WorkflowID, ResellerId: r.ResellerID, ProviderId: r.ProviderID,
-		CompanyName: r.CompanyName, Domain: r.Domain, ContactEmail: r.ContactEmail, BillTo: billToView(r.BillTo), TenantId: r.TenantID,
+		CompanyName: r.CompanyName, Domain: r.Domain, ContactEmail: r.ContactEmail, BillTo: billToView(r.BillTo), Locale: oapi.Locale(r.Locale), TenantId: r.TenantID,
 		CustomerId: valueOf(r.CustomerID), RelationshipId: valueOf(r.RelationshipID), Reason: r.Reason, ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt}
 }
 
@@ -74,7 +75,7 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	} else {
 		now := time.Now().UTC()
 		r = models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
-			Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Status: models.TenantRequestWaitingForProvider,
+			Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Locale: i18n.Choose(string(req.Locale), me.Locale), Status: models.TenantRequestWaitingForProvider,
 			WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
 		if err := s.store.CreateTenantRequest(ctx, &r); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -96,7 +97,7 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 		RequestID:   r.ID,
 		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
 		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
-		CompanyName: r.CompanyName, Domain: r.Domain,
+		CompanyName: r.CompanyName, Domain: r.Domain, Locale: r.Locale,
 		Reminders: s.cfg.Timing.TenantRequestRemind, ExpireAfter: r.ExpiresAt.Sub(r.CreatedAt),
 	})
 	if err != nil {

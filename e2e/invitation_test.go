@@ -60,7 +60,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		require.Contains(t, html, `<html lang="en">`)
 		require.Contains(t, html, "Fabrikam Reseller")
 		require.Contains(t, html, "Contoso Distribution")
-		require.Contains(t, html, "Helpdesk Agent, User Administrator")
+		require.Contains(t, html, "Helpdesk Agent and User Administrator for 180 days")
 		require.Contains(t, html, `action="/i/`)
 	}
 	require.Equal(t, "waiting_for_customer", p.call("GET", "/v1/invitations/"+invID, reseller.key, nil).str("status"))
@@ -240,6 +240,12 @@ func TestEmbeddedDefaultSurvivesRestart(t *testing.T) {
 		link = invitationLink.FindString(string(page.body))
 		return page.status == 200 && link != ""
 	})
+	// The mailbox shows the HTML part in a sandboxed frame (no scripts, own
+	// origin), escaped into srcdoc, and the text part.
+	mailbox := string(get(t, p.base+"/dev/mailbox", "").body)
+	require.Contains(t, mailbox, `<iframe class="mail-html" sandbox title="HTML part" srcdoc="&lt;!DOCTYPE html&gt;`)
+	require.Contains(t, mailbox, "Restart Reseller invites you to a reseller relationship")
+	require.Contains(t, mailbox, "<summary>Text part</summary>")
 
 	p.app.Stop(context.Background())
 	require.NoError(t, st.Close())

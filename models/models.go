@@ -117,6 +117,7 @@ type Partner struct {
 	Type             string    `json:"type"`
 	DirectBill       bool      `json:"direct_bill"`
 	ContactEmail     string    `json:"contact_email"`
+	Locale           string    `json:"locale,omitempty"` // default language of its customers' e-mails and pages; empty: English
 	APIKeyHash       string    `json:"-"`
 	EnrollmentStatus string    `json:"-"`
 	CreatedAt        time.Time `json:"created_at"`
@@ -188,6 +189,7 @@ type Invitation struct {
 	CustomerCompany string                 ``
 	CustomerEmail   string                 ``
 	Message         string                 ``
+	Locale          string                 `` // the customer's language (i18n.Supported)
 	DelegatedAdmin  *DelegatedAdminRequest `gorm:"serializer:json"`
 	Status          string                 ``
 	RelationshipID  *string                ``
@@ -258,7 +260,8 @@ type OutboxMessage struct {
 	Key       string     `gorm:"primaryKey"`
 	ToAddr    string     ``
 	Subject   string     ``
-	Body      string     ``
+	Body      string     `` // the text part
+	HTMLBody  *string    `` // the HTML part; nil for text-only messages
 	Status    string     ``
 	Attempts  int        ``
 	LastError string     ``
@@ -296,6 +299,7 @@ type RelationshipExtension struct {
 	CustomerID     string    ``
 	Status         string    ``
 	ConsentMethod  string    ``
+	Locale         string    `` // the customer's language (i18n.Supported)
 	ConsentID      *string   ``
 	RelationshipID *string   ``
 	WorkflowID     string    ``
@@ -345,6 +349,7 @@ type CustomerTenantRequest struct {
 	Domain         string    ``
 	ContactEmail   string    ``
 	BillTo         *BillTo   `gorm:"serializer:json"`
+	Locale         string    `` // the customer's language (i18n.Supported)
 	Status         string    ``
 	Reason         string    ``
 	TenantID       string    ``

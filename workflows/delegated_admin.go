@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -216,8 +217,8 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err := w.record(ctx, models.DelegatedAdminExpired, "delegated_admin_expired", nil); err != nil {
 				return w.status(ctx), err
 			}
-			body := fmt.Sprintf("The delegated admin relationship with customer %s ended on %s. Ask the customer for a new one through an invitation if you still need access.", w.in.CustomerID, w.in.EndsAt.Format("2 January 2006"))
-			if err := sendEmail(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, "Delegated admin access ended", body)); err != nil {
+			if err := sendEmail(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
+				emails.Data{CustomerID: w.in.CustomerID, EndsAt: w.in.EndsAt})); err != nil {
 				return w.status(ctx), err
 			}
 			return w.finish(ctx)
@@ -229,14 +230,9 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 }
 
 func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
-	body := fmt.Sprintf("Your delegated admin relationship with customer %s (roles: %v) ends on %s, in %d day(s).", w.in.CustomerID, w.in.Roles, w.in.EndsAt.Format("2 January 2006"), days)
-	if w.in.AutoExtend {
-		body += " It will be extended automatically by 180 days."
-	} else {
-		body += " It will not be extended: ask the customer for a new one if you still need access."
-	}
+	notice := emails.Data{CustomerID: w.in.CustomerID, Roles: w.in.Roles, EndsAt: w.in.EndsAt, Days: days, AutoExtend: w.in.AutoExtend, ExtendDays: autoExtendDays()}
 	key := fmt.Sprintf("delegated-admin:%s:notice:%s:%d", w.in.DelegatedAdminID, w.in.EndsAt.Format("20060102"), days)
-	if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, fmt.Sprintf("Delegated admin access ends in %d day(s)", days), body)); err != nil {
+	if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, emails.DelegatedAdminNotice, notice)); err != nil {
 		return err
 	}
 	w.in.NoticesSent = append(w.in.NoticesSent, days)

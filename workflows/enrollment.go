@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -84,20 +85,21 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	operators := Party{Name: "CSP operations", Email: in.OperatorEmail}
-	review := fmt.Sprintf("%s (%s) submitted its indirect-reseller enrollment.\nApprove: POST /v1/admin/enrollments/%s/approve\nReject:  POST /v1/admin/enrollments/%s/reject with {\"reason\": \"…\"}\nPlease decide by %s (5 business days).",
-		in.Partner.Name, in.Partner.ID, in.Partner.ID, in.Partner.ID, escalatesAt.Format("Monday 2 January 2006"))
-	if err := sendEmail(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, "Enrollment to review: "+in.Partner.Name, review)); err != nil {
+	review := func(stage string) emails.Data {
+		return emails.Data{Stage: stage, Partner: in.Partner.Name, PartnerID: in.Partner.ID, ExpiresAt: escalatesAt, BusinessDays: in.EscalateAfterBusinessDays}
+	}
+	if err := sendEmail(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, emails.EnrollmentReview, review(emails.StageReview))); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for an operator to review the enrollment")
 	_, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
-		subject, event := "Reminder: enrollment to review: "+in.Partner.Name, "operators_reminded"
+		stage, event := emails.StageReminder, "operators_reminded"
 		if n == 2 {
-			subject, event = "Escalation: enrollment waiting 5 business days: "+in.Partner.Name, "escalated"
+			stage, event = emails.StageEscalation, "escalated"
 			t.setStep(ctx, "Escalated: waiting for an operator")
 		}
 		key := fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), event)
-		if err := sendEmail(ctx, partnerNotice(key, operators, subject, review)); err != nil {
+		if err := sendEmail(ctx, partnerNotice(key, operators, emails.EnrollmentReview, review(stage))); err != nil {
 			return err
 		}
 		return t.record(ctx, models.EnrollmentSubmitted, event, nil, false, "")
@@ -113,11 +115,8 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	decided := dec.name
-	body := "Your indirect-reseller enrollment was approved. You can now extend your direct-bill customers' relationships to your providers (POST /v1/relationship-extensions)."
-	if decided == models.EnrollmentRejected {
-		body = "Your indirect-reseller enrollment was rejected: " + nonEmpty(answer.Reason, "no reason given") + ".\nYou can correct it and submit again (POST /v1/enrollment)."
-	}
-	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decided), in.Partner, "Your enrollment was "+decided, body)); err != nil {
+	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decided), in.Partner, emails.EnrollmentDecision,
+		emails.Data{Approved: decided == models.EnrollmentApproved, Reason: answer.Reason})); err != nil {
 		return status(), err
 	}
 	logger.Info("Enrollment decided", "status", decided)

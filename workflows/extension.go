@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -11,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -30,6 +30,7 @@ type ExtensionInput struct {
 	CustomerID    string
 	CustomerName  string
 	CustomerEmail string
+	Locale        string       // the customer's language (i18n.Supported); empty: English
 	Method        string       // models.ConsentCustomerConfirmation or models.ConsentPartnerAttestation
 	Attestation   *Attestation // with the partner_attestation method
 	Reminders     []time.Duration
@@ -178,7 +179,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	id := w.in.ExtensionID
 	w.t.setStep(ctx, "Sending the consent request to the customer")
-	if err := sendEmail(ctx, w.consentEmail("extension:"+id+":consent", "")); err != nil {
+	if err := sendEmail(ctx, w.consentEmail("extension:"+id+":consent", false)); err != nil {
 		_, ferr := w.fail(ctx, err)
 		return true, ferr
 	}
@@ -188,7 +189,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	w.t.setStep(ctx, "Waiting for the customer's consent, until "+w.st.ExpiresAt.Format(time.RFC3339))
 	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
-			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), "Reminder: ")); err != nil {
+			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true)); err != nil {
 				return err
 			}
 			w.st.RemindersSent = n
@@ -243,19 +244,11 @@ func (w *extension) recordDecision(ctx workflow.Context) error {
 	return w.t.recordWith(ctx, p)
 }
 
-func (w *extension) consentEmail(key, subjectPrefix string) activities.Email {
-	var b strings.Builder
-	printf(&b, "Hello %s,\n\n", nonEmpty(w.in.CustomerName, "there"))
-	printf(&b, "%s, your Microsoft Cloud Solution Provider partner, is now an indirect reseller of %s.\n", w.in.Reseller.Name, w.in.Provider.Name)
-	printf(&b, "To keep serving you through %s, it asks your consent to share a copy of your bill-to information with %s.\n", w.in.Provider.Name, w.in.Provider.Name)
-	b.WriteString("No admin rights are given to anyone by this consent.\n\n")
-	b.WriteString("Review what is shared and answer here: " + activities.LinkPlaceholder + "\n\n")
-	printf(&b, "This link is personal and works until %s (UTC). Opening it changes nothing.\n", w.st.ExpiresAt.Format("2 January 2006 15:04"))
+func (w *extension) consentEmail(key string, reminder bool) activities.Email {
 	return activities.Email{
-		Key: key, To: w.in.CustomerEmail,
-		Subject: subjectPrefix + w.in.Reseller.Name + " asks your consent to work with " + w.in.Provider.Name,
-		Body:    b.String(),
-		Link:    &activities.Link{Purpose: models.LinkPurposeConsent, SubjectID: w.in.ExtensionID, ExpiresAt: w.st.ExpiresAt},
+		Key: key, To: w.in.CustomerEmail, Template: emails.ConsentRequest, Locale: w.in.Locale,
+		Data: &emails.Data{Recipient: w.in.CustomerName, Reminder: reminder, Reseller: w.in.Reseller.Name, Provider: w.in.Provider.Name, ExpiresAt: w.st.ExpiresAt},
+		Link: &activities.Link{Purpose: models.LinkPurposeConsent, SubjectID: w.in.ExtensionID, ExpiresAt: w.st.ExpiresAt},
 	}
 }
 

@@ -23,6 +23,7 @@ type InvitationInput struct {
 	CustomerCompany string
 	CustomerEmail   string
 	Message         string
+	Locale          string // the customer's language (i18n.Supported); empty: English
 	DelegatedAdmin  *models.DelegatedAdminRequest
 	Reminders       []time.Duration
 	ExpireAfter     time.Duration
@@ -133,7 +134,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
 		return w.status(), err
 	}
-	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", "", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st)); err != nil {
 		return w.fail(ctx, err)
 	}
 	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_sent", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
@@ -240,7 +241,7 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "Reminder: ", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, key, true, &w.st)); err != nil {
 		return err
 	}
 	w.st.RemindersSent = n
@@ -254,7 +255,7 @@ func (w *invitation) resend(ctx workflow.Context) error {
 // resendNumber sends the n-th resend with a fresh link and records it.
 func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, key, false, &w.st)); err != nil {
 		return err
 	}
 	w.st.Resends = max(w.st.Resends, n)

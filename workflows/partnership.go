@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -88,16 +89,16 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	if err := w.t.record(ctx, models.PartnershipInvited, "partnership_invited", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
 		return w.status(), err
 	}
-	notice := fmt.Sprintf("%s invites you to become one of its indirect resellers.\n\nAccept with POST /v1/partnerships/%s/accept, or decline with POST /v1/partnerships/%s/decline.\nThe invitation expires on %s (UTC).",
-		w.in.Provider.Name, id, id, w.wait.expiresAt().Format("2 January 2006"))
-	if err := sendEmail(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, "Partnership invitation from "+w.in.Provider.Name, notice)); err != nil {
+	notice := emails.Data{Provider: w.in.Provider.Name, ID: id, ExpiresAt: w.wait.expiresAt()}
+	if err := sendEmail(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, emails.PartnershipInvitation, notice)); err != nil {
 		return w.status(), err
 	}
 	w.t.setStep(ctx, "Waiting for the reseller to accept or decline")
 	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
-			return sendEmail(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller,
-				"Reminder: partnership invitation from "+w.in.Provider.Name, notice))
+			reminder := notice
+			reminder.Reminder = true
+			return sendEmail(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller, emails.PartnershipInvitation, reminder))
 		})
 	if err != nil {
 		if isCancellation(err) {
@@ -117,8 +118,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		err = w.recordDecision(ctx)
 	}
 	if err == nil && !expired && w.decision.name == models.PartnershipActive {
-		err = sendEmail(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, w.in.Reseller.Name+" accepted your partnership",
-			w.in.Reseller.Name+" is now one of your indirect resellers."))
+		err = sendEmail(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
 	}
 	if err != nil {
 		return w.status(), err

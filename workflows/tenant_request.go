@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -25,6 +26,7 @@ type TenantRequestInput struct {
 	Provider    Party
 	CompanyName string
 	Domain      string
+	Locale      string // the customer's language (i18n.Supported); empty: English
 	Reminders   []time.Duration
 	ExpireAfter time.Duration
 }
@@ -105,22 +107,23 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	finish := func() (TenantRequestStatus, error) {
 		return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}
-	notifyReseller := func(key, subject, body string) error {
-		return sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, subject, body))
+	notifyReseller := func(key string, kind emails.Kind, reason string) error {
+		return sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, kind,
+			emails.Data{Provider: in.Provider.Name, Customer: in.CompanyName, Reason: reason}))
 	}
 
 	if err := t.record(ctx, models.TenantRequestWaitingForProvider, "tenant_requested", map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}, false, ""); err != nil {
 		return status(), err
 	}
-	ask := fmt.Sprintf("%s asks you to create a customer tenant for %s (%s).\nApprove with POST /v1/customer-tenant-requests/%s/approve (optionally {\"tenant_id\": \"…\"}),\nor reject with POST /v1/customer-tenant-requests/%s/reject and {\"reason\": \"…\"}.\nThe request expires on %s (UTC).",
-		in.Reseller.Name, in.CompanyName, in.Domain, in.RequestID, in.RequestID, st.ExpiresAt.Format("2 January 2006 15:04"))
-	if err := sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, "Tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
+	ask := emails.Data{Reseller: in.Reseller.Name, Customer: in.CompanyName, Domain: in.Domain, ID: in.RequestID, ExpiresAt: st.ExpiresAt}
+	if err := sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, emails.TenantRequest, ask)); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for the provider to create the tenant, until "+st.ExpiresAt.Format(time.RFC3339))
 	expired, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
-		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider,
-			"Reminder: tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
+		reminder := ask
+		reminder.Reminder = true
+		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider, emails.TenantRequest, reminder)); err != nil {
 			return err
 		}
 		return t.record(ctx, models.TenantRequestWaitingForProvider, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
@@ -141,12 +144,12 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 		if err := t.record(ctx, models.TenantRequestExpired, "tenant_request_expired", map[string]string{"reason": "the provider did not answer within the window"}, false, ""); err != nil {
 			return status(), err
 		}
-		if err := notifyReseller("expired", "Tenant request expired: "+in.CompanyName, in.Provider.Name+" did not answer your tenant request for "+in.CompanyName+" in time. You can send a new request."); err != nil {
+		if err := notifyReseller("expired", emails.TenantRequestExpired, ""); err != nil {
 			return status(), err
 		}
 		return finish()
 	case dec.name == models.TenantRequestRejected:
-		if err := notifyReseller("rejected", "Tenant request rejected: "+in.CompanyName, in.Provider.Name+" rejected your tenant request for "+in.CompanyName+": "+rejection.Reason); err != nil {
+		if err := notifyReseller("rejected", emails.TenantRequestRejected, rejection.Reason); err != nil {
 			return status(), err
 		}
 		return finish()

@@ -206,6 +206,33 @@ func (e InvitationStatus) Valid() bool {
 	}
 }
 
+// Defines values for Locale.
+const (
+	De Locale = "de"
+	En Locale = "en"
+	Es Locale = "es"
+	Fr Locale = "fr"
+	Nl Locale = "nl"
+)
+
+// Valid indicates whether the value is a known member of the Locale enum.
+func (e Locale) Valid() bool {
+	switch e {
+	case De:
+		return true
+	case En:
+		return true
+	case Es:
+		return true
+	case Fr:
+		return true
+	case Nl:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeType.
 const (
 	MeTypeIndirectProvider MeType = "indirect_provider"
@@ -627,11 +654,14 @@ type Extension struct {
 		SignerName  string                 `json:"signer_name,omitempty,omitzero"`
 		Status      ExtensionConsentStatus `json:"status"`
 	} `json:"consent"`
-	CreatedAt      time.Time       `json:"created_at"`
-	CustomerId     string          `json:"customer_id"`
-	Events         []Event         `json:"events,omitempty,omitzero"`
-	ExpiresAt      time.Time       `json:"expires_at"`
-	Id             string          `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	CustomerId string    `json:"customer_id"`
+	Events     []Event   `json:"events,omitempty,omitzero"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Id         string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale         Locale          `json:"locale,omitempty,omitzero"`
 	ProviderId     string          `json:"provider_id"`
 	RelationshipId string          `json:"relationship_id,omitempty,omitzero"`
 	ResellerId     string          `json:"reseller_id"`
@@ -659,24 +689,33 @@ type Invitation struct {
 	Events         []Event           `json:"events,omitempty,omitzero"`
 	ExpiresAt      time.Time         `json:"expires_at"`
 	Id             string            `json:"id"`
-	Message        string            `json:"message,omitempty,omitzero"`
-	ProviderId     string            `json:"provider_id"`
-	RelationshipId string            `json:"relationship_id,omitempty,omitzero"`
-	ResellerId     string            `json:"reseller_id"`
-	Status         InvitationStatus  `json:"status"`
-	WorkflowId     string            `json:"workflow_id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale         Locale           `json:"locale,omitempty,omitzero"`
+	Message        string           `json:"message,omitempty,omitzero"`
+	ProviderId     string           `json:"provider_id"`
+	RelationshipId string           `json:"relationship_id,omitempty,omitzero"`
+	ResellerId     string           `json:"reseller_id"`
+	Status         InvitationStatus `json:"status"`
+	WorkflowId     string           `json:"workflow_id"`
 }
 
 // InvitationStatus defines model for Invitation.Status.
 type InvitationStatus string
 
+// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+type Locale string
+
 // Me defines model for Me.
 type Me struct {
-	ContactEmail string        `json:"contact_email"`
-	CreatedAt    time.Time     `json:"created_at"`
-	DirectBill   bool          `json:"direct_bill"`
-	Enrollment   Enrollment    `json:"enrollment"`
-	Id           string        `json:"id"`
+	ContactEmail string     `json:"contact_email"`
+	CreatedAt    time.Time  `json:"created_at"`
+	DirectBill   bool       `json:"direct_bill"`
+	Enrollment   Enrollment `json:"enrollment"`
+	Id           string     `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale       Locale        `json:"locale,omitempty,omitzero"`
 	Name         string        `json:"name"`
 	Partnerships []Partnership `json:"partnerships"`
 	Type         MeType        `json:"type"`
@@ -688,13 +727,16 @@ type MeType string
 // NewPartner defines model for NewPartner.
 type NewPartner struct {
 	// ApiKey shown once; stored only as a hash
-	ApiKey       string         `json:"api_key"`
-	ContactEmail string         `json:"contact_email"`
-	CreatedAt    time.Time      `json:"created_at"`
-	DirectBill   bool           `json:"direct_bill"`
-	Id           string         `json:"id"`
-	Name         string         `json:"name"`
-	Type         NewPartnerType `json:"type"`
+	ApiKey       string    `json:"api_key"`
+	ContactEmail string    `json:"contact_email"`
+	CreatedAt    time.Time `json:"created_at"`
+	DirectBill   bool      `json:"direct_bill"`
+	Id           string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale         `json:"locale,omitempty,omitzero"`
+	Name   string         `json:"name"`
+	Type   NewPartnerType `json:"type"`
 }
 
 // NewPartnerType defines model for NewPartner.Type.
@@ -709,12 +751,15 @@ type OrderEligibility struct {
 
 // Partner defines model for Partner.
 type Partner struct {
-	ContactEmail string      `json:"contact_email"`
-	CreatedAt    time.Time   `json:"created_at"`
-	DirectBill   bool        `json:"direct_bill"`
-	Id           string      `json:"id"`
-	Name         string      `json:"name"`
-	Type         PartnerType `json:"type"`
+	ContactEmail string    `json:"contact_email"`
+	CreatedAt    time.Time `json:"created_at"`
+	DirectBill   bool      `json:"direct_bill"`
+	Id           string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale      `json:"locale,omitempty,omitzero"`
+	Name   string      `json:"name"`
+	Type   PartnerType `json:"type"`
 }
 
 // PartnerType defines model for Partner.Type.
@@ -802,15 +847,18 @@ type Resent struct {
 
 // TenantRequest defines model for TenantRequest.
 type TenantRequest struct {
-	BillTo         BillTo              `json:"bill_to,omitempty,omitzero"`
-	CompanyName    string              `json:"company_name"`
-	ContactEmail   string              `json:"contact_email"`
-	CreatedAt      time.Time           `json:"created_at"`
-	CustomerId     string              `json:"customer_id,omitempty,omitzero"`
-	Domain         string              `json:"domain"`
-	Events         []Event             `json:"events,omitempty,omitzero"`
-	ExpiresAt      time.Time           `json:"expires_at"`
-	Id             string              `json:"id"`
+	BillTo       BillTo    `json:"bill_to,omitempty,omitzero"`
+	CompanyName  string    `json:"company_name"`
+	ContactEmail string    `json:"contact_email"`
+	CreatedAt    time.Time `json:"created_at"`
+	CustomerId   string    `json:"customer_id,omitempty,omitzero"`
+	Domain       string    `json:"domain"`
+	Events       []Event   `json:"events,omitempty,omitzero"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Id           string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale         Locale              `json:"locale,omitempty,omitzero"`
 	ProviderId     string              `json:"provider_id"`
 	Reason         string              `json:"reason,omitempty,omitzero"`
 	RelationshipId string              `json:"relationship_id,omitempty,omitzero"`
@@ -876,9 +924,12 @@ type CreatePartnerJSONBody struct {
 	ContactEmail string `json:"contact_email"`
 
 	// DirectBill only for resellers
-	DirectBill bool                      `json:"direct_bill,omitempty,omitzero"`
-	Name       string                    `json:"name"`
-	Type       CreatePartnerJSONBodyType `json:"type"`
+	DirectBill bool `json:"direct_bill,omitempty,omitzero"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale                    `json:"locale,omitempty,omitzero"`
+	Name   string                    `json:"name"`
+	Type   CreatePartnerJSONBodyType `json:"type"`
 }
 
 // CreatePartnerJSONBodyType defines parameters for CreatePartner.
@@ -900,7 +951,10 @@ type CreateTenantRequestJSONBody struct {
 	CompanyName  string `json:"company_name"`
 	ContactEmail string `json:"contact_email"`
 	Domain       string `json:"domain"`
-	ProviderId   string `json:"provider_id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale     Locale `json:"locale,omitempty,omitzero"`
+	ProviderId string `json:"provider_id"`
 }
 
 // CreateTenantRequestParams defines parameters for CreateTenantRequest.
@@ -982,6 +1036,9 @@ type CreateInvitationJSONBody struct {
 	} `json:"customer"`
 	DelegatedAdmin DelegatedAdminRequest `json:"delegated_admin,omitempty,omitzero"`
 
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale `json:"locale,omitempty,omitzero"`
+
 	// Message plain text; the personal link goes at {{link}} if present, else after the text; markup and other links are refused
 	Message    string `json:"message,omitempty,omitzero"`
 	ProviderId string `json:"provider_id"`
@@ -1041,8 +1098,11 @@ type CreateExtensionJSONBody struct {
 	CustomerId string `json:"customer_id"`
 
 	// DelegatedAdminRequired must be false (rule R5: delegated-admin-requires-invitation otherwise)
-	DelegatedAdminRequired bool   `json:"delegated_admin_required,omitempty,omitzero"`
-	ProviderId             string `json:"provider_id"`
+	DelegatedAdminRequired bool `json:"delegated_admin_required,omitempty,omitzero"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale     Locale `json:"locale,omitempty,omitzero"`
+	ProviderId string `json:"provider_id"`
 
 	// ShareBillTo must be true (rule R4: bill-to-sharing-not-acknowledged otherwise)
 	ShareBillTo bool `json:"share_bill_to"`
