@@ -182,6 +182,11 @@ func toProblem(err error) *Problem {
 	case errors.Is(err, store.ErrConflict):
 		return problem(http.StatusConflict, CodeConflict, "the object already exists")
 	}
+	var pending startPendingError
+	if errors.As(err, &pending) {
+		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the workflow service did not answer; the onboarding is recorded "+
+			"and starts on its own within minutes: retry with the same Idempotency-Key to get it")
+	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return problem(http.StatusConflict, CodeConflict, "this onboarding is already running")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
@@ -29,6 +30,7 @@ type Temporal interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
 	GetWorkflow(ctx context.Context, workflowID string, runID string) client.WorkflowRun
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
 }
 
@@ -106,36 +108,6 @@ func New(d Deps) *echo.Echo {
 		e.GET("/dev/mailbox", s.devMailbox)
 	}
 	return e
-}
-
-// start starts an onboarding's workflow. A workflow already started under
-// its deterministic ID is the same onboarding (a retried request): not an
-// error. When the start fails, abandon marks the row written for it as ended,
-// so that it neither shows as waiting nor blocks a new attempt; a retry with
-// the same Idempotency-Key starts it again.
-func (s *Server) start(ctx context.Context, opts client.StartWorkflowOptions, kind string, abandon func(context.Context) error, workflow any, input any) error {
-	_, err := s.temporal.ExecuteWorkflow(ctx, opts, workflow, input)
-	switch {
-	case err == nil:
-		s.metrics.OnboardingStarted(kind)
-		return nil
-	case alreadyStarted(err):
-		return nil
-	}
-	// The client may have gone; the clean-up must still happen.
-	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if aerr := abandon(cleanupCtx); aerr != nil {
-		s.logger.ErrorContext(ctx, "Could not mark an onboarding whose start failed", "workflow_id", opts.ID, "error", aerr)
-	}
-	return err
-}
-
-// startFailed records on the timeline why an onboarding never started.
-func (s *Server) startFailed(ctx context.Context, subjectID string) error {
-	_, err := s.store.AppendEvent(ctx, models.OnboardingEvent{SubjectID: subjectID, Seq: 0, Type: "start_failed", At: time.Now().UTC(),
-		Details: map[string]string{"reason": "the workflow service was unavailable; retry the request with the same Idempotency-Key"}})
-	return err
 }
 
 func (s *Server) healthz(c echo.Context) error {

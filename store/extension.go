@@ -47,6 +47,11 @@ func (s *Store) SubmitEnrollment(ctx context.Context, partnerID, workflowID stri
 		if res.RowsAffected == 0 {
 			return ErrConflict // submitted or approved already
 		}
+		// The new submission's run must start even if this process dies first.
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.WorkflowStart{
+			WorkflowID: workflowID, Kind: "enrollment", SubjectID: partnerID, CreatedAt: at}).Error; err != nil {
+			return err
+		}
 		return tx.Model(&models.Partner{}).Where("id = ?", partnerID).Updates(map[string]any{"enrollment_status": e.Status, "updated_at": at}).Error
 	})
 	return e, err

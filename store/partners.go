@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/csp-onboarding/onboarding/models"
 )
@@ -115,28 +114,6 @@ func (s *Store) SetPartnershipStatus(ctx context.Context, id, status string) err
 		return ErrNotFound
 	}
 	return nil
-}
-
-// ClaimIdempotencyKey binds a partner's Idempotency-Key to a new resource ID,
-// or returns the resource the key was bound to before. A key reused for a
-// different request is a conflict.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, k models.IdempotencyKey) (resourceID string, replay bool, err error) {
-	k.CreatedAt = now()
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&k)
-	if res.Error != nil {
-		return "", false, res.Error
-	}
-	if res.RowsAffected == 1 {
-		return k.ResourceID, false, nil
-	}
-	var existing models.IdempotencyKey
-	if err := s.db.WithContext(ctx).Where("partner_id = ? AND key = ?", k.PartnerID, k.Key).Take(&existing).Error; err != nil {
-		return "", false, err
-	}
-	if existing.Operation != k.Operation || existing.RequestHash != k.RequestHash {
-		return "", false, ErrIdempotencyKeyReused
-	}
-	return existing.ResourceID, true, nil
 }
 
 // ErrIdempotencyKeyReused means the same key came with a different request.
