@@ -14,7 +14,6 @@ import (
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
-	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -31,13 +30,13 @@ func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRe
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	key, hash := secret.New(secret.APIKeyPrefix)
 	now := time.Now().UTC()
 	p := models.Partner{
 		ID: newID(), Name: strings.TrimSpace(req.Name), Type: string(req.Type), DirectBill: req.DirectBill,
-		ContactEmail: req.ContactEmail, APIKeyHash: hash, EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now,
+		ContactEmail: req.ContactEmail, EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.store.CreatePartner(ctx, &p); err != nil {
+	key, k := newAPIKey(p.ID, nil)
+	if err := s.store.CreatePartner(ctx, &p, k); err != nil {
 		return nil, err
 	}
 	return oapi.CreatePartner201JSONResponse{

@@ -172,14 +172,29 @@ func (s *Server) authenticatePartner(c echo.Context) error {
 	if !ok {
 		return problem(http.StatusUnauthorized, CodeUnauthorized, "send Authorization: Bearer <api key>")
 	}
-	p, err := s.store.PartnerByAPIKeyHash(c.Request().Context(), secret.Hash(key))
+	ctx := c.Request().Context()
+	k, p, err := s.store.APIKeyByHash(ctx, secret.Hash(key))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key is not valid")
+			return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key is not valid (unknown or revoked)")
 		}
 		return err
 	}
-	c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), partnerKey{}, p)))
+	now := time.Now().UTC()
+	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key expired at "+k.ExpiresAt.UTC().Format(time.RFC3339)+
+			"; use your other key, or ask an operator for a new partner key")
+	}
+	if p.DisabledAt != nil {
+		return problem(http.StatusUnauthorized, CodeUnauthorized, "this partner is disabled; ask an operator")
+	}
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= touchEvery {
+		if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
+			s.logger.WarnContext(ctx, "Could not record an API key's use", "key_id", k.ID, "error", err)
+		}
+	}
+	ctx = context.WithValue(context.WithValue(ctx, partnerKey{}, p), apiKeyIDKey{}, k.ID)
+	c.SetRequest(c.Request().WithContext(ctx))
 	return nil
 }
 

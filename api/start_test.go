@@ -107,16 +107,20 @@ type startEnv struct {
 	t        *testing.T
 	st       *store.Store
 	temporal *fakeTemporal
+	deps     Deps
 	e        http.Handler
 	sweeper  *Sweeper
 }
 
-func newStartEnv(t *testing.T) *startEnv {
+func newStartEnv(t *testing.T, adjust ...func(*config.Config)) *startEnv {
 	st := storetest.New(t, storetest.Dialects[1])
 	temporal := &fakeTemporal{}
 	deps := Deps{Store: st, Temporal: temporal, Config: config.Default(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	deps.Config.RateLimits = config.RateLimits{}
-	return &startEnv{t: t, st: st, temporal: temporal, e: New(deps), sweeper: NewSweeper(deps)}
+	for _, f := range adjust {
+		f(&deps.Config)
+	}
+	return &startEnv{t: t, st: st, temporal: temporal, deps: deps, e: New(deps), sweeper: NewSweeper(deps)}
 }
 
 func (env *startEnv) call(method, path, key, body string, headers ...string) *httptest.ResponseRecorder {

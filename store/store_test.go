@@ -86,11 +86,11 @@ func TestPartnerAPIKeyLookupAndUniqueness(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		p := partner(t, st, models.PartnerTypeReseller)
-		got, err := st.PartnerByAPIKeyHash(ctx, p.APIKeyHash)
+		_, got, err := st.APIKeyByHash(ctx, p.APIKeyHash)
 		if err != nil || got.ID != p.ID {
 			t.Fatalf("lookup by key hash: %+v %v", got, err)
 		}
-		if _, err := st.PartnerByAPIKeyHash(ctx, secret.Hash("wrong")); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := st.APIKeyByHash(ctx, secret.Hash("wrong")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown key: %v, want ErrNotFound", err)
 		}
 		dup := p
