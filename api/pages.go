@@ -68,6 +68,9 @@ var (
 	unknownLink = resultPage{Title: "This link is not valid", code: CodeNotFound,
 		Text: "We could not find what this link points to. Check that you opened the whole link from the e-mail.",
 		Next: "If it still does not work, ask the partner who wrote to you to send it again."}
+	supersededLink = resultPage{Title: "A newer link was sent to you", code: CodeTokenUsed,
+		Text: "This invitation was sent to you again, with a new link; this older one no longer works.",
+		Next: "Open the link in the most recent e-mail."}
 	expiredLink = resultPage{Title: "This request has expired", code: CodeTokenExpired,
 		Text: "The time to answer is over.",
 		Next: "Ask the partner who wrote to you to send a new request."}
@@ -111,6 +114,9 @@ func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *re
 	}
 	if inv.Status == models.InvitationExpired || (inv.Status == models.InvitationWaitingForCustomer && time.Now().After(t.ExpiresAt)) {
 		return inv, http.StatusGone, &expiredLink
+	}
+	if t.SupersededAt != nil && inv.Status == models.InvitationWaitingForCustomer {
+		return inv, http.StatusGone, &supersededLink
 	}
 	if t.UsedAt != nil || inv.Status != models.InvitationWaitingForCustomer {
 		p := usedLink(inv.Status)

@@ -53,6 +53,7 @@ type Server struct {
 	logger   *slog.Logger
 	metrics  *metrics.Metrics
 	pages    *pageRenderer
+	limits   limits
 }
 
 const maxBody = "64K"
@@ -62,7 +63,8 @@ func New(d Deps) *echo.Echo {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer()}
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(),
+		limits: newLimits(d.Config.RateLimits)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
@@ -84,6 +86,7 @@ func New(d Deps) *echo.Echo {
 		ContentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 		ReferrerPolicy:        "no-referrer", // personal links must not leak through Referer
 	}))
+	e.Use(s.rateLimit) // before the spec's validation: an abusive client costs as little as possible
 	e.Use(s.enforceSpec)
 
 	e.GET("/healthz", s.healthz)

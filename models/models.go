@@ -286,7 +286,9 @@ type LinkToken struct {
 	SubjectID string     ``
 	ExpiresAt time.Time  ``
 	UsedAt    *time.Time ``
-	CreatedAt time.Time  ``
+	// SupersededAt: closed because a newer link was sent (a resend).
+	SupersededAt *time.Time ``
+	CreatedAt    time.Time  ``
 }
 
 // OutboxMessage is one e-mail, written once under a key the workflow chooses

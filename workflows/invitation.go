@@ -48,8 +48,16 @@ type invitation struct {
 	decision     string // models.InvitationAccepted, …Declined or …Cancelled
 	answer       Answer
 	resendsAsked int
+	resentAt     []time.Time // accepted resends, for the limit per day
 	logger       log.Logger
 }
+
+// Resends are limited per invitation, in the update's validator, so the
+// limit holds whichever API replica asks.
+const (
+	MaxResendsPerDay   = 5
+	ErrTypeResendLimit = "ResendLimit"
+)
 
 // InvitationWorkflow sends the invitation, waits for the customer (with
 // reminders, resends, partner cancel and expiry) and, on acceptance, runs
@@ -105,9 +113,32 @@ func (w *invitation) setup(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResend,
 		func(ctx workflow.Context) (int, error) {
 			w.resendsAsked++
+			w.resentAt = append(w.resentAt, workflow.Now(ctx))
 			return w.resendsAsked, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: validateOpen})
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context) error {
+			if err := validateOpen(ctx); err != nil {
+				return err
+			}
+			return w.validateResendLimit(workflow.Now(ctx))
+		}})
+}
+
+// validateResendLimit refuses a resend past MaxResendsPerDay in the last 24
+// hours; the error's details carry the seconds until one is allowed again.
+func (w *invitation) validateResendLimit(now time.Time) error {
+	var recent []time.Time
+	for _, at := range w.resentAt {
+		if now.Sub(at) < 24*time.Hour {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) < MaxResendsPerDay {
+		return nil
+	}
+	wait := recent[len(recent)-MaxResendsPerDay].Add(24 * time.Hour).Sub(now)
+	return temporal.NewApplicationError(fmt.Sprintf("this invitation was resent %d times in the last 24 hours, the most allowed; "+
+		"the next resend is possible in %s", len(recent), wait.Round(time.Minute)), ErrTypeResendLimit, int(wait.Seconds())+1)
 }
 
 func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
@@ -209,6 +240,14 @@ func (w *invitation) remind(ctx workflow.Context, n int) error {
 func (w *invitation) resend(ctx workflow.Context) error {
 	n := w.st.Resends + 1
 	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
+	// A resend replaces the earlier links (runs started before this change
+	// keep them, as their history says).
+	if workflow.GetVersion(ctx, "resend-supersedes-links", workflow.DefaultVersion, 1) == 1 {
+		in := activities.SupersedeLinksInput{SubjectID: w.in.InvitationID, Purpose: models.LinkPurposeInvitation, At: workflow.Now(ctx)}
+		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.SupersedeLinks, in).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
 	if err := sendEmail(ctx, invitationEmail(w.in, key, "", &w.st)); err != nil {
 		return err
 	}

@@ -1238,7 +1238,7 @@ type ServerInterface interface {
 	// CancelInvitation Withdraw an invitation that still waits
 	// (POST /v1/invitations/{id}/cancel)
 	CancelInvitation(ctx echo.Context, id ID) error
-	// ResendInvitation Send the invitation e-mail again, with a fresh link
+	// ResendInvitation Send the invitation e-mail again, with a fresh link; the earlier links stop working. At most 5 resends in 24 hours (429 resend-limit)
 	// (POST /v1/invitations/{id}/resend)
 	ResendInvitation(ctx echo.Context, id ID) error
 	// GetMe The calling partner, its enrollment and partnerships
@@ -3319,6 +3319,20 @@ func (response ResendInvitation409ApplicationProblemPlusJSONResponse) VisitResen
 	return err
 }
 
+type ResendInvitation429ApplicationProblemPlusJSONResponse Problem
+
+func (response ResendInvitation429ApplicationProblemPlusJSONResponse) VisitResendInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -4094,7 +4108,7 @@ type StrictServerInterface interface {
 	// CancelInvitation Withdraw an invitation that still waits
 	// (POST /v1/invitations/{id}/cancel)
 	CancelInvitation(ctx context.Context, request CancelInvitationRequestObject) (CancelInvitationResponseObject, error)
-	// ResendInvitation Send the invitation e-mail again, with a fresh link
+	// ResendInvitation Send the invitation e-mail again, with a fresh link; the earlier links stop working. At most 5 resends in 24 hours (429 resend-limit)
 	// (POST /v1/invitations/{id}/resend)
 	ResendInvitation(ctx context.Context, request ResendInvitationRequestObject) (ResendInvitationResponseObject, error)
 	// GetMe The calling partner, its enrollment and partnerships

@@ -46,7 +46,12 @@ INSERT INTO api_keys (id, partner_id, hash, created_at)
 UPDATE partners SET api_key_hash = 'api_keys:' || id;
 ALTER TABLE partners ADD COLUMN disabled_at DATETIME;
 
+-- A resend replaces the invitation's earlier links: they are closed and
+-- marked, so their page says a newer link was sent.
+ALTER TABLE link_tokens ADD COLUMN superseded_at DATETIME;
+
 -- +goose Down
+ALTER TABLE link_tokens DROP COLUMN superseded_at;
 UPDATE partners SET api_key_hash = (SELECT hash FROM api_keys k WHERE k.partner_id = partners.id AND k.revoked_at IS NULL ORDER BY k.created_at LIMIT 1)
     WHERE EXISTS (SELECT 1 FROM api_keys k WHERE k.partner_id = partners.id AND k.revoked_at IS NULL);
 ALTER TABLE partners DROP COLUMN disabled_at;
