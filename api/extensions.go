@@ -241,7 +241,9 @@ func (s *Server) enrollmentPlan(partner models.Partner, e models.Enrollment) sta
 		workflows.SearchKind.ValueSet(workflows.KindEnrollment), workflows.SearchStatus.ValueSet(models.EnrollmentSubmitted),
 		workflows.SearchReseller.ValueSet(partner.ID))
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	return startPlan{kind: workflows.KindEnrollment, subjectID: partner.ID, opts: opts, notBefore: e.SubmittedAt,
+	submission := e.SubmittedAt.UTC().Format(time.RFC3339Nano)
+	opts.Memo = map[string]any{memoSubmission: submission}
+	return startPlan{kind: workflows.KindEnrollment, subjectID: partner.ID, opts: opts, submission: submission,
 		workflow: workflows.EnrollmentWorkflow,
 		input: workflows.EnrollmentInput{
 			Partner: party(partner), OperatorEmail: s.cfg.OperatorEmail, RemindAfter: s.cfg.Timing.EnrollmentReminder,

@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/csp-onboarding/onboarding/config"
@@ -34,6 +36,7 @@ type fakeTemporal struct {
 	mu     sync.Mutex
 	mode   string // "" up, "down", "hangup" (starts, then the caller sees a cancelled context), "refuse"
 	runs   map[string]time.Time
+	memos  map[string]any
 	starts []string
 }
 
@@ -51,10 +54,14 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 	if f.runs == nil {
 		f.runs = map[string]time.Time{}
 	}
-	if _, ok := f.runs[o.ID]; ok && o.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+	if _, ok := f.runs[o.ID]; ok { // every run here is running
 		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "")
 	}
 	f.runs[o.ID] = time.Now()
+	if f.memos == nil {
+		f.memos = map[string]any{}
+	}
+	f.memos[o.ID] = o.Memo[memoSubmission]
 	f.starts = append(f.starts, o.ID)
 	if f.mode == "hangup" {
 		return nil, context.Canceled
@@ -72,8 +79,15 @@ func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string
 	if !ok {
 		return nil, serviceerror.NewNotFound("workflow not found")
 	}
-	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
-		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, StartTime: timestamppb.New(at)}}, nil
+	info := &workflowpb.WorkflowExecutionInfo{Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, StartTime: timestamppb.New(at)}
+	if m := f.memos[id]; m != nil {
+		pl, err := converter.GetDefaultDataConverter().ToPayload(m)
+		if err != nil {
+			return nil, err
+		}
+		info.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{memoSubmission: pl}}
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: info}, nil
 }
 
 func (f *fakeTemporal) started(id string) bool {

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/csp-onboarding/onboarding/metrics"
 	"github.com/csp-onboarding/onboarding/models"
@@ -29,16 +31,13 @@ type startPlan struct {
 	input           any
 	// abandon ends the row when its start is proven not to have happened.
 	abandon func(ctx context.Context, reason string) error
-	// notBefore is set where an ID is reused (enrollments): a run that
-	// started before it belongs to an older submission.
-	notBefore time.Time
+	// submission is set where an ID is reused (enrollments): it goes in the
+	// run's memo, so that a run of an older submission is told apart.
+	submission string
 	// refuse says why the row cannot be started (what the workflow needs
 	// was never kept); such a row is ended instead.
 	refuse string
 }
-
-// clockSkew tolerates the database's and Temporal's clocks disagreeing.
-const clockSkew = 5 * time.Second
 
 // pendingStart is the record written with a row, deleted once its workflow exists.
 func pendingStart(kind, workflowID, subjectID string) models.WorkflowStart {
@@ -121,12 +120,25 @@ func (s *Server) started(ctx context.Context, p startPlan) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	info := d.GetWorkflowExecutionInfo()
-	if !p.notBefore.IsZero() && info.GetStartTime().AsTime().Before(p.notBefore.Add(-clockSkew)) {
-		return false, nil
+	if p.submission == "" {
+		return true, nil
 	}
-	return true, nil
+	info := d.GetWorkflowExecutionInfo()
+	field, ok := info.GetMemo().GetFields()[memoSubmission]
+	if !ok {
+		// A run started before runs carried their submission: only a
+		// running one can be this submission's.
+		return info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	}
+	var got string
+	if err := converter.GetDefaultDataConverter().FromPayload(field, &got); err != nil {
+		return false, err
+	}
+	return got == p.submission, nil
 }
+
+// memoSubmission is the memo field naming the submission a run is for.
+const memoSubmission = "submission"
 
 // ambiguous: an error that does not prove Temporal refused the start.
 func ambiguous(err error) bool {
