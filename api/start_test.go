@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
@@ -413,5 +414,31 @@ func TestTheSweeperEndsWhatCannotBeStarted(t *testing.T) {
 	}
 	if left, _ := env.st.PendingStarts(ctx, time.Now().Add(time.Second), 10); len(left) != 0 {
 		t.Fatalf("starts left pending: %+v", left)
+	}
+}
+
+// TestAKeyBoundToNothingIsFreed: an older version claimed keys before its
+// insert; a key left bound to a row never written answered 404 for good.
+// Now the replay frees it and the request goes through.
+func TestAKeyBoundToNothingIsFreed(t *testing.T) {
+	env := newStartEnv(t)
+	_, providerKey := seedPartner(t, env.st, models.PartnerTypeIndirectProvider)
+	provider, _, _ := env.st.APIKeyByHash(context.Background(), secret.Hash(providerKey))
+	reseller, _ := seedPartner(t, env.st, models.PartnerTypeReseller)
+	k, err := requestKey("old-key", provider.PartnerID, "create-partnership", &oapi.CreatePartnershipJSONRequestBody{ResellerId: reseller.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.ResourceID, k.CreatedAt = "never-written", time.Now().UTC()
+	if err := env.st.DB().Create(k).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec := env.call(http.MethodPost, "/v1/partnerships", providerKey, `{"reseller_id":"`+reseller.ID+`"}`, "Idempotency-Key", "old-key")
+	if rec.Code != http.StatusAccepted || strings.Contains(rec.Body.String(), "never-written") {
+		t.Fatalf("a key bound to nothing: %d %s", rec.Code, rec.Body)
+	}
+	again := env.call(http.MethodPost, "/v1/partnerships", providerKey, `{"reseller_id":"`+reseller.ID+`"}`, "Idempotency-Key", "old-key")
+	if again.Code != http.StatusAccepted || again.Body.String() != rec.Body.String() {
+		t.Fatalf("the replay answers the same partnership: %d %s", again.Code, again.Body)
 	}
 }
