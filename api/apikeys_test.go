@@ -9,15 +9,23 @@ import (
 	"time"
 
 	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/migrations"
 	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/store/storetest"
 )
 
 // TestAPIKeysHaveALifeCycle: two keys at once, rotation, revocation by the
 // partner (never its last key) and by an operator, expiry, a disabled
 // partner, and the last use recorded at most once a minute.
 func TestAPIKeysHaveALifeCycle(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { apiKeysLifeCycle(t, d) })
+	}
+}
+
+func apiKeysLifeCycle(t *testing.T, dialect migrations.Dialect) {
 	const admin = "test-admin-token"
-	env := newStartEnv(t, func(c *config.Config) { c.AdminToken = admin })
+	env := newStartEnvOn(t, dialect, func(c *config.Config) { c.AdminToken = admin })
 	ctx := context.Background()
 
 	rec := env.call(http.MethodPost, "/v1/admin/partners", admin, `{"name":"Fabrikam","type":"reseller","contact_email":"sales@fabrikam.example"}`)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/migrations"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -128,7 +129,11 @@ type startEnv struct {
 }
 
 func newStartEnv(t *testing.T, adjust ...func(*config.Config)) *startEnv {
-	st := storetest.New(t, storetest.Dialects[1])
+	return newStartEnvOn(t, migrations.SQLite, adjust...)
+}
+
+func newStartEnvOn(t *testing.T, dialect migrations.Dialect, adjust ...func(*config.Config)) *startEnv {
+	st := storetest.New(t, dialect)
 	temporal := &fakeTemporal{}
 	deps := Deps{Store: st, Temporal: temporal, Config: config.Default(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	deps.Config.RateLimits = config.RateLimits{}
@@ -166,7 +171,13 @@ func (env *startEnv) activePartnership(provider, reseller models.Partner) {
 // the same Idempotency-Key starts it and answers the same onboarding, (b)
 // without a key, the sweeper starts it.
 func TestACrashBetweenInsertAndStartIsFinishedByARetryOrTheSweeper(t *testing.T) {
-	env := newStartEnv(t)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { crashBetweenInsertAndStart(t, d) })
+	}
+}
+
+func crashBetweenInsertAndStart(t *testing.T, dialect migrations.Dialect) {
+	env := newStartEnvOn(t, dialect)
 	ctx := context.Background()
 	provider, providerKey := seedPartner(t, env.st, models.PartnerTypeIndirectProvider)
 	reseller, resellerKey := seedPartner(t, env.st, models.PartnerTypeReseller)

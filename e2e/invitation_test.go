@@ -208,7 +208,7 @@ func TestInvitationCancelledAndDeclined(t *testing.T) {
 	p.eventually("declined recorded", func() bool {
 		return p.call("GET", "/v1/invitations/"+declineID, reseller.key, nil).str("status") == "declined"
 	})
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-v1.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-v2.json") // v2: a resend supersedes the earlier links
 	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-v1.json")
 	list := p.must(200, p.call("GET", "/v1/invitations?status=declined", reseller.key, nil))
 	require.Len(t, list.json["items"].([]any), 1)
