@@ -90,6 +90,7 @@ func wantsJSON(c echo.Context) bool {
 
 var (
 	unknownLink = resultPage{title: "result_unknown_title", code: CodeNotFound, text: "result_unknown_text", next: "result_unknown_next"}
+	supersededLink = resultPage{title: "result_superseded_title", code: CodeTokenUsed, text: "result_superseded_text", next: "result_superseded_next"}
 	expiredLink = resultPage{title: "result_expired_title", code: CodeTokenExpired, text: "result_expired_text", next: "result_expired_next"}
 )
 
@@ -131,6 +132,9 @@ func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *re
 	}
 	if inv.Status == models.InvitationExpired || (inv.Status == models.InvitationWaitingForCustomer && time.Now().After(t.ExpiresAt)) {
 		return inv, http.StatusGone, &expiredLink
+	}
+	if t.SupersededAt != nil && inv.Status == models.InvitationWaitingForCustomer {
+		return inv, http.StatusGone, &supersededLink
 	}
 	if t.UsedAt != nil || inv.Status != models.InvitationWaitingForCustomer {
 		p := usedLink(inv.Status)

@@ -124,6 +124,14 @@ func (s *Store) CloseLinkTokens(ctx context.Context, subjectID string, at time.T
 		Update("used_at", at.UTC()).Error
 }
 
+// SupersedeLinkTokens closes a subject's open links of one purpose because a
+// newer one is being sent; their page then says so.
+func (s *Store) SupersedeLinkTokens(ctx context.Context, subjectID, purpose string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&models.LinkToken{}).
+		Where("subject_id = ? AND purpose = ? AND used_at IS NULL", subjectID, purpose).
+		Updates(map[string]any{"used_at": at.UTC(), "superseded_at": at.UTC()}).Error
+}
+
 // UpsertCustomer creates a customer under a workflow-chosen ID, once.
 func (s *Store) UpsertCustomer(ctx context.Context, c *models.Customer) error {
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(c).Error

@@ -53,8 +53,16 @@ type invitation struct {
 	// itself (read-your-writes); resending counts those still running.
 	resendInHandler bool
 	resending       int
+	resentAt        []time.Time // accepted resends, for the limit per day
 	logger          log.Logger
 }
+
+// Resends are limited per invitation, in the update's validator, so the
+// limit holds whichever API replica asks.
+const (
+	MaxResendsPerDay   = 5
+	ErrTypeResendLimit = "ResendLimit"
+)
 
 // InvitationWorkflow sends the invitation, waits for the customer (with
 // reminders, resends, partner cancel and expiry) and, on acceptance, runs
@@ -110,6 +118,7 @@ func (w *invitation) setup(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResend,
 		func(ctx workflow.Context) (int, error) {
 			w.resendsAsked++
+			w.resentAt = append(w.resentAt, workflow.Now(ctx))
 			n := w.resendsAsked
 			if !readsOwnWrites(ctx) {
 				return n, nil // older executions: run() resends
@@ -124,7 +133,29 @@ func (w *invitation) setup(ctx workflow.Context) error {
 			defer func() { w.resending-- }()
 			return n, w.resendNumber(ctx, n)
 		},
-		workflow.UpdateHandlerOptions{Validator: validateOpen})
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context) error {
+			if err := validateOpen(ctx); err != nil {
+				return err
+			}
+			return w.validateResendLimit(workflow.Now(ctx))
+		}})
+}
+
+// validateResendLimit refuses a resend past MaxResendsPerDay in the last 24
+// hours; the error's details carry the seconds until one is allowed again.
+func (w *invitation) validateResendLimit(now time.Time) error {
+	var recent []time.Time
+	for _, at := range w.resentAt {
+		if now.Sub(at) < 24*time.Hour {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) < MaxResendsPerDay {
+		return nil
+	}
+	wait := recent[len(recent)-MaxResendsPerDay].Add(24 * time.Hour).Sub(now)
+	return temporal.NewApplicationError(fmt.Sprintf("this invitation was resent %d times in the last 24 hours, the most allowed; "+
+		"the next resend is possible in %s", len(recent), wait.Round(time.Minute)), ErrTypeResendLimit, int(wait.Seconds())+1)
 }
 
 func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
@@ -255,6 +286,14 @@ func (w *invitation) resend(ctx workflow.Context) error {
 // resendNumber sends the n-th resend with a fresh link and records it.
 func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
+	// A resend replaces the earlier links (runs started before this change
+	// keep them, as their history says).
+	if workflow.GetVersion(ctx, "resend-supersedes-links", workflow.DefaultVersion, 1) == 1 {
+		in := activities.SupersedeLinksInput{SubjectID: w.in.InvitationID, Purpose: models.LinkPurposeInvitation, At: workflow.Now(ctx)}
+		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.SupersedeLinks, in).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
 	if err := sendEmail(ctx, invitationEmail(w.in, key, false, &w.st)); err != nil {
 		return err
 	}

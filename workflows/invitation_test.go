@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,10 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		rec.emailedAt[e.Key] = env.Now()
 		rec.mu.Unlock()
 		return activities.EmailResult{Status: models.OutboxSent}, nil
+	}).Maybe()
+	env.OnActivity(a.SupersedeLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SupersedeLinksInput) error {
+		count("SupersedeLinks")
+		return nil
 	}).Maybe()
 	env.OnActivity(a.EnsureCustomer, mock.Anything, mock.Anything).Return(func(context.Context, activities.NewCustomer) error {
 		count("EnsureCustomer")
@@ -299,6 +304,42 @@ func TestInvitationResendSendsAFreshLink(t *testing.T) {
 	require.Equal(t, []string{"invitation:inv-1:initial", "invitation:inv-1:resend:1"}, keys[:2])
 	require.NotNil(t, rec.emails[1].Link, "a resend carries its own personal link")
 	require.Contains(t, rec.events(), "invitation_resent")
+}
+
+// TestInvitationResendsAreLimitedPerDay: five resends in a day, the sixth is
+// refused by the validator (with the wait in its details) and sends nothing;
+// a day later resending works again. Each resend closes the earlier links.
+func TestInvitationResendsAreLimitedPerDay(t *testing.T) {
+	env, rec := newTestEnv(t)
+	outcomes := make([]updateOutcome, 7)
+	for i := range 6 {
+		env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateResend, &outcomes[i]) }, time.Duration(i+1)*time.Minute)
+	}
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateResend, &outcomes[6]) }, 25*time.Hour)
+	var accept updateOutcome
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateAccept, &accept, Answer{}) }, 26*time.Hour)
+
+	env.ExecuteWorkflow(InvitationWorkflow, invitationInput())
+
+	require.NoError(t, env.GetWorkflowError())
+	for i := range 5 {
+		require.NoError(t, outcomes[i].rejected, "resend %d", i+1)
+	}
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, outcomes[5].rejected, &app, "the sixth resend in a day")
+	require.Equal(t, ErrTypeResendLimit, app.Type())
+	var wait int
+	require.NoError(t, app.Details(&wait))
+	require.InDelta(t, (24*time.Hour - 5*time.Minute).Seconds(), wait, 120, "seconds until a resend is allowed again")
+	require.NoError(t, outcomes[6].rejected, "a day later")
+	require.Equal(t, 6, rec.calls["SupersedeLinks"], "each resend closes the earlier links")
+	var invitationMails []string
+	for _, k := range rec.emailKeys() {
+		if strings.HasPrefix(k, "invitation:") {
+			invitationMails = append(invitationMails, k)
+		}
+	}
+	require.Len(t, invitationMails, 7, "the initial e-mail and six resends, not the refused one")
 }
 
 func TestInvitationCancelledByOperatorIsRecorded(t *testing.T) {
