@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -293,6 +294,12 @@ func (s *Server) devMailbox(c echo.Context) error {
 	msgs, err := s.store.Messages(c.Request().Context(), 100)
 	if err != nil {
 		return err
+	}
+	// The outbox keeps {{link}} and the link only sealed: open it for display.
+	for i, m := range msgs {
+		if text, html, err := activities.ExpandLink(s.secrets, m); err == nil {
+			msgs[i].Body, msgs[i].HTMLBody = text, html
+		}
 	}
 	return s.pages.render(c, http.StatusOK, "mailbox", map[string]any{"Title": "Dev mailbox", "Messages": msgs})
 }

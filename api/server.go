@@ -41,6 +41,8 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	// DevMailbox serves /dev/mailbox (only in `onboarding dev`).
 	DevMailbox bool
+	// Secrets opens the sealed links of held e-mails for the dev mailbox.
+	Secrets *secret.Keyring
 }
 
 // Server holds the handlers' dependencies.
@@ -51,6 +53,7 @@ type Server struct {
 	logger   *slog.Logger
 	metrics  *metrics.Metrics
 	pages    *pageRenderer
+	secrets  *secret.Keyring
 }
 
 const maxBody = "64K"
@@ -60,7 +63,7 @@ func New(d Deps) *echo.Echo {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer()}
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(), secrets: d.Secrets}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)

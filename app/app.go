@@ -27,6 +27,7 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/temporalclient"
 	"github.com/csp-onboarding/onboarding/worker"
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 // Roles says which parts this process runs.
@@ -80,11 +81,30 @@ func NewMailer(cfg config.Config) (activities.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
-	return mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
+	return mail.NewSMTPSender(mail.Options{URL: cfg.SMTPURL, From: cfg.MailFrom, CAFile: cfg.SMTPTLSCA,
+		ConnectTimeout: cfg.SMTPConnectTimeout, SendTimeout: cfg.SMTPSendTimeout})
+}
+
+// Secrets returns the keyring that seals personal links, or nil without
+// ONBOARDING_SECRET_KEY. A worker that sends mail needs one.
+func Secrets(cfg config.Config, worker bool) (*secret.Keyring, error) {
+	keys, err := secret.NewKeyring(cfg.SecretKey, cfg.SecretKeyOld)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil && worker && cfg.SMTPURL != "" {
+		return nil, errors.New("ONBOARDING_SECRET_KEY is required with SMTP_URL: personal links are kept sealed under it until their e-mail is delivered " +
+			"(make one with: openssl rand -base64 32; keep it like a password, the same on every api and worker process)")
+	}
+	return keys, nil
 }
 
 // Start runs the chosen roles against an open store.
 func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger, roles Roles) (*App, error) {
+	keys, err := Secrets(cfg, roles.Worker)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{Store: st, logger: logger, Metrics: metrics.New()}
 	a.Metrics.RegisterWaiting(st, logger)
 	c, err := temporalclient.Dial(ctx, cfg, logger, a.Metrics.TemporalMetrics())
@@ -101,8 +121,13 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 			c.Close()
 			return nil, err
 		}
+		if mailer != nil {
+			logger.Info("E-mail goes through SMTP", "relay", mailer.(*mail.SMTPSender).Describe(), "give_up_after", cfg.MailGiveUp)
+		}
+		workflows.MailGiveUp = cfg.MailGiveUp
 		acts := activities.New(st, mailer, cfg.PublicBaseURL)
 		acts.Metrics = a.Metrics
+		acts.Secrets = keys
 		a.worker = worker.New(c, cfg.TemporalTaskQueue, acts)
 		if err := a.worker.Start(); err != nil {
 			c.Close()
@@ -111,7 +136,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	}
 	if roles.API {
-		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox})
+		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Secrets: keys})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			a.Stop(ctx)
@@ -172,6 +197,26 @@ func AdminToken(cfg config.Config) (token string, generated bool, err error) {
 		return "", false, fmt.Errorf("save the admin token in %s: %w", path, err)
 	}
 	return token, true, nil
+}
+
+// SecretKey returns the configured ONBOARDING_SECRET_KEY, or the one kept in
+// the data folder, or a new one saved there (dev), like the admin token.
+func SecretKey(cfg config.Config) (string, error) {
+	if cfg.SecretKey != "" {
+		return cfg.SecretKey, nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret-key")
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return "", err
+	}
+	key := secret.NewKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save the secret key in %s: %w", path, err)
+	}
+	return key, nil
 }
 
 // NewLogger builds the process logger: text for people (dev), JSON otherwise.

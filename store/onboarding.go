@@ -107,10 +107,16 @@ func (s *Store) LinkToken(ctx context.Context, hash string) (models.LinkToken, e
 
 // CloseLinkTokens marks every link of a subject used, so that no link works
 // once its process has decided or ended.
+// The sealed links of its e-mails go too: a link that cannot work is not kept.
 func (s *Store) CloseLinkTokens(ctx context.Context, subjectID string, at time.Time) error {
-	return s.db.WithContext(ctx).Model(&models.LinkToken{}).
-		Where("subject_id = ? AND used_at IS NULL", subjectID).
-		Update("used_at", at.UTC()).Error
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&models.LinkToken{}).Where("subject_id = ? AND used_at IS NULL", subjectID).
+			Update("used_at", at.UTC()).Error; err != nil {
+			return err
+		}
+		return tx.Model(&models.OutboxMessage{}).Where("link_subject_id = ? AND sealed_link IS NOT NULL", subjectID).
+			Update("sealed_link", nil).Error
+	})
 }
 
 // UpsertCustomer creates a customer under a workflow-chosen ID, once.

@@ -60,6 +60,7 @@ type delegatedAdmin struct {
 	t         tracker
 	terminate *Answer
 	logger    log.Logger
+	mail      *mailer
 }
 
 // DelegatedAdminWorkflow runs a delegated admin relationship from activation
@@ -137,6 +138,7 @@ func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, deta
 
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	id := w.in.DelegatedAdminID
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	if w.in.Seq == 0 {
 		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
 			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
@@ -193,7 +195,7 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 				return w.status(ctx), err
 			}
 			body := fmt.Sprintf("The delegated admin relationship with customer %s ended on %s. Ask the customer for a new one through an invitation if you still need access.", w.in.CustomerID, w.in.EndsAt.Format("2 January 2006"))
-			if err := sendEmail(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, "Delegated admin access ended", body)); err != nil {
+			if err := w.mail.sendNow(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, "Delegated admin access ended", body)); err != nil {
 				return w.status(ctx), err
 			}
 			return w.finish(ctx)
@@ -212,14 +214,26 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 		body += " It will not be extended: ask the customer for a new one if you still need access."
 	}
 	key := fmt.Sprintf("delegated-admin:%s:notice:%s:%d", w.in.DelegatedAdminID, w.in.EndsAt.Format("20060102"), days)
-	if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, fmt.Sprintf("Delegated admin access ends in %d day(s)", days), body)); err != nil {
-		return err
+	if !w.mail.async {
+		if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, fmt.Sprintf("Delegated admin access ends in %d day(s)", days), body)); err != nil {
+			return err
+		}
+		w.in.NoticesSent = append(w.in.NoticesSent, days)
+		return w.record(ctx, models.DelegatedAdminActive, "notice_sent", map[string]string{"days_before_end": fmt.Sprint(days)})
 	}
+	// Marked at once, so the loop goes on to the next date while the notice goes out.
 	w.in.NoticesSent = append(w.in.NoticesSent, days)
-	return w.record(ctx, models.DelegatedAdminActive, "notice_sent", map[string]string{"days_before_end": fmt.Sprint(days)})
+	return w.mail.send(ctx, partnerNotice(key, w.in.Reseller, fmt.Sprintf("Delegated admin access ends in %d day(s)", days), body), func(ctx workflow.Context) error {
+		return w.t.recordWith(ctx, activities.Progress{Event: "notice_sent", Details: map[string]string{"days_before_end": fmt.Sprint(days)}, DelegatedAdmin: w.state()})
+	})
 }
 
 func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	if w.mail.async {
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(ctx), err
+		}
+	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.status(ctx), err
 	}
@@ -229,5 +243,10 @@ func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStat
 }
 
 func (w *delegatedAdmin) finish(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	if w.mail.async {
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(ctx), err
+		}
+	}
 	return w.status(ctx), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }

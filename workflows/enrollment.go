@@ -65,13 +65,14 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		}
 	}
 
+	m := newMailer(ctx, &t, logger)
 	if err := t.record(ctx, models.EnrollmentSubmitted, "enrollment_submitted", nil, false, ""); err != nil {
 		return status(), err
 	}
 	operators := Party{Name: "CSP operations", Email: in.OperatorEmail}
 	review := fmt.Sprintf("%s (%s) submitted its indirect-reseller enrollment.\nApprove: POST /v1/admin/enrollments/%s/approve\nReject:  POST /v1/admin/enrollments/%s/reject with {\"reason\": \"…\"}\nPlease decide by %s (5 business days).",
 		in.Partner.Name, in.Partner.ID, in.Partner.ID, in.Partner.ID, escalatesAt.Format("Monday 2 January 2006"))
-	if err := sendEmail(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, "Enrollment to review: "+in.Partner.Name, review)); err != nil {
+	if err := m.send(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, "Enrollment to review: "+in.Partner.Name, review), nil); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for an operator to review the enrollment")
@@ -83,10 +84,9 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 			t.setStep(ctx, "Escalated: waiting for an operator")
 		}
 		key := fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), event)
-		if err := sendEmail(ctx, partnerNotice(key, operators, subject, review)); err != nil {
-			return err
-		}
-		return t.record(ctx, models.EnrollmentSubmitted, event, nil, false, "")
+		return m.send(ctx, partnerNotice(key, operators, subject, review), func(ctx workflow.Context) error {
+			return t.record(ctx, "", event, nil, false, "")
+		})
 	})
 	if err != nil {
 		return status(), err
@@ -103,8 +103,13 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	if decision == models.EnrollmentRejected {
 		body = "Your indirect-reseller enrollment was rejected: " + nonEmpty(answer.Reason, "no reason given") + ".\nYou can correct it and submit again (POST /v1/enrollment)."
 	}
-	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decision), in.Partner, "Your enrollment was "+decision, body)); err != nil {
+	if err := m.sendNow(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decision), in.Partner, "Your enrollment was "+decision, body)); err != nil {
 		return status(), err
+	}
+	if m.async {
+		if err := m.finish(ctx); err != nil {
+			return status(), err
+		}
 	}
 	logger.Info("Enrollment decided", "status", decision)
 	return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,14 @@ type InvitationStatus struct {
 	Resends        int       `json:"resends"`
 	CustomerID     string    `json:"customer_id,omitempty"`
 	RelationshipID string    `json:"relationship_id,omitempty"`
+	CustomerEmail  string    `json:"customer_email,omitempty"`
+	// EmailDelivery is the latest e-mail to the customer: pending, sent or failed (with why).
+	EmailDelivery *EmailDelivery `json:"email_delivery,omitempty"`
+}
+
+// EmailChange is a partner's corrected customer address.
+type EmailChange struct {
+	Email string `json:"email"`
 }
 
 type invitation struct {
@@ -49,6 +58,7 @@ type invitation struct {
 	answer       Answer
 	resendsAsked int
 	logger       log.Logger
+	mail         *mailer
 }
 
 // InvitationWorkflow sends the invitation, waits for the customer (with
@@ -64,7 +74,11 @@ func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationSta
 
 func (w *invitation) status() InvitationStatus {
 	s := w.st
-	s.Status, s.Step = w.t.status, w.t.step
+	s.Status, s.Step, s.CustomerEmail = w.t.status, w.t.step, w.in.CustomerEmail
+	if w.mail != nil && w.mail.delivery != nil {
+		d := *w.mail.delivery
+		s.EmailDelivery = &d
+	}
 	return s
 }
 
@@ -102,6 +116,23 @@ func (w *invitation) setup(ctx workflow.Context) error {
 			return err
 		}
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateChangeEmail,
+		func(ctx workflow.Context, c EmailChange) (string, error) {
+			previous := w.in.CustomerEmail
+			w.in.CustomerEmail = c.Email
+			return c.Email, w.t.record(ctx, "", "customer_email_changed", map[string]string{"from": previous, "to": c.Email}, false, "")
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c EmailChange) error {
+			if err := validateOpen(ctx); err != nil {
+				return err
+			}
+			if c.Email == "" || !strings.Contains(c.Email, "@") {
+				return temporal.NewApplicationError("a customer e-mail address is needed", activities.ErrTypeInvalidInput)
+			}
+			return nil
+		}}); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResend,
 		func(ctx workflow.Context) (int, error) {
 			w.resendsAsked++
@@ -112,16 +143,17 @@ func (w *invitation) setup(ctx workflow.Context) error {
 
 func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	id := w.in.InvitationID
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Sending the invitation e-mail")
 	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_created",
 		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
 		return w.status(), err
 	}
-	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", "", &w.st)); err != nil {
+	to := w.in.CustomerEmail
+	if err := w.mail.send(ctx, invitationEmail(w.in, "invitation:"+id+":initial", "", &w.st), func(ctx workflow.Context) error {
+		return w.t.record(ctx, "", "invitation_sent", map[string]string{"to": to}, false, "")
+	}); err != nil {
 		return w.fail(ctx, err)
-	}
-	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_sent", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
-		return w.status(), err
 	}
 
 	w.t.setStep(ctx, "Waiting for the customer to accept or decline, until "+w.st.ExpiresAt.Format(time.RFC3339))
@@ -135,6 +167,12 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 			w.recordCancelled(ctx, "cancelled_by_operator")
 		}
 		return w.status(), err
+	}
+	if w.mail.async {
+		// The answer is in: an invitation e-mail still being retried must not go out now.
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(), err
+		}
 	}
 
 	switch {
@@ -199,21 +237,20 @@ func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "Reminder: ", &w.st)); err != nil {
-		return err
-	}
-	w.st.RemindersSent = n
-	return w.t.record(ctx, models.InvitationWaitingForCustomer, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+	return w.mail.send(ctx, invitationEmail(w.in, key, "Reminder: ", &w.st), func(ctx workflow.Context) error {
+		w.st.RemindersSent = n
+		return w.t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+	})
 }
 
 func (w *invitation) resend(ctx workflow.Context) error {
 	n := w.st.Resends + 1
 	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "", &w.st)); err != nil {
-		return err
-	}
+	// Counted at once: the wait must not see the same resend asked again while the e-mail goes out.
 	w.st.Resends = n
-	return w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_resent", map[string]string{"resend": fmt.Sprint(n)}, false, "")
+	return w.mail.send(ctx, invitationEmail(w.in, key, "", &w.st), func(ctx workflow.Context) error {
+		return w.t.record(ctx, "", "invitation_resent", map[string]string{"resend": fmt.Sprint(n)}, false, "")
+	})
 }
 
 // fail records a failure the workflow cannot recover from, then ends.

@@ -36,6 +36,9 @@ func (r *recorder) statuses() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, p := range r.progress {
+		if p.Status == "" {
+			continue // a timeline event only
+		}
 		if len(out) == 0 || out[len(out)-1] != p.Status {
 			out = append(out, p.Status)
 		}

@@ -35,6 +35,7 @@ type partnership struct {
 	wait     answerWait
 	decision string
 	logger   log.Logger
+	mail     *mailer
 }
 
 // PartnershipWorkflow waits for the reseller to accept or decline a
@@ -86,19 +87,20 @@ func (w *partnership) setup(ctx workflow.Context) error {
 
 func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	id := w.in.PartnershipID
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	if err := w.t.record(ctx, models.PartnershipInvited, "partnership_invited", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
 		return w.status(), err
 	}
 	notice := fmt.Sprintf("%s invites you to become one of its indirect resellers.\n\nAccept with POST /v1/partnerships/%s/accept, or decline with POST /v1/partnerships/%s/decline.\nThe invitation expires on %s (UTC).",
 		w.in.Provider.Name, id, id, w.wait.expiresAt().Format("2 January 2006"))
-	if err := sendEmail(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, "Partnership invitation from "+w.in.Provider.Name, notice)); err != nil {
+	if err := w.mail.send(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, "Partnership invitation from "+w.in.Provider.Name, notice), nil); err != nil {
 		return w.status(), err
 	}
 	w.t.setStep(ctx, "Waiting for the reseller to accept or decline")
 	expired, err := waitForAnswer(ctx, w.wait, func() bool { return w.decision != "" }, never, nothing,
 		func(n int) error {
-			return sendEmail(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller,
-				"Reminder: partnership invitation from "+w.in.Provider.Name, notice))
+			return w.mail.send(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller,
+				"Reminder: partnership invitation from "+w.in.Provider.Name, notice), nil)
 		})
 	if err != nil {
 		if isCancellation(err) {
@@ -113,7 +115,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	case w.decision == models.PartnershipActive:
 		w.t.setStep(ctx, "Active")
 		if err = w.t.record(ctx, models.PartnershipActive, "partnership_accepted", nil, false, ""); err == nil {
-			err = sendEmail(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, w.in.Reseller.Name+" accepted your partnership",
+			err = w.mail.sendNow(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, w.in.Reseller.Name+" accepted your partnership",
 				w.in.Reseller.Name+" is now one of your indirect resellers."))
 		}
 	default:
@@ -124,6 +126,11 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		return w.status(), err
 	}
 	w.logger.Info("Partnership decided", "status", w.t.status)
+	if w.mail.async {
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(), err
+		}
+	}
 	return w.status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 

@@ -103,7 +103,11 @@ func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (Relations
 			", indirect provider " + in.Provider.Name + ").\nRelationship ID: " + relationshipID +
 			"\nSee GET /v1/relationships?customer_id=" + in.CustomerID + "."
 		if err := sendEmail(ctx, partnerNotice("relationship:"+relationshipID+":notify:"+p.ID, p, "New reseller relationship: "+customer, body)); err != nil {
-			return st.Result, err
+			// The relationship exists: an undeliverable notice must not undo or stall that.
+			if isCancellation(err) {
+				return st.Result, err
+			}
+			logger.Warn("Partner notice not delivered", "partner_id", p.ID, "error", rootMessage(err))
 		}
 	}
 	st.Status = models.RelationshipActive

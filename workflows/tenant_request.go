@@ -80,28 +80,34 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return open(ctx) }}); err != nil {
 		return status(), err
 	}
+	var m *mailer
 	finish := func() (TenantRequestStatus, error) {
+		if m.async {
+			if err := m.finish(ctx); err != nil {
+				return status(), err
+			}
+		}
 		return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}
 	notifyReseller := func(key, subject, body string) error {
-		return sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, subject, body))
+		return m.sendNow(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, subject, body))
 	}
 
+	m = newMailer(ctx, &t, logger)
 	if err := t.record(ctx, models.TenantRequestWaitingForProvider, "tenant_requested", map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}, false, ""); err != nil {
 		return status(), err
 	}
 	ask := fmt.Sprintf("%s asks you to create a customer tenant for %s (%s).\nApprove with POST /v1/customer-tenant-requests/%s/approve (optionally {\"tenant_id\": \"…\"}),\nor reject with POST /v1/customer-tenant-requests/%s/reject and {\"reason\": \"…\"}.\nThe request expires on %s (UTC).",
 		in.Reseller.Name, in.CompanyName, in.Domain, in.RequestID, in.RequestID, st.ExpiresAt.Format("2 January 2006 15:04"))
-	if err := sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, "Tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
+	if err := m.send(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, "Tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask), nil); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for the provider to create the tenant, until "+st.ExpiresAt.Format(time.RFC3339))
 	expired, err := waitForAnswer(ctx, wait, func() bool { return decision != "" }, never, nothing, func(n int) error {
-		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider,
-			"Reminder: tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
-			return err
-		}
-		return t.record(ctx, models.TenantRequestWaitingForProvider, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+		return m.send(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider,
+			"Reminder: tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask), func(ctx workflow.Context) error {
+			return t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+		})
 	})
 	if err != nil {
 		return status(), err
