@@ -29,6 +29,8 @@ type recorder struct {
 	calls     map[string]int
 	order     []string
 	consents  []activities.ConsentInput
+	// send, when set, decides each SendEmail attempt (a relay that is down, say).
+	send func(activities.Email) (activities.EmailResult, error)
 }
 
 func (r *recorder) statuses() []string {
@@ -94,11 +96,21 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		return nil
 	}).Maybe()
 	env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, e activities.Email) (activities.EmailResult, error) {
+		if rec.send != nil {
+			res, err := rec.send(e)
+			if err != nil {
+				return res, err
+			}
+		}
 		rec.mu.Lock()
 		rec.emails = append(rec.emails, e)
 		rec.emailedAt[e.Key] = env.Now()
 		rec.mu.Unlock()
 		return activities.EmailResult{Status: models.OutboxSent}, nil
+	}).Maybe()
+	env.OnActivity(a.GiveUpEmail, mock.Anything, mock.Anything).Return(func(context.Context, string) (bool, error) {
+		count("GiveUpEmail")
+		return false, nil
 	}).Maybe()
 	env.OnActivity(a.EnsureCustomer, mock.Anything, mock.Anything).Return(func(context.Context, activities.NewCustomer) error {
 		count("EnsureCustomer")

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -29,6 +30,9 @@ func emailOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:    10 * time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    10 * time.Minute,
+			// Bounded by MAIL_GIVE_UP, not by a count (0 would mean the same to
+			// the server, but the SDK's test environment caps 0 at 10 attempts).
+			MaximumAttempts: math.MaxInt32,
 			NonRetryableErrorTypes: []string{
 				activities.ErrTypeInvalidInput, activities.ErrTypeEmailRejected,
 				activities.ErrTypeEmailObsolete, activities.ErrTypeNoSecretKey,
@@ -114,7 +118,7 @@ func (m *mailer) sendNow(ctx workflow.Context, e activities.Email) error {
 }
 
 func (m *mailer) outcome(ctx workflow.Context, e activities.Email, err error, d *EmailDelivery, onSent func(workflow.Context) error) {
-	if err != nil && !isCancellation(err) && isTimeout(err) {
+	if err != nil && !isCancellation(err) && gaveUp(err) {
 		// Given up after MAIL_GIVE_UP: mark the outbox row failed (its sealed link goes), unless it went out at the last moment.
 		var delivered bool
 		if gerr := workflow.ExecuteActivity(withActivityOptions(ctx), a.GiveUpEmail, e.Key).Get(ctx, &delivered); gerr == nil && delivered {
@@ -157,6 +161,9 @@ func (m *mailer) finish(ctx workflow.Context) error {
 
 // emailFailure reads why an e-mail failed; obsolete means it no longer had to go.
 func emailFailure(err error) (f activities.EmailFailure, obsolete bool) {
+	if gaveUp(err) {
+		return activities.EmailFailure{Reason: "gave_up", Message: "not delivered within MAIL_GIVE_UP; last error: " + rootMessage(err)}, false
+	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		switch app.Type() {
@@ -169,15 +176,18 @@ func emailFailure(err error) (f activities.EmailFailure, obsolete bool) {
 		}
 		return activities.EmailFailure{Reason: app.Type(), Message: app.Message()}, false
 	}
-	if isTimeout(err) {
-		return activities.EmailFailure{Reason: "gave_up", Message: "not delivered within MAIL_GIVE_UP; last error: " + rootMessage(err)}, false
-	}
 	return activities.EmailFailure{Reason: "error", Message: rootMessage(err)}, false
 }
 
-func isTimeout(err error) bool {
+// gaveUp tells a send that ran out of MAIL_GIVE_UP: a timeout, or a last
+// attempt's retryable error (the retry policy has no other bound).
+func gaveUp(err error) bool {
 	var to *temporal.TimeoutError
-	return errors.As(err, &to)
+	if errors.As(err, &to) {
+		return true
+	}
+	var app *temporal.ApplicationError
+	return !errors.As(err, &app) || !app.NonRetryable()
 }
 
 func truncateText(s string, n int) string {
