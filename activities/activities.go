@@ -128,7 +128,8 @@ type Progress struct {
 	Event          string
 	At             time.Time
 	Details        map[string]string
-	CloseLinks     bool // the process has decided or ended: no link works any more
+	CloseLinks     bool   // the process has decided or ended: no link works any more
+	CustomerEmail  string // an invitation's corrected customer address
 }
 
 // RecordProgress writes an onboarding's status and appends its timeline event.
@@ -155,6 +156,9 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 		err = a.Store.UpdateDelegatedAdmin(ctx, p.SubjectID, p.Status, d.EndsAt, d.Extensions, d.AutoExtend)
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
+	}
+	if err == nil && p.Kind == KindInvitation && p.CustomerEmail != "" {
+		err = a.Store.SetInvitationCustomerEmail(ctx, p.SubjectID, p.CustomerEmail)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return temporal.NewNonRetryableApplicationError(p.Kind+" "+p.SubjectID+" does not exist", ErrTypeNotFound, err)

@@ -40,6 +40,16 @@ func (s *Store) ListInvitations(ctx context.Context, resellerID, status string, 
 }
 
 // SetInvitationStatus records an invitation's status (and its relationship once made).
+// SetInvitationCustomerEmail records a corrected customer address.
+func (s *Store) SetInvitationCustomerEmail(ctx context.Context, id, email string) error {
+	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).
+		Updates(map[string]any{"customer_email": email, "updated_at": now()})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}
+
 func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error {
 	updates := map[string]any{"status": status, "updated_at": now()}
 	if relationshipID != "" {

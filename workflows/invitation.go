@@ -120,7 +120,8 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		func(ctx workflow.Context, c EmailChange) (string, error) {
 			previous := w.in.CustomerEmail
 			w.in.CustomerEmail = c.Email
-			return c.Email, w.t.record(ctx, "", "customer_email_changed", map[string]string{"from": previous, "to": c.Email}, false, "")
+			return c.Email, w.t.recordWith(ctx, activities.Progress{Event: "customer_email_changed", CustomerEmail: c.Email,
+				Details: map[string]string{"from": previous, "to": c.Email}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c EmailChange) error {
 			if err := validateOpen(ctx); err != nil {
@@ -237,9 +238,10 @@ func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
+	to := w.in.CustomerEmail
 	return w.mail.send(ctx, invitationEmail(w.in, key, "Reminder: ", &w.st), func(ctx workflow.Context) error {
 		w.st.RemindersSent = n
-		return w.t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+		return w.t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n), "to": to}, false, "")
 	})
 }
 
@@ -248,8 +250,9 @@ func (w *invitation) resend(ctx workflow.Context) error {
 	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
 	// Counted at once: the wait must not see the same resend asked again while the e-mail goes out.
 	w.st.Resends = n
+	to := w.in.CustomerEmail
 	return w.mail.send(ctx, invitationEmail(w.in, key, "", &w.st), func(ctx workflow.Context) error {
-		return w.t.record(ctx, "", "invitation_resent", map[string]string{"resend": fmt.Sprint(n)}, false, "")
+		return w.t.record(ctx, "", "invitation_resent", map[string]string{"resend": fmt.Sprint(n), "to": to}, false, "")
 	})
 }
 
