@@ -38,6 +38,7 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/devserver"
 	"github.com/csp-onboarding/onboarding/mail/mailtest"
+	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
@@ -140,6 +141,7 @@ func run(o options) error {
 	cfg.TemporalAddress = srv.FrontendAddress()
 	cfg.SMTPURL = smtp.URL()
 	cfg.AdminToken = "bench-admin-token"
+	cfg.SecretKey = secret.NewKey()
 	port, err := freePort()
 	if err != nil {
 		return err
