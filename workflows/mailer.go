@@ -66,6 +66,7 @@ type mailer struct {
 	async    bool
 	logger   log.Logger
 	pending  int
+	linked   int // pending e-mails that carry a personal link
 	cancels  []workflow.CancelFunc
 	delivery *EmailDelivery
 }
@@ -90,13 +91,19 @@ func (m *mailer) send(ctx workflow.Context, e activities.Email, onSent func(work
 	if e.Link != nil {
 		// A link-bearing e-mail is obsolete once the process ends; others (notices) are awaited.
 		m.cancels = append(m.cancels, cancel)
+		m.linked++
 	}
 	m.pending++
 	m.delivery = &EmailDelivery{State: DeliveryPending, To: e.To}
 	current := m.delivery
 	f := workflow.ExecuteActivity(emailOptions(sctx), a.SendEmail, e)
 	workflow.Go(sctx, func(gctx workflow.Context) {
-		defer func() { m.pending-- }()
+		defer func() {
+			m.pending--
+			if e.Link != nil {
+				m.linked--
+			}
+		}()
 		m.outcome(gctx, e, f.Get(gctx, nil), current, onSent)
 	})
 	return nil
@@ -150,8 +157,19 @@ func (m *mailer) outcome(ctx workflow.Context, e activities.Email, err error, d 
 	}
 }
 
+// finishGrace is how long an ending process waits for the outcome of an
+// e-mail already under way before dropping it.
+const finishGrace = 5 * time.Second
+
 // finish cancels e-mails whose link the end closed, and waits for the notices.
 func (m *mailer) finish(ctx workflow.Context) error {
+	if m.linked > 0 {
+		// The customer may have answered an e-mail whose delivery is not yet
+		// reported: give that outcome a moment, so the timeline shows it sent.
+		if _, err := workflow.AwaitWithTimeout(ctx, finishGrace, func() bool { return m.linked == 0 }); err != nil {
+			return err
+		}
+	}
 	for _, cancel := range m.cancels {
 		cancel()
 	}
