@@ -86,13 +86,14 @@ func NewMailer(cfg config.Config) (activities.Mailer, error) {
 }
 
 // Secrets returns the keyring that seals personal links, or nil without
-// ONBOARDING_SECRET_KEY. A worker that sends mail needs one.
-func Secrets(cfg config.Config, worker bool) (*secret.Keyring, error) {
+// ONBOARDING_SECRET_KEY. With SMTP_URL every process needs one, so that a
+// misconfigured deployment stops at start rather than at its first e-mail.
+func Secrets(cfg config.Config) (*secret.Keyring, error) {
 	keys, err := secret.NewKeyring(cfg.SecretKey, cfg.SecretKeyOld)
 	if err != nil {
 		return nil, err
 	}
-	if keys == nil && worker && cfg.SMTPURL != "" {
+	if keys == nil && cfg.SMTPURL != "" {
 		return nil, errors.New("ONBOARDING_SECRET_KEY is required with SMTP_URL: personal links are kept sealed under it until their e-mail is delivered " +
 			"(make one with: openssl rand -base64 32; keep it like a password, the same on every api and worker process)")
 	}
@@ -101,7 +102,7 @@ func Secrets(cfg config.Config, worker bool) (*secret.Keyring, error) {
 
 // Start runs the chosen roles against an open store.
 func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger, roles Roles) (*App, error) {
-	keys, err := Secrets(cfg, roles.Worker)
+	keys, err := Secrets(cfg)
 	if err != nil {
 		return nil, err
 	}
