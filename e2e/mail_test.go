@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/csp-onboarding/onboarding/migrations"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store/storetest"
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 const relayPassword = "relay pass/w0rd"
@@ -89,6 +91,9 @@ func TestInvitationThroughStrictRelays(t *testing.T) {
 				return inv.str("status") == "completed"
 			})
 			p.eventually("the partners' notices delivered", func() bool { return len(p.smtp.Messages()) >= 4 })
+			if !implicit {
+				saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-accepted-async-email-v2.json")
+			}
 			noRawTokenAtRest(t, p, token, invID)
 			require.NotContains(t, p.logs.String(), relayPassword, "the relay's password is never logged")
 			require.NotContains(t, p.logs.String(), token, "the link's token is never logged")
@@ -150,6 +155,17 @@ func TestWrongRelayPasswordEndsInEmailFailed(t *testing.T) {
 	p.eventually("invitation cancelled", func() bool {
 		return p.call("GET", "/v1/invitations/"+invID, reseller.key, nil).str("status") == "cancelled"
 	})
+	awaitClosed(t, p, workflows.InvitationWorkflowID(invID))
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-email-failed-cancelled-v2.json")
+}
+
+// awaitClosed waits for a workflow to end, so that its whole history is saved.
+func awaitClosed(t *testing.T, p *product, workflowID string) {
+	t.Helper()
+	p.eventually(workflowID+" closed", func() bool {
+		d, err := p.app.Temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		return err == nil && d.WorkflowExecutionInfo.GetCloseTime() != nil
+	})
 }
 
 func TestRefusedAddressFixedWithPatchThenResent(t *testing.T) {
@@ -184,4 +200,7 @@ func TestRefusedAddressFixedWithPatchThenResent(t *testing.T) {
 	require.Contains(t, types, "email_failed")
 	require.Contains(t, types, "customer_email_changed")
 	require.Contains(t, types, "invitation_resent")
+	p.must(200, p.call("POST", "/v1/invitations/"+invID+"/cancel", reseller.key, map[string]any{"reason": "done"}))
+	awaitClosed(t, p, workflows.InvitationWorkflowID(invID))
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-email-fixed-resent-v2.json")
 }
