@@ -106,6 +106,11 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 	if err != nil {
 		return nil, err
 	}
+	// Parsed by every process, so a wrong SMTP_URL stops any of them at start.
+	mailer, err := NewMailer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{Store: st, logger: logger, Metrics: metrics.New()}
 	a.Metrics.RegisterWaiting(st, logger)
 	c, err := temporalclient.Dial(ctx, cfg, logger, a.Metrics.TemporalMetrics())
@@ -116,11 +121,6 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 	if roles.Worker {
 		if err := temporalclient.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 			logger.Warn("Could not register the search attributes; UI searches on them will fail until they exist", "error", err)
-		}
-		mailer, err := NewMailer(cfg)
-		if err != nil {
-			c.Close()
-			return nil, err
 		}
 		if mailer != nil {
 			logger.Info("E-mail goes through SMTP", "relay", mailer.(*mail.SMTPSender).Describe(), "give_up_after", cfg.MailGiveUp)
