@@ -160,3 +160,47 @@ func TestRefusedAddressFixedThenResent(t *testing.T) {
 	require.Contains(t, rec.events(), "customer_email_changed")
 	require.Contains(t, rec.events(), "invitation_resent")
 }
+
+func TestConsentRequestExpiresOnTimeWhileTheRelayIsDown(t *testing.T) {
+	env, rec := newTestEnv(t)
+	rec.send = relayDown
+	var start time.Time
+	env.RegisterDelayedCallback(func() { start = env.Now() }, 0)
+
+	env.ExecuteWorkflow(ExtensionWorkflow, extensionInput())
+
+	require.NoError(t, env.GetWorkflowError())
+	var st ExtensionStatus
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, models.ExtensionExpired, st.Status)
+	require.WithinDuration(t, start.Add(14*day), env.Now(), time.Minute)
+	require.Len(t, rec.eventsWithDetails("email_failed"), 3, "the consent request and both reminders")
+	require.Zero(t, rec.calls["RecordConsent"], "no consent without an answer")
+}
+
+func TestPartnerNoticeFailureDoesNotFailTheProcess(t *testing.T) {
+	env, rec := newTestEnv(t)
+	rec.send = func(e activities.Email) (activities.EmailResult, error) {
+		if e.To == "sales@fabrikam.example" {
+			return activities.EmailResult{}, temporal.NewNonRetryableApplicationError("e-mail not deliverable (auth_failed): 535 bad credentials",
+				activities.ErrTypeEmailRejected, nil, activities.EmailFailure{Reason: "auth_failed", Code: 535, Message: "535 bad credentials"})
+		}
+		return activities.EmailResult{Status: models.OutboxSent}, nil
+	}
+	var accept updateOutcome
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateAccept, &accept) }, day)
+
+	env.ExecuteWorkflow(PartnershipWorkflow, PartnershipInput{PartnershipID: "ps-1",
+		Provider: Party{ID: "prov-1", Name: "Contoso", Email: "ops@contoso.example"},
+		Reseller: Party{ID: "res-1", Name: "Fabrikam", Email: "sales@fabrikam.example"},
+		Reminders: []time.Duration{3 * day}, ExpireAfter: 14 * day})
+
+	require.NoError(t, env.GetWorkflowError())
+	var st PartnershipStatus
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, models.PartnershipActive, st.Status, "the reseller accepted through the API although its e-mail was refused")
+	failed := rec.eventsWithDetails("email_failed")
+	require.Len(t, failed, 1)
+	require.Equal(t, "auth_failed", failed[0]["reason"])
+	require.Equal(t, []string{"partnership:ps-1:accepted"}, rec.emailKeys(), "the provider's notice still went out")
+}
