@@ -191,8 +191,8 @@ func TestPartnerNoticeFailureDoesNotFailTheProcess(t *testing.T) {
 	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateAccept, &accept) }, day)
 
 	env.ExecuteWorkflow(PartnershipWorkflow, PartnershipInput{PartnershipID: "ps-1",
-		Provider: Party{ID: "prov-1", Name: "Contoso", Email: "ops@contoso.example"},
-		Reseller: Party{ID: "res-1", Name: "Fabrikam", Email: "sales@fabrikam.example"},
+		Provider:  Party{ID: "prov-1", Name: "Contoso", Email: "ops@contoso.example"},
+		Reseller:  Party{ID: "res-1", Name: "Fabrikam", Email: "sales@fabrikam.example"},
 		Reminders: []time.Duration{3 * day}, ExpireAfter: 14 * day})
 
 	require.NoError(t, env.GetWorkflowError())
