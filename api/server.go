@@ -43,6 +43,8 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	// DevMailbox serves /dev/mailbox (only in `onboarding dev`).
 	DevMailbox bool
+	// Secrets opens the sealed links of held e-mails for the dev mailbox.
+	Secrets *secret.Keyring
 }
 
 // Server holds the handlers' dependencies.
@@ -54,6 +56,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	pages    *pageRenderer
 	limits   limits
+	secrets  *secret.Keyring
 }
 
 const maxBody = "64K"
@@ -64,7 +67,7 @@ func New(d Deps) *echo.Echo {
 		d.Metrics = metrics.New()
 	}
 	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(),
-		limits: newLimits(d.Config.RateLimits)}
+		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)

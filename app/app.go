@@ -27,6 +27,7 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/temporalclient"
 	"github.com/csp-onboarding/onboarding/worker"
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 // Roles says which parts this process runs.
@@ -82,11 +83,36 @@ func NewMailer(cfg config.Config) (activities.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
-	return mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
+	return mail.NewSMTPSender(mail.Options{URL: cfg.SMTPURL, From: cfg.MailFrom, CAFile: cfg.SMTPTLSCA,
+		ConnectTimeout: cfg.SMTPConnectTimeout, SendTimeout: cfg.SMTPSendTimeout})
+}
+
+// Secrets returns the keyring that seals personal links, or nil without
+// ONBOARDING_SECRET_KEY. With SMTP_URL every process needs one, so that a
+// misconfigured deployment stops at start rather than at its first e-mail.
+func Secrets(cfg config.Config) (*secret.Keyring, error) {
+	keys, err := secret.NewKeyring(cfg.SecretKey, cfg.SecretKeyOld)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil && cfg.SMTPURL != "" {
+		return nil, errors.New("ONBOARDING_SECRET_KEY is required with SMTP_URL: personal links are kept sealed under it until their e-mail is delivered " +
+			"(make one with: openssl rand -base64 32; keep it like a password, the same on every api and worker process)")
+	}
+	return keys, nil
 }
 
 // Start runs the chosen roles against an open store.
 func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger, roles Roles) (*App, error) {
+	keys, err := Secrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Parsed by every process, so a wrong SMTP_URL stops any of them at start.
+	mailer, err := NewMailer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{Store: st, logger: logger, Metrics: metrics.New()}
 	a.Metrics.RegisterWaiting(st, logger)
 	c, err := temporalclient.Dial(ctx, cfg, logger, a.Metrics.TemporalMetrics())
@@ -98,13 +124,13 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		if err := temporalclient.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 			logger.Warn("Could not register the search attributes; UI searches on them will fail until they exist", "error", err)
 		}
-		mailer, err := NewMailer(cfg)
-		if err != nil {
-			c.Close()
-			return nil, err
+		if mailer != nil {
+			logger.Info("E-mail goes through SMTP", "relay", mailer.(*mail.SMTPSender).Describe(), "give_up_after", cfg.MailGiveUp)
 		}
+		workflows.MailGiveUp = cfg.MailGiveUp
 		acts := activities.New(st, mailer, cfg.PublicBaseURL)
 		acts.Metrics = a.Metrics
+		acts.Secrets = keys
 		a.worker = worker.New(c, cfg.TemporalTaskQueue, acts, cfg.WorkerStopTimeout)
 		if err := a.worker.Start(); err != nil {
 			c.Close()
@@ -113,7 +139,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	}
 	if roles.API {
-		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox})
+		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Secrets: keys})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			a.Stop(ctx)
@@ -196,6 +222,26 @@ func AdminToken(cfg config.Config) (token string, generated bool, err error) {
 		return "", false, fmt.Errorf("save the admin token in %s: %w", path, err)
 	}
 	return token, true, nil
+}
+
+// SecretKey returns the configured ONBOARDING_SECRET_KEY, or the one kept in
+// the data folder, or a new one saved there (dev), like the admin token.
+func SecretKey(cfg config.Config) (string, error) {
+	if cfg.SecretKey != "" {
+		return cfg.SecretKey, nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret-key")
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return "", err
+	}
+	key := secret.NewKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save the secret key in %s: %w", path, err)
+	}
+	return key, nil
 }
 
 // NewLogger builds the process logger: text for people (dev), JSON otherwise.

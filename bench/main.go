@@ -40,6 +40,7 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/devserver"
 	"github.com/csp-onboarding/onboarding/mail/mailtest"
+	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
@@ -158,6 +159,7 @@ func run(o options) error {
 	// One key and one loopback address stand for every simulated customer:
 	// the benchmark measures the engine, not the per-client limits.
 	cfg.RateLimits = config.RateLimits{}
+	cfg.SecretKey = secret.NewKey()
 	port, err := freePort()
 	if err != nil {
 		return err

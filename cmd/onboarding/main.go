@@ -185,6 +185,9 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	cfg.AdminToken = token
+	if cfg.SecretKey, err = app.SecretKey(cfg); err != nil {
+		return err
+	}
 
 	_, portText, err := net.SplitHostPort(cfg.TemporalAddress)
 	if err != nil {
