@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -90,9 +90,9 @@ func wantsJSON(c echo.Context) bool {
 }
 
 var (
-	unknownLink = resultPage{title: "result_unknown_title", code: CodeNotFound, text: "result_unknown_text", next: "result_unknown_next"}
+	unknownLink    = resultPage{title: "result_unknown_title", code: CodeNotFound, text: "result_unknown_text", next: "result_unknown_next"}
 	supersededLink = resultPage{title: "result_superseded_title", code: CodeTokenUsed, text: "result_superseded_text", next: "result_superseded_next"}
-	expiredLink = resultPage{title: "result_expired_title", code: CodeTokenExpired, text: "result_expired_text", next: "result_expired_next"}
+	expiredLink    = resultPage{title: "result_expired_title", code: CodeTokenExpired, text: "result_expired_text", next: "result_expired_next"}
 )
 
 func usedLink(status string) resultPage {

@@ -115,6 +115,9 @@ func startProductWith(t *testing.T, adjust func(*config.Config)) *product {
 	cfg.TemporalAddress = temporalServer.FrontendAddress()
 	cfg.TemporalTaskQueue = "e2e-" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
 	cfg.AdminToken = adminToken
+	// The tests drive many requests from one key and one address on purpose;
+	// the limits have their own tests (api.TestRateLimitsAnswer429WithRetryAfter).
+	cfg.RateLimits = config.RateLimits{}
 	cfg.SecretKey = secret.NewKey()
 	if adjust != nil {
 		adjust(&cfg)

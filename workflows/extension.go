@@ -108,7 +108,7 @@ func (w *extension) setup(ctx workflow.Context) error {
 			func(ctx workflow.Context, ans Answer) (string, error) {
 				w.answer, w.answerAt = ans, workflow.Now(ctx)
 				return map[string]string{UpdateConsent: "consent_given", UpdateDecline: models.ExtensionConsentDeclined,
-					UpdateCancel: models.ExtensionCancelled}[decision], w.decision.take(ctx, decision, func() bool { return w.wait.quiet }, w.recordDecision)
+					UpdateCancel: models.ExtensionCancelled}[decision], w.decision.take(ctx, decision, func() bool { return w.wait.quiet }, w.settleThenRecord)
 			},
 			workflow.UpdateHandlerOptions{Validator: validate})
 		if err != nil {
@@ -235,6 +235,15 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 		return true, err
 	}
 	return true, w.finish(ctx)
+}
+
+// settleThenRecord records a decision once the e-mails it may answer have
+// reported their delivery (see mailer.settle).
+func (w *extension) settleThenRecord(ctx workflow.Context) error {
+	if err := w.mail.settle(ctx); err != nil {
+		return err
+	}
+	return w.recordDecision(ctx)
 }
 
 // recordDecision writes the customer's or reseller's answer: from the update

@@ -122,7 +122,7 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
 			func(ctx workflow.Context, ans Answer) (string, error) {
 				w.answer = ans
-				return decision, w.decision.take(ctx, decision, w.quiet, w.recordDecision)
+				return decision, w.decision.take(ctx, decision, w.quiet, w.settleThenRecord)
 			},
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return validateOpen(ctx) }})
 		if err != nil {
@@ -244,6 +244,15 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	return w.status(), w.finish(ctx)
 }
 
+// settleThenRecord records a decision once the e-mails it may answer have
+// reported their delivery (see mailer.settle).
+func (w *invitation) settleThenRecord(ctx workflow.Context) error {
+	if err := w.mail.settle(ctx); err != nil {
+		return err
+	}
+	return w.recordDecision(ctx)
+}
+
 // recordDecision writes the customer's or reseller's answer: from the update
 // handler, or from run() in executions older than read-your-writes.
 func (w *invitation) recordDecision(ctx workflow.Context) error {
@@ -338,8 +347,12 @@ func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 	to := w.in.CustomerEmail
 	details := map[string]string{"resend": fmt.Sprint(n), "to": to}
 	if w.resendInHandler && w.mail.async {
-		// The partner's answer says "resent": that is on the timeline now; the
-		// e-mail goes out beside it (email_failed if it cannot).
+		// The partner's answer says "resent": that is on the timeline now,
+		// after the e-mails already under way reported; the e-mail goes out
+		// beside it (email_failed if it cannot).
+		if err := w.mail.settle(ctx); err != nil {
+			return err
+		}
 		if err := w.mail.send(ctx, invitationEmail(w.in, key, false, &w.st), nil); err != nil {
 			return err
 		}

@@ -157,6 +157,18 @@ func (m *mailer) outcome(ctx workflow.Context, e activities.Email, err error, d 
 	}
 }
 
+// settle gives the link-bearing e-mails under way a moment to report their
+// delivery, so that a customer's answer to an e-mail lands on the timeline
+// after that e-mail's "sent" (the customer can read it before our activity
+// reports back). A relay that is down costs the answer at most finishGrace.
+func (m *mailer) settle(ctx workflow.Context) error {
+	if m == nil || !m.async || m.linked == 0 {
+		return nil
+	}
+	_, err := workflow.AwaitWithTimeout(ctx, finishGrace, func() bool { return m.linked == 0 })
+	return err
+}
+
 // finishGrace is how long an ending process waits for the outcome of an
 // e-mail already under way before dropping it.
 const finishGrace = 5 * time.Second
