@@ -57,7 +57,7 @@ func (s *Server) CreateCustomer(ctx context.Context, request oapi.CreateCustomer
 	req := request.Body
 	billTo := billToModel(req.BillTo)
 	var f fieldErrors
-	f.requireText("company_name", req.CompanyName, 200)
+	f.requireName("company_name", req.CompanyName, 200)
 	validateDomain(&f, "domain", req.Domain)
 	f.requireEmail("contact_email", req.ContactEmail)
 	validateBillTo(&f, billTo)

@@ -35,9 +35,11 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 	seen := map[string]bool{}
 	for i, r := range d.Roles {
 		field := fmt.Sprintf("delegated_admin.roles[%d]", i)
+		var rf fieldErrors
+		rf.requireName(field, r, 100)
 		switch {
-		case strings.TrimSpace(r) == "" || len(r) > 100 || hasControl(r, false):
-			f.add(field, "must be a role name of at most 100 characters")
+		case len(rf) > 0:
+			f.add(field, "must be a role name of at most 100 characters of plain text, without links")
 		case seen[r]:
 			f.add(field, "is listed twice")
 		}
@@ -99,7 +101,7 @@ func validateInvitation(req *oapi.CreateInvitationJSONRequestBody) error {
 			f.add("customer", "give either customer_id or company_name and email, not both")
 		}
 	default:
-		f.requireText("customer.company_name", cust.CompanyName, 200)
+		f.requireName("customer.company_name", cust.CompanyName, 200)
 		f.requireEmail("customer.email", cust.Email)
 	}
 	validateMessage(&f, req.Message)
@@ -238,12 +240,17 @@ func (s *Server) ListInvitations(ctx context.Context, request oapi.ListInvitatio
 var invitationStatuses = []string{models.InvitationWaitingForCustomer, models.InvitationAccepted, models.InvitationCompleted,
 	models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed}
 
-// validReason checks an optional free-text reason.
+// validReason checks an optional free-text reason: it reaches the other
+// party's e-mail or timeline, so it is plain text without links.
 func validReason(reason string, max int) error {
-	if len(reason) > max || hasControl(reason, false) {
-		return validationProblem([]FieldError{{Field: "reason", Message: fmt.Sprintf("must be at most %d characters of plain text", max)}})
-	}
-	return nil
+	return checkReason(reason, max, false)
+}
+
+// checkReason checks a reason, required or not.
+func checkReason(reason string, max int, required bool) error {
+	var f fieldErrors
+	f.checkText("reason", reason, textRules{required: required, max: max, multiline: true, emails: true})
+	return f.err()
 }
 
 // CancelInvitation: the reseller withdraws an invitation that still waits.

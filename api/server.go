@@ -51,6 +51,7 @@ type Server struct {
 	logger   *slog.Logger
 	metrics  *metrics.Metrics
 	pages    *pageRenderer
+	routes   map[string]bool // the registered route templates
 }
 
 const maxBody = "64K"
@@ -60,7 +61,7 @@ func New(d Deps) *echo.Echo {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer()}
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(), routes: map[string]bool{}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
@@ -86,7 +87,6 @@ func New(d Deps) *echo.Echo {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	e.GET("/rules/:code", s.rule)
 	e.GET("/openapi.json", s.openAPI)
 	e.GET("/docs", s.docs)
@@ -104,6 +104,12 @@ func New(d Deps) *echo.Echo {
 	e.POST("/c/:token/decline", s.answerConsentPage)
 	if d.DevMailbox {
 		e.GET("/dev/mailbox", s.devMailbox)
+		e.POST("/dev/mailbox", s.devMailboxLogin)
+	}
+	// The route label of the metrics is one of these templates or
+	// "unmatched": a path a client invents never becomes a series.
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
 	}
 	return e
 }
@@ -179,7 +185,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		route := c.Path()
-		if route == "" {
+		if !s.routes[route] {
 			route = "unmatched"
 		}
 		s.metrics.ObserveHTTP(route, c.Request().Method, c.Response().Status, time.Since(start))

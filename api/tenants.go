@@ -32,7 +32,7 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	if strings.TrimSpace(req.ProviderId) == "" {
 		f.add("provider_id", "is required")
 	}
-	f.requireText("company_name", req.CompanyName, 200)
+	f.requireName("company_name", req.CompanyName, 200)
 	validateDomain(&f, "domain", req.Domain)
 	f.requireEmail("contact_email", req.ContactEmail)
 	validateBillTo(&f, billTo)
@@ -150,8 +150,8 @@ func (s *Server) ApproveTenantRequest(ctx context.Context, request oapi.ApproveT
 // RejectTenantRequest: the provider refuses, saying why.
 func (s *Server) RejectTenantRequest(ctx context.Context, request oapi.RejectTenantRequestRequestObject) (oapi.RejectTenantRequestResponseObject, error) {
 	reason := request.Body.Reason
-	if strings.TrimSpace(reason) == "" || len(reason) > 1000 || hasControl(reason, true) {
-		return nil, validationProblem([]FieldError{{Field: "reason", Message: "is required: tell the reseller why (at most 1000 characters)"}})
+	if err := checkReason(reason, 1000, true); err != nil {
+		return nil, err
 	}
 	r, err := s.decideTenantRequest(ctx, request.Id, workflows.UpdateReject, workflows.Answer{Reason: reason})
 	if err != nil {

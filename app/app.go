@@ -44,7 +44,11 @@ type App struct {
 	worker   sdkworker.Worker
 	http     *http.Server
 	listener net.Listener
-	logger   *slog.Logger
+	// metricsHTTP serves /metrics on its own listener (ONBOARDING_METRICS_ADDR),
+	// so the public API port never exposes them.
+	metricsHTTP     *http.Server
+	metricsListener net.Listener
+	logger          *slog.Logger
 }
 
 // OpenStore opens (and migrates, when migrate is set) the app database.
@@ -110,6 +114,22 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		}
 		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	}
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
+		l, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			a.Stop(ctx)
+			return nil, fmt.Errorf("listen on %s (ONBOARDING_METRICS_ADDR; is another process using it?): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics.Handler())
+		a.metricsListener = l
+		a.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() {
+			if err := a.metricsHTTP.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("Metrics listener stopped", "error", err)
+			}
+		}()
+	}
 	if roles.API {
 		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -137,6 +157,14 @@ func (a *App) HTTPAddr() string {
 	return a.listener.Addr().String()
 }
 
+// MetricsAddr is the address /metrics is served on ("" when off).
+func (a *App) MetricsAddr() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return a.metricsListener.Addr().String()
+}
+
 // Stop drains HTTP requests, stops the worker and closes the client.
 func (a *App) Stop(ctx context.Context) {
 	if a.http != nil {
@@ -145,6 +173,9 @@ func (a *App) Stop(ctx context.Context) {
 			a.logger.Warn("HTTP shutdown", "error", err)
 		}
 		cancel()
+	}
+	if a.metricsHTTP != nil {
+		_ = a.metricsHTTP.Close()
 	}
 	if a.worker != nil {
 		a.worker.Stop()

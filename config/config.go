@@ -14,7 +14,7 @@ import (
 // Config is the whole configuration of one onboarding process.
 type Config struct {
 	HTTPAddr      string // ONBOARDING_HTTP_ADDR
-	MetricsAddr   string // ONBOARDING_METRICS_ADDR: /metrics of a worker-only process
+	MetricsAddr   string // ONBOARDING_METRICS_ADDR: /metrics on its own listener ("off" for none)
 	PublicBaseURL string // PUBLIC_BASE_URL: base of the personal links in e-mails
 	AdminToken    string // ONBOARDING_ADMIN_TOKEN: operator token for /v1/admin
 	DataDir       string // ONBOARDING_DATA_DIR: SQLite files of the embedded default
@@ -63,8 +63,10 @@ const day = 24 * time.Hour
 // Default is the configuration with no variable set.
 func Default() Config {
 	return Config{
-		HTTPAddr:          ":8080",
-		MetricsAddr:       ":9090",
+		// Loopback unless told otherwise: the dev mailbox and a fresh
+		// install must not be reachable from the network by accident.
+		HTTPAddr:          "127.0.0.1:8080",
+		MetricsAddr:       "127.0.0.1:9090",
 		PublicBaseURL:     "http://localhost:8080",
 		DataDir:           "./data",
 		TemporalAddress:   "127.0.0.1:7233",

@@ -15,7 +15,7 @@ func TestDefaultsNeedNoVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":8080" || c.TemporalUIPort != 8233 || c.UsesPostgres() || c.TemporalTLSEnabled() {
+	if c.HTTPAddr != "127.0.0.1:8080" || c.MetricsAddr != "127.0.0.1:9090" || c.TemporalUIPort != 8233 || c.UsesPostgres() || c.TemporalTLSEnabled() {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.Timing.InvitationExpiry != 30*24*time.Hour || len(c.Timing.InvitationReminders) != 2 {

@@ -109,16 +109,9 @@ func runServices(ctx context.Context, cfg config.Config, logger *slog.Logger, ro
 	}
 	if roles.API {
 		logger.Info("API listening", "address", a.HTTPAddr())
-	} else {
-		// A worker has no API; it serves its metrics on their own port.
-		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: a.Metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-				logger.Error("Metrics listener stopped (ONBOARDING_METRICS_ADDR)", "error", err, "address", cfg.MetricsAddr)
-			}
-		}()
-		defer srv.Close()
-		logger.Info("Worker metrics at /metrics", "address", cfg.MetricsAddr)
+	}
+	if addr := a.MetricsAddr(); addr != "" {
+		logger.Info("Metrics at /metrics", "address", addr)
 	}
 	<-ctx.Done()
 	logger.Info("Shutting down")
