@@ -42,7 +42,7 @@ func (f *flakyTemporal) CheckHealth(context.Context, *client.CheckHealthRequest)
 }
 func (f *flakyTemporal) GetWorkflow(context.Context, string, string) client.WorkflowRun { return nil }
 
-func seedPartner(t *testing.T, st *store.Store, typ string) (models.Partner, string) {
+func seedPartner(t testing.TB, st *store.Store, typ string) (models.Partner, string) {
 	t.Helper()
 	key, hash := secret.New(secret.APIKeyPrefix)
 	now := time.Now().UTC()
