@@ -3,6 +3,7 @@ package worker
 
 import (
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/csp-onboarding/onboarding/activities"
@@ -11,7 +12,10 @@ import (
 
 // New registers every workflow and the activities on the task queue.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		// A database refusal that retrying cannot fix ends the activity.
+		Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrors{}},
+	})
 	Register(w, acts)
 	return w
 }
