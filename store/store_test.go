@@ -338,3 +338,28 @@ func TestConsentRecordsAreAppendOnly(t *testing.T) {
 		}
 	})
 }
+
+// TestTimelinesContinueAndStayBounded: audit §18. A new run on a subject
+// continues after the stored events, and a timeline answer is bounded.
+func TestTimelinesContinueAndStayBounded(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			st := storetest.New(t, dialect)
+			ctx := context.Background()
+			if last, err := st.LastEventSeq(ctx, "p1"); err != nil || last != 0 {
+				t.Fatalf("empty timeline: %d %v", last, err)
+			}
+			for seq := 1; seq <= store.MaxEvents+3; seq++ {
+				if _, err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "p1", Seq: seq, Type: "x", At: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if last, err := st.LastEventSeq(ctx, "p1"); err != nil || last != store.MaxEvents+3 {
+				t.Fatalf("last seq: %d %v", last, err)
+			}
+			if events, err := st.Events(ctx, "p1"); err != nil || len(events) != store.MaxEvents {
+				t.Fatalf("%d events, %v", len(events), err)
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ type recorder struct {
 	calls     map[string]int
 	order     []string
 	consents  []activities.ConsentInput
+	lastSeq   int // what LastEventSeq answers
 }
 
 func (r *recorder) statuses() []string {
@@ -89,6 +90,9 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		rec.progress = append(rec.progress, p)
 		rec.mu.Unlock()
 		return nil
+	}).Maybe()
+	env.OnActivity(a.LastEventSeq, mock.Anything, mock.Anything).Return(func(context.Context, string) (int, error) {
+		return rec.lastSeq, nil
 	}).Maybe()
 	env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, e activities.Email) (activities.EmailResult, error) {
 		rec.mu.Lock()

@@ -545,8 +545,10 @@ type CustomerDetail struct {
 	Domain           string                    `json:"domain,omitempty,omitzero"`
 	Id               string                    `json:"id"`
 	OrderEligibility []Eligibility             `json:"order_eligibility"`
-	Pending          []PendingOnboarding       `json:"pending"`
-	Relationships    []Relationship            `json:"relationships"`
+
+	// Pending the newest 50 waiting invitations and 50 waiting extensions; GET /v1/invitations?status=waiting_for_customer lists them all
+	Pending       []PendingOnboarding `json:"pending"`
+	Relationships []Relationship      `json:"relationships"`
 }
 
 // CustomerDetailAcquiredVia defines model for CustomerDetail.AcquiredVia.
@@ -554,11 +556,13 @@ type CustomerDetailAcquiredVia string
 
 // DelegatedAdmin defines model for DelegatedAdmin.
 type DelegatedAdmin struct {
-	ActivatedAt    time.Time            `json:"activated_at"`
-	AutoExtend     bool                 `json:"auto_extend"`
-	CustomerId     string               `json:"customer_id"`
-	DurationDays   int                  `json:"duration_days"`
-	EndsAt         time.Time            `json:"ends_at"`
+	ActivatedAt  time.Time `json:"activated_at"`
+	AutoExtend   bool      `json:"auto_extend"`
+	CustomerId   string    `json:"customer_id"`
+	DurationDays int       `json:"duration_days"`
+	EndsAt       time.Time `json:"ends_at"`
+
+	// Events the timeline's first 500 steps
 	Events         []Event              `json:"events,omitempty,omitzero"`
 	Extensions     int                  `json:"extensions"`
 	Id             string               `json:"id"`
@@ -627,8 +631,10 @@ type Extension struct {
 		SignerName  string                 `json:"signer_name,omitempty,omitzero"`
 		Status      ExtensionConsentStatus `json:"status"`
 	} `json:"consent"`
-	CreatedAt      time.Time       `json:"created_at"`
-	CustomerId     string          `json:"customer_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	CustomerId string    `json:"customer_id"`
+
+	// Events the timeline's first 500 steps
 	Events         []Event         `json:"events,omitempty,omitzero"`
 	ExpiresAt      time.Time       `json:"expires_at"`
 	Id             string          `json:"id"`
@@ -656,15 +662,17 @@ type Invitation struct {
 
 	// DelegatedAdmin The delegated admin access an invitation asks for, as answered
 	DelegatedAdmin DelegatedAdminAsk `json:"delegated_admin,omitempty,omitzero"`
-	Events         []Event           `json:"events,omitempty,omitzero"`
-	ExpiresAt      time.Time         `json:"expires_at"`
-	Id             string            `json:"id"`
-	Message        string            `json:"message,omitempty,omitzero"`
-	ProviderId     string            `json:"provider_id"`
-	RelationshipId string            `json:"relationship_id,omitempty,omitzero"`
-	ResellerId     string            `json:"reseller_id"`
-	Status         InvitationStatus  `json:"status"`
-	WorkflowId     string            `json:"workflow_id"`
+
+	// Events the timeline's first 500 steps
+	Events         []Event          `json:"events,omitempty,omitzero"`
+	ExpiresAt      time.Time        `json:"expires_at"`
+	Id             string           `json:"id"`
+	Message        string           `json:"message,omitempty,omitzero"`
+	ProviderId     string           `json:"provider_id"`
+	RelationshipId string           `json:"relationship_id,omitempty,omitzero"`
+	ResellerId     string           `json:"reseller_id"`
+	Status         InvitationStatus `json:"status"`
+	WorkflowId     string           `json:"workflow_id"`
 }
 
 // InvitationStatus defines model for Invitation.Status.
@@ -802,12 +810,14 @@ type Resent struct {
 
 // TenantRequest defines model for TenantRequest.
 type TenantRequest struct {
-	BillTo         BillTo              `json:"bill_to,omitempty,omitzero"`
-	CompanyName    string              `json:"company_name"`
-	ContactEmail   string              `json:"contact_email"`
-	CreatedAt      time.Time           `json:"created_at"`
-	CustomerId     string              `json:"customer_id,omitempty,omitzero"`
-	Domain         string              `json:"domain"`
+	BillTo       BillTo    `json:"bill_to,omitempty,omitzero"`
+	CompanyName  string    `json:"company_name"`
+	ContactEmail string    `json:"contact_email"`
+	CreatedAt    time.Time `json:"created_at"`
+	CustomerId   string    `json:"customer_id,omitempty,omitzero"`
+	Domain       string    `json:"domain"`
+
+	// Events the timeline's first 500 steps
 	Events         []Event             `json:"events,omitempty,omitzero"`
 	ExpiresAt      time.Time           `json:"expires_at"`
 	Id             string              `json:"id"`
