@@ -363,3 +363,58 @@ func TestTimelinesContinueAndStayBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentRecordsCannotBeReplaced: audit §13. Neither SQLite's INSERT OR
+// REPLACE / REPLACE nor an upsert on either database rewrites a consent
+// record, and a relationship cannot name a consent record that does not exist.
+func TestConsentRecordsCannotBeReplaced(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, res := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeReseller)
+		cust := customer(t, st, res.ID)
+		now := time.Now().UTC()
+		x := models.RelationshipExtension{ID: id(), ResellerID: res.ID, ProviderID: prov.ID, CustomerID: cust.ID,
+			Status: models.ExtensionWaitingForConsent, ConsentMethod: models.ConsentCustomerConfirmation, WorkflowID: "w",
+			ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateExtension(ctx, &x); err != nil {
+			t.Fatal(err)
+		}
+		rec := models.ConsentRecord{ID: id(), ExtensionID: x.ID, CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Subject: cust.ContactEmail, Method: models.ConsentCustomerConfirmation, SignerEmail: cust.ContactEmail,
+			ObtainedAt: now, IP: "203.0.113.1", TextShown: "the text", Evidence: "original"}
+		if _, err := st.RecordConsent(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		cols := `(id, extension_id, customer_id, provider_id, reseller_id, subject, method, signer_email, obtained_at, text_shown, evidence, created_at)`
+		vals := `VALUES (?, ?, ?, ?, ?, 'forged@x.example', 'partner_attestation', 'forged@x.example', ?, 'FORGED', 'FORGED', ?)`
+		args := []any{rec.ID, x.ID, cust.ID, prov.ID, res.ID, now, now}
+		attempts := []string{
+			`INSERT INTO consent_records ` + cols + ` ` + vals + ` ON CONFLICT (id) DO UPDATE SET evidence = excluded.evidence, text_shown = excluded.text_shown`,
+		}
+		if st.Dialect() == migrations.SQLite {
+			attempts = append(attempts,
+				`INSERT OR REPLACE INTO consent_records `+cols+` `+vals,
+				`REPLACE INTO consent_records `+cols+` `+vals)
+		}
+		for _, q := range attempts {
+			_ = st.DB().Exec(q, args...).Error // refused or ignored; either way nothing changes
+			got, err := st.ConsentForExtension(ctx, x.ID)
+			if err != nil || got.Evidence != "original" || got.TextShown != "the text" || got.ID != rec.ID {
+				t.Fatalf("%s replaced the record: %+v %v", q, got, err)
+			}
+		}
+		// A second record for the same extension under a new id is not stored either.
+		args[0] = id()
+		_ = st.DB().Exec(`INSERT INTO consent_records `+cols+` `+vals, args...).Error
+		var n int64
+		if err := st.DB().Model(&models.ConsentRecord{}).Where("extension_id = ?", x.ID).Count(&n).Error; err != nil || n != 1 {
+			t.Fatalf("%d records for one extension: %v", n, err)
+		}
+
+		missing := "no-such-consent"
+		if _, err := st.CreateRelationship(ctx, models.Relationship{ID: id(), CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Source: models.SourceExtension, SourceID: x.ID, ConsentID: &missing, Status: models.RelationshipActive}); err == nil {
+			t.Fatal("a relationship naming a missing consent record was stored")
+		}
+	})
+}
