@@ -50,3 +50,22 @@ func TestBadValuesAreRefusedWithTheirName(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminTokenMustBeLong: audit §10. A short or placeholder operator
+// token is refused; the check names the variable.
+func TestAdminTokenMustBeLong(t *testing.T) {
+	for _, bad := range []string{"change-me-admin-token", "short", strings.Repeat("a", MinAdminTokenLength-1), "change-me-" + strings.Repeat("x", 40)} {
+		c := Default()
+		c.AdminToken = bad
+		if err := c.CheckAdminToken(); err == nil || !strings.Contains(err.Error(), "ONBOARDING_ADMIN_TOKEN") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+	for _, good := range []string{"", "csp_admin_" + strings.Repeat("k", 43)} {
+		c := Default()
+		c.AdminToken = good
+		if err := c.CheckAdminToken(); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}

@@ -80,6 +80,10 @@ func main() {
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	// Migrations run as the tables' owner; the app connects as its own role.
+	if cfg.MigrateDatabaseURL != "" {
+		cfg.DatabaseURL = cfg.MigrateDatabaseURL
+	}
 	st, err := app.OpenStore(ctx, cfg, logger, false)
 	if err != nil {
 		return err
@@ -90,13 +94,24 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 		return err
 	}
 	logger.Info("Migrations done", "applied", applied, "dialect", st.Dialect())
+	if cfg.DBAppRole != "" {
+		if err := st.GrantAppRole(ctx, cfg.DBAppRole); err != nil {
+			return err
+		}
+		logger.Info("App role granted: consent records are append-only for it", "role", cfg.DBAppRole)
+	}
 	return nil
 }
 
 // runServices runs the API or the worker until a signal.
 func runServices(ctx context.Context, cfg config.Config, logger *slog.Logger, roles app.Roles) error {
-	if roles.API && cfg.AdminToken == "" {
-		logger.Warn("ONBOARDING_ADMIN_TOKEN is not set: the admin routes refuse every request")
+	if roles.API {
+		if err := cfg.CheckAdminToken(); err != nil {
+			return err
+		}
+		if cfg.AdminToken == "" {
+			logger.Warn("ONBOARDING_ADMIN_TOKEN is not set: the admin routes refuse every request")
+		}
 	}
 	st, err := app.OpenStore(ctx, cfg, logger, false)
 	if err != nil {
