@@ -131,7 +131,7 @@ func (s *Server) GetExtension(ctx context.Context, request oapi.GetExtensionRequ
 		return nil, err
 	}
 	out := extensionView(x, consent)
-	if out.Events, err = s.timeline(ctx, x.ID); err != nil {
+	if out.Events, err = s.timeline(ctx, x.ID, x.ResellerID); err != nil {
 		return nil, err
 	}
 	return oapi.GetExtension200JSONResponse{ExtensionBodyJSONResponse: oapi.ExtensionBodyJSONResponse(out)}, nil

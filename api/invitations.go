@@ -66,13 +66,31 @@ func invitationView(inv models.Invitation) oapi.Invitation {
 	return v
 }
 
-// timeline is an onboarding's events, as answered in its GET.
-func (s *Server) timeline(ctx context.Context, subjectID string) ([]oapi.Event, error) {
+// timeline is an onboarding's events, as answered in its GET. The
+// customer's address and user agent (recorded when it answered a link) are
+// personal data kept as consent evidence: only the reseller, the partner
+// that asked the customer, sees them; the provider sees that and when.
+func (s *Server) timeline(ctx context.Context, subjectID, resellerID string) ([]oapi.Event, error) {
 	events, err := s.store.Events(ctx, subjectID)
 	if err != nil {
 		return nil, err
 	}
+	if currentPartner(ctx).ID != resellerID {
+		for i := range events {
+			events[i].Details = withoutClientDetails(events[i].Details)
+		}
+	}
 	return toEvents(events), nil
+}
+
+func withoutClientDetails(d map[string]string) map[string]string {
+	out := make(map[string]string, len(d))
+	for k, v := range d {
+		if k != "ip" && k != "user_agent" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func toEvents(events []models.OnboardingEvent) []oapi.Event {
@@ -133,7 +151,7 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 	}
 	if !active {
 		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
-			"you have no active partnership with "+provider.Name+"; the provider invites you (POST /v1/partnerships) and you accept it first")
+			"you have no active partnership with the provider "+provider.ID+"; the provider invites you (POST /v1/partnerships) and you accept it first")
 	}
 	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message,
 		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
@@ -222,7 +240,7 @@ func (s *Server) GetInvitation(ctx context.Context, request oapi.GetInvitationRe
 		return nil, err
 	}
 	out := invitationView(inv)
-	if out.Events, err = s.timeline(ctx, inv.ID); err != nil {
+	if out.Events, err = s.timeline(ctx, inv.ID, inv.ResellerID); err != nil {
 		return nil, err
 	}
 	return oapi.GetInvitation200JSONResponse{InvitationBodyJSONResponse: oapi.InvitationBodyJSONResponse(out)}, nil

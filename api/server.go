@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -68,6 +69,7 @@ func New(d Deps) *echo.Echo {
 	// The consent evidence records the client's address: take it from the
 	// connection, never from headers a client can forge.
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(safeRequestID)
 	e.Use(middleware.RequestID())
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -83,6 +85,16 @@ func New(d Deps) *echo.Echo {
 		ContentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 		ReferrerPolicy:        "no-referrer", // personal links must not leak through Referer
 	}))
+	if strings.HasPrefix(d.Config.PublicBaseURL, "https://") {
+		// Served over https (at a proxy, typically): browsers must never
+		// fall back to http for the personal links.
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Response().Header().Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+				return next(c)
+			}
+		})
+	}
 	e.Use(s.enforceSpec)
 
 	e.GET("/healthz", s.healthz)
@@ -149,6 +161,8 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz reports ready only when the database and Temporal both answer.
+// The public answer says only that; what failed, and why, is logged and
+// shown to a caller with the admin token (errors name hosts and users).
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
@@ -160,7 +174,32 @@ func (s *Server) readyz(c echo.Context) error {
 	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		checks["temporal"], status = "unavailable: "+err.Error(), http.StatusServiceUnavailable
 	}
-	return c.JSON(status, checks)
+	if status != http.StatusOK {
+		s.logger.WarnContext(ctx, "Not ready", "database", checks["database"], "temporal", checks["temporal"])
+	}
+	if key, ok := bearer(c); ok && s.cfg.AdminToken != "" && secret.Equal(key, s.cfg.AdminToken) {
+		return c.JSON(status, checks)
+	}
+	if status != http.StatusOK {
+		return c.JSON(status, map[string]string{"status": "not_ready"})
+	}
+	return c.JSON(status, map[string]string{"status": "ready"})
+}
+
+// requestIDPattern is what a client-sent X-Request-Id must look like to be
+// kept: it ends up in logs next to consent evidence, so it is short and plain.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// safeRequestID drops a client's X-Request-Id that is not a short safe
+// token, so that the RequestID middleware makes a new one.
+func safeRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if v := h.Get(echo.HeaderXRequestID); v != "" && (!requestIDPattern.MatchString(v) || len(h.Values(echo.HeaderXRequestID)) > 1) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
 }
 
 func (s *Server) rule(c echo.Context) error {
