@@ -206,7 +206,7 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if cfg.UsesPostgres() {
 		database = "Postgres (DATABASE_URL)"
 	}
-	mailbox := cfg.PublicBaseURL + "/dev/mailbox"
+	mailbox := cfg.PublicBaseURL + "/dev/mailbox   (sign in with the admin token)"
 	if cfg.SMTPURL != "" {
 		mailbox = "SMTP via SMTP_URL (no dev mailbox)"
 	}
