@@ -260,6 +260,12 @@ type EmailFailure struct {
 	Message string `json:"message"`
 }
 
+// LastEventSeq reads where a subject's timeline stands, for a workflow run
+// that continues the timeline of an earlier run.
+func (a *Activities) LastEventSeq(ctx context.Context, subjectID string) (int, error) {
+	return a.Store.LastEventSeq(ctx, subjectID)
+}
+
 // SendEmail writes the message to the outbox under its key (minting its link
 // token in the same transaction), then delivers it unless an earlier attempt
 // did. A retry after a crash finds the same row, the same link, and does not

@@ -59,12 +59,12 @@ func validateBillTo(f *fieldErrors, b *models.BillTo) {
 		f.add("bill_to", "is required: company_name, address_line1, city, postal_code, country, email, phone")
 		return
 	}
-	f.requireText("bill_to.company_name", b.CompanyName, 200)
-	f.requireText("bill_to.address_line1", b.AddressLine1, 200)
+	f.requireName("bill_to.company_name", b.CompanyName, 200)
+	f.requireName("bill_to.address_line1", b.AddressLine1, 200)
 	if b.AddressLine2 != "" {
-		f.requireText("bill_to.address_line2", b.AddressLine2, 200)
+		f.requireName("bill_to.address_line2", b.AddressLine2, 200)
 	}
-	f.requireText("bill_to.city", b.City, 100)
+	f.requireName("bill_to.city", b.City, 100)
 	if !postalPattern.MatchString(b.PostalCode) {
 		f.add("bill_to.postal_code", "must be a postal code of letters, digits, spaces or dashes (at most 16)")
 	}

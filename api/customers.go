@@ -57,7 +57,7 @@ func (s *Server) CreateCustomer(ctx context.Context, request oapi.CreateCustomer
 	req := request.Body
 	billTo := billToModel(req.BillTo)
 	var f fieldErrors
-	f.requireText("company_name", req.CompanyName, 200)
+	f.requireName("company_name", req.CompanyName, 200)
 	validateDomain(&f, "domain", req.Domain)
 	f.requireEmail("contact_email", req.ContactEmail)
 	validateBillTo(&f, billTo)
@@ -69,7 +69,7 @@ func (s *Server) CreateCustomer(ctx context.Context, request oapi.CreateCustomer
 		AcquiredVia: models.AcquiredViaDirectBill, CreatedBy: me.ID, BillTo: billTo, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateCustomer(ctx, &cust, models.PartnerTypeReseller); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, problem(http.StatusConflict, CodeConflict, "the domain "+req.Domain+" is already registered to a customer")
+			return nil, s.domainUnavailable(ctx, req.Domain)
 		}
 		return nil, err
 	}

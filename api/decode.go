@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/csp-onboarding/onboarding/store"
 )
 
@@ -24,17 +26,6 @@ func (f fieldErrors) err() error {
 		return nil
 	}
 	return validationProblem(f)
-}
-
-func (f *fieldErrors) requireText(field, v string, max int) {
-	switch {
-	case strings.TrimSpace(v) == "":
-		f.add(field, "is required")
-	case utf8.RuneCountInString(v) > max:
-		f.add(field, fmt.Sprintf("must be at most %d characters", max))
-	case hasControl(v, false):
-		f.add(field, "must not contain control characters")
-	}
 }
 
 func (f *fieldErrors) requireEmail(field, v string) {
@@ -74,35 +65,137 @@ func hasControl(s string, allowNewlines bool) bool {
 	return false
 }
 
+// Free text from partners reaches customers' e-mails and pages, where the
+// only link must be ours. What looks like a link is judged by its shape, not
+// by a list of top-level domains: mail clients auto-link far more than any
+// list holds.
 var (
-	markupPattern = regexp.MustCompile(`<\s*[a-zA-Z!/?]|&[a-zA-Z]+;|&#\d+;|\]\(`)
-	urlPattern    = regexp.MustCompile(`(?i)(://|\bwww\.|\bmailto:|\bjavascript:|\bdata:[a-z]+/|\b[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}/)`)
-	// Mail clients turn bare domains into links: common TLDs and country codes.
-	bareDomainPattern = regexp.MustCompile(`(?i)\b[a-z0-9\-]+(\.[a-z0-9\-]+)*\.(com|net|org|info|biz|io|co|app|dev|xyz|top|site|online|link|click|shop|example|[a-z]{2})\b`)
-	emailPattern      = regexp.MustCompile(`(?i)[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}`)
+	markupPattern = regexp.MustCompile(`<\s*[a-zA-Z!/?]|&[a-zA-Z]+;|&#[0-9]+;|&#[xX][0-9a-fA-F]+;|\]\(`)
+	// Each pattern is applied to one word, lower-cased, after NFKC and with
+	// every dot look-alike turned into ".".
+	linkShapes = []*regexp.Regexp{
+		regexp.MustCompile(`//|\\\\`),                                        // scheme-relative and UNC paths
+		regexp.MustCompile(`(^|[^\p{L}\p{N}])www\.`),                         // www.anything
+		regexp.MustCompile(`\p{L}[\p{L}\p{N}+.\-]*:[^\s)]`),                  // any scheme: http:, mailto:, javascript:, data:
+		regexp.MustCompile(`[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`), // a bare IPv4 address
+		regexp.MustCompile(`\[[0-9a-f:.]*:[0-9a-f:.]*\]`),                    // a bracketed IPv6 address
+		regexp.MustCompile(`[\p{L}\p{N}_\-]\.\p{L}[\p{L}\p{N}\-]+`),          // label.label with a TLD-shaped tail, any TLD
+		regexp.MustCompile(`[\p{L}\p{N}][?#][\p{L}\p{N}]`),                   // host?query, host#fragment
+		regexp.MustCompile(`%[0-9a-f]{2}`),                                   // percent-encoded characters
+	}
+	// dotLikes are characters mail clients or browsers may treat as a dot.
+	dotLikes = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".", "\u2024", ".", "\ufe52", ".", "\u2e3c", ".", "\u0701", ".", "\u0702", ".")
+	// wordEdges are stripped from a word before an e-mail address is
+	// recognized in it (sentence punctuation and brackets).
+	wordEdges = `.,;:!?()"'[]<>`
 )
 
 // MaxMessageLength bounds the partner's e-mail text.
 const MaxMessageLength = 2000
 
-// validateMessage enforces DESIGN §3.1: plain text, bounded, no markup and no
-// link but the personal one.
-func validateMessage(f *fieldErrors, msg string) {
+// textRules says what a free-text field may hold.
+type textRules struct {
+	required  bool
+	max       int  // in characters
+	multiline bool // newlines and tabs allowed (a message, a reason)
+	link      bool // the {{link}} placeholder allowed, as a word of its own
+	emails    bool // e-mail addresses allowed as words
+}
+
+// checkText is the one check of every partner-supplied text that can reach a
+// customer or another partner: bounded, plain, no control or invisible
+// formatting characters, no markup, no link but ours, no placeholder but
+// {{link}} where it is allowed.
+func (f *fieldErrors) checkText(field, v string, r textRules) {
 	switch {
-	case utf8.RuneCountInString(msg) > MaxMessageLength:
-		f.add("message", fmt.Sprintf("must be at most %d characters of plain text", MaxMessageLength))
-	case hasControl(msg, true):
-		f.add("message", "must be plain text without control characters")
-	case markupPattern.MatchString(msg):
-		f.add("message", "must be plain text: HTML, markdown links and entities are not allowed")
-	case urlPattern.MatchString(msg), bareDomainPattern.MatchString(emailPattern.ReplaceAllString(msg, " ")):
-		f.add("message", "must not contain links or web addresses; the personal link is added for you (place it with {{link}})")
-	case strings.Contains(withoutLink(msg), "{{") || strings.Contains(withoutLink(msg), "}}"):
-		f.add("message", "the only placeholder allowed is {{link}}")
+	case strings.TrimSpace(v) == "":
+		if r.required {
+			f.add(field, "is required")
+		}
+	case utf8.RuneCountInString(v) > r.max:
+		f.add(field, fmt.Sprintf("must be at most %d characters of plain text", r.max))
+	case hasControl(v, r.multiline) || hasBareCR(v) || hasInvisible(v):
+		f.add(field, "must be plain text without control or invisible formatting characters")
+	case markupPattern.MatchString(v):
+		f.add(field, "must be plain text: HTML, markdown links and entities are not allowed")
+	default:
+		if msg := wordProblem(v, r); msg != "" {
+			f.add(field, msg)
+		}
 	}
 }
 
-func withoutLink(msg string) string { return strings.ReplaceAll(msg, "{{link}}", "") }
+// wordProblem looks at each word of a text for links and placeholders.
+func wordProblem(v string, r textRules) string {
+	for _, word := range strings.Fields(v) {
+		if r.link && word == linkPlaceholder {
+			continue
+		}
+		if strings.Contains(word, "{{") || strings.Contains(word, "}}") {
+			if r.link {
+				return "the only placeholder allowed is {{link}}, as a word of its own (spaces or line breaks around it)"
+			}
+			return "must not contain placeholders such as {{…}}"
+		}
+		if r.emails && validEmail(strings.Trim(word, wordEdges)) {
+			continue
+		}
+		if looksLikeLink(word) {
+			if r.link {
+				return "must not contain links or web addresses; the personal link is added for you (place it with {{link}})"
+			}
+			return "must not contain links or web addresses"
+		}
+	}
+	return ""
+}
+
+// looksLikeLink tells whether one word has the shape of a URL or host name.
+func looksLikeLink(word string) bool {
+	w := strings.ToLower(dotLikes.Replace(norm.NFKC.String(word)))
+	for _, p := range linkShapes {
+		if p.MatchString(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// linkPlaceholder is where a message places the personal link.
+const linkPlaceholder = "{{link}}"
+
+// hasBareCR: a CR not followed by LF could end an SMTP DATA section early
+// on a lenient relay.
+func hasBareCR(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\r' && (i+1 == len(s) || s[i+1] != '\n') {
+			return true
+		}
+	}
+	return false
+}
+
+// hasInvisible finds formatting characters (zero-width joiners, bidi
+// overrides, soft hyphens…) that can hide a link's shape or reorder text.
+func hasInvisible(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Cf, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// validateMessage enforces DESIGN §3.1: plain text, bounded, no markup and no
+// link but the personal one.
+func validateMessage(f *fieldErrors, msg string) {
+	f.checkText("message", msg, textRules{max: MaxMessageLength, multiline: true, link: true, emails: true})
+}
+
+// requireName checks a required one-line name (a company, a person, a city).
+func (f *fieldErrors) requireName(field, v string, max int) {
+	f.checkText(field, v, textRules{required: true, max: max})
+}
 
 // pageOf is a list's page: the spec bounds ?limit= (absent is 50).
 func pageOf(limit int, cursor string) (store.Page, error) {

@@ -159,7 +159,7 @@ func (s *Server) GetExtension(ctx context.Context, request oapi.GetExtensionRequ
 		return nil, err
 	}
 	out := extensionView(x, consent)
-	if out.Events, err = s.timeline(ctx, x.ID); err != nil {
+	if out.Events, err = s.timeline(ctx, x.ID, x.ResellerID); err != nil {
 		return nil, err
 	}
 	return oapi.GetExtension200JSONResponse{ExtensionBodyJSONResponse: oapi.ExtensionBodyJSONResponse(out)}, nil
@@ -292,8 +292,8 @@ func (s *Server) decideEnrollment(ctx context.Context, partnerID, update, reason
 	if update == workflows.UpdateReject && strings.TrimSpace(reason) == "" {
 		return oapi.Enrollment{}, validationProblem([]FieldError{{Field: "reason", Message: "is required when rejecting: tell the reseller what to fix"}})
 	}
-	if len(reason) > 1000 || hasControl(reason, true) {
-		return oapi.Enrollment{}, validationProblem([]FieldError{{Field: "reason", Message: "must be at most 1000 characters of plain text"}})
+	if err := checkReason(reason, 1000, false); err != nil {
+		return oapi.Enrollment{}, err
 	}
 	if e.Status != models.EnrollmentSubmitted {
 		return oapi.Enrollment{}, problem(http.StatusConflict, CodeConflict, "this enrollment is already "+e.Status)

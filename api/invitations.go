@@ -36,9 +36,11 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 	seen := map[string]bool{}
 	for i, r := range d.Roles {
 		field := fmt.Sprintf("delegated_admin.roles[%d]", i)
+		var rf fieldErrors
+		rf.requireName(field, r, 100)
 		switch {
-		case strings.TrimSpace(r) == "" || len(r) > 100 || hasControl(r, false):
-			f.add(field, "must be a role name of at most 100 characters")
+		case len(rf) > 0:
+			f.add(field, "must be a role name of at most 100 characters of plain text, without links")
 		case seen[r]:
 			f.add(field, "is listed twice")
 		}
@@ -65,13 +67,37 @@ func invitationView(inv models.Invitation) oapi.Invitation {
 	return v
 }
 
-// timeline is an onboarding's events, as answered in its GET.
-func (s *Server) timeline(ctx context.Context, subjectID string) ([]oapi.Event, error) {
+// timeline is an onboarding's events, as answered in its GET. The
+// customer's address and user agent (recorded when it answered a link) are
+// personal data kept as consent evidence: only the reseller, the partner
+// that asked the customer, sees them; the provider sees that and when.
+func (s *Server) timeline(ctx context.Context, subjectID, resellerID string) ([]oapi.Event, error) {
 	events, err := s.store.Events(ctx, subjectID)
 	if err != nil {
 		return nil, err
 	}
-	return toEvents(events), nil
+	return toEvents(visibleDetails(ctx, events, resellerID)), nil
+}
+
+// visibleDetails hides the customer's address and browser from everyone but
+// the reseller, whose customer answered.
+func visibleDetails(ctx context.Context, events []models.OnboardingEvent, resellerID string) []models.OnboardingEvent {
+	if currentPartner(ctx).ID != resellerID {
+		for i := range events {
+			events[i].Details = withoutClientDetails(events[i].Details)
+		}
+	}
+	return events
+}
+
+func withoutClientDetails(d map[string]string) map[string]string {
+	out := make(map[string]string, len(d))
+	for k, v := range d {
+		if k != "ip" && k != "user_agent" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func toEvents(events []models.OnboardingEvent) []oapi.Event {
@@ -100,7 +126,7 @@ func validateInvitation(req *oapi.CreateInvitationJSONRequestBody) error {
 			f.add("customer", "give either customer_id or company_name and email, not both")
 		}
 	default:
-		f.requireText("customer.company_name", cust.CompanyName, 200)
+		f.requireName("customer.company_name", cust.CompanyName, 200)
 		f.requireEmail("customer.email", cust.Email)
 	}
 	validateMessage(&f, req.Message)
@@ -143,7 +169,7 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 	}
 	if !active {
 		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
-			"you have no active partnership with "+provider.Name+"; the provider invites you (POST /v1/partnerships) and you accept it first")
+			"you have no active partnership with the provider "+provider.ID+"; the provider invites you (POST /v1/partnerships) and you accept it first")
 	}
 	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale),
 		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
@@ -248,8 +274,8 @@ func (s *Server) invitationWithTimeline(ctx context.Context, inv models.Invitati
 	if err != nil {
 		return out, err
 	}
-	out.Events = toEvents(events)
 	out.EmailDelivery = emailDelivery(events)
+	out.Events = toEvents(visibleDetails(ctx, events, inv.ResellerID))
 	return out, nil
 }
 
@@ -307,12 +333,17 @@ func (s *Server) ListInvitations(ctx context.Context, request oapi.ListInvitatio
 var invitationStatuses = []string{models.InvitationWaitingForCustomer, models.InvitationAccepted, models.InvitationCompleted,
 	models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed}
 
-// validReason checks an optional free-text reason.
+// validReason checks an optional free-text reason: it reaches the other
+// party's e-mail or timeline, so it is plain text without links.
 func validReason(reason string, max int) error {
-	if len(reason) > max || hasControl(reason, false) {
-		return validationProblem([]FieldError{{Field: "reason", Message: fmt.Sprintf("must be at most %d characters of plain text", max)}})
-	}
-	return nil
+	return checkReason(reason, max, false)
+}
+
+// checkReason checks a reason, required or not.
+func checkReason(reason string, max int, required bool) error {
+	var f fieldErrors
+	f.checkText("reason", reason, textRules{required: required, max: max, multiline: true, emails: true})
+	return f.err()
 }
 
 // CancelInvitation: the reseller withdraws an invitation that still waits.

@@ -27,7 +27,7 @@ type pageRenderer struct {
 
 func newPageRenderer() *pageRenderer {
 	r := &pageRenderer{pages: map[string]*template.Template{}}
-	for _, name := range []string{"invitation", "consent", "result", "mailbox"} {
+	for _, name := range []string{"invitation", "consent", "result", "mailbox", "mailbox-login"} {
 		r.pages[name] = template.Must(template.ParseFS(web.Templates, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return r
@@ -335,8 +335,40 @@ func (s *Server) answerConsentPage(c echo.Context) error {
 	})
 }
 
+// mailboxCookie holds a hash of the admin token (never the token itself)
+// once an operator signed in to the dev mailbox.
+const mailboxCookie = "dev_mailbox"
+
+// mailboxAllowed: the dev mailbox lists live personal links, so it takes the
+// admin token, as a bearer or through the cookie its sign-in form sets.
+func (s *Server) mailboxAllowed(c echo.Context) bool {
+	if s.cfg.AdminToken == "" {
+		return false
+	}
+	if key, ok := bearer(c); ok {
+		return secret.Equal(key, s.cfg.AdminToken)
+	}
+	ck, err := c.Cookie(mailboxCookie)
+	return err == nil && secret.Equal(ck.Value, secret.Hash(s.cfg.AdminToken))
+}
+
+// devMailboxLogin checks the admin token from the sign-in form and sets the
+// mailbox cookie: HttpOnly, SameSite=Strict, scoped to the mailbox.
+func (s *Server) devMailboxLogin(c echo.Context) error {
+	token := strings.TrimSpace(c.FormValue("token"))
+	if s.cfg.AdminToken == "" || !secret.Equal(token, s.cfg.AdminToken) {
+		return s.pages.render(c, http.StatusUnauthorized, "mailbox-login", map[string]any{"Title": "Dev mailbox", "Failed": true})
+	}
+	c.SetCookie(&http.Cookie{Name: mailboxCookie, Value: secret.Hash(s.cfg.AdminToken), Path: "/dev/mailbox",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(s.cfg.PublicBaseURL, "https://")})
+	return c.Redirect(http.StatusSeeOther, "/dev/mailbox")
+}
+
 // devMailbox lists the e-mails kept in the outbox (embedded default only).
 func (s *Server) devMailbox(c echo.Context) error {
+	if !s.mailboxAllowed(c) {
+		return s.pages.render(c, http.StatusUnauthorized, "mailbox-login", map[string]any{"Title": "Dev mailbox"})
+	}
 	msgs, err := s.store.Messages(c.Request().Context(), 100)
 	if err != nil {
 		return err

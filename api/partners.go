@@ -22,7 +22,7 @@ import (
 func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRequestObject) (oapi.CreatePartnerResponseObject, error) {
 	req := request.Body
 	var f fieldErrors
-	f.requireText("name", req.Name, 200)
+	f.requireName("name", req.Name, 200)
 	if req.DirectBill && req.Type != models.PartnerTypeReseller {
 		f.add("direct_bill", "only a reseller can be a direct-bill partner")
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -57,6 +58,7 @@ type Server struct {
 	pages    *pageRenderer
 	limits   limits
 	secrets  *secret.Keyring
+	routes   map[string]bool // the registered route templates
 }
 
 const maxBody = "64K"
@@ -67,13 +69,14 @@ func New(d Deps) *echo.Echo {
 		d.Metrics = metrics.New()
 	}
 	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(),
-		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets}
+		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets, routes: map[string]bool{}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	// The consent evidence records the client's address: take it from the
 	// connection, never from headers a client can forge.
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(safeRequestID)
 	e.Use(middleware.RequestID())
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -90,11 +93,20 @@ func New(d Deps) *echo.Echo {
 		ReferrerPolicy:        "no-referrer", // personal links must not leak through Referer
 	}))
 	e.Use(s.rateLimit) // before the spec's validation: an abusive client costs as little as possible
+	if strings.HasPrefix(d.Config.PublicBaseURL, "https://") {
+		// Served over https (at a proxy, typically): browsers must never
+		// fall back to http for the personal links.
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Response().Header().Set(echo.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+				return next(c)
+			}
+		})
+	}
 	e.Use(s.enforceSpec)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	e.GET("/rules/:code", s.rule)
 	e.GET("/openapi.json", s.openAPI)
 	e.GET("/docs", s.docs)
@@ -112,6 +124,12 @@ func New(d Deps) *echo.Echo {
 	e.POST("/c/:token/decline", s.answerConsentPage)
 	if d.DevMailbox {
 		e.GET("/dev/mailbox", s.devMailbox)
+		e.POST("/dev/mailbox", s.devMailboxLogin)
+	}
+	// The route label of the metrics is one of these templates or
+	// "unmatched": a path a client invents never becomes a series.
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
 	}
 	return e
 }
@@ -121,6 +139,8 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz reports ready only when the database and Temporal both answer.
+// The public answer says only that; what failed, and why, is logged and
+// shown to a caller with the admin token (errors name hosts and users).
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
@@ -132,7 +152,32 @@ func (s *Server) readyz(c echo.Context) error {
 	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		checks["temporal"], status = "unavailable: "+err.Error(), http.StatusServiceUnavailable
 	}
-	return c.JSON(status, checks)
+	if status != http.StatusOK {
+		s.logger.WarnContext(ctx, "Not ready", "database", checks["database"], "temporal", checks["temporal"])
+	}
+	if key, ok := bearer(c); ok && s.cfg.AdminToken != "" && secret.Equal(key, s.cfg.AdminToken) {
+		return c.JSON(status, checks)
+	}
+	if status != http.StatusOK {
+		return c.JSON(status, map[string]string{"status": "not_ready"})
+	}
+	return c.JSON(status, map[string]string{"status": "ready"})
+}
+
+// requestIDPattern is what a client-sent X-Request-Id must look like to be
+// kept: it ends up in logs next to consent evidence, so it is short and plain.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// safeRequestID drops a client's X-Request-Id that is not a short safe
+// token, so that the RequestID middleware makes a new one.
+func safeRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if v := h.Get(echo.HeaderXRequestID); v != "" && (!requestIDPattern.MatchString(v) || len(h.Values(echo.HeaderXRequestID)) > 1) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
 }
 
 func (s *Server) rule(c echo.Context) error {
@@ -157,7 +202,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		route := c.Path()
-		if route == "" {
+		if !s.routes[route] {
 			route = "unmatched"
 		}
 		s.metrics.ObserveHTTP(route, c.Request().Method, c.Response().Status, time.Since(start))

@@ -126,6 +126,9 @@ func validateRequest(c echo.Context, op *specOperation) error {
 	if err != nil {
 		return specProblem(err)
 	}
+	if op.jsonBody {
+		return strictBody(req, op)
+	}
 	return nil
 }
 

@@ -107,7 +107,7 @@ func (f *fakeTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) 
 }
 func (f *fakeTemporal) GetWorkflow(context.Context, string, string) client.WorkflowRun { return nil }
 
-func seedPartner(t *testing.T, st *store.Store, typ string) (models.Partner, string) {
+func seedPartner(t testing.TB, st *store.Store, typ string) (models.Partner, string) {
 	t.Helper()
 	key, hash := secret.New(secret.APIKeyPrefix)
 	now := time.Now().UTC()

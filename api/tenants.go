@@ -46,7 +46,7 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	if strings.TrimSpace(req.ProviderId) == "" {
 		f.add("provider_id", "is required")
 	}
-	f.requireText("company_name", req.CompanyName, 200)
+	f.requireName("company_name", req.CompanyName, 200)
 	validateDomain(&f, "domain", req.Domain)
 	f.requireEmail("contact_email", req.ContactEmail)
 	validateBillTo(&f, billTo)
@@ -65,14 +65,14 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 		return nil, err
 	}
 	if !active {
-		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive, "you have no active partnership with "+provider.Name+"; only your providers create tenants for you")
+		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive, "you have no active partnership with the provider "+provider.ID+"; only your providers create tenants for you")
 	}
 	taken, err := s.store.CustomerDomainTaken(ctx, req.Domain)
 	if err != nil {
 		return nil, err
 	}
 	if taken {
-		return nil, problem(http.StatusConflict, CodeConflict, "the domain "+req.Domain+" is already registered to a customer")
+		return nil, s.domainUnavailable(ctx, req.Domain)
 	}
 	id, now := newID(), time.Now().UTC()
 	r := models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
@@ -80,7 +80,7 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 		WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
 	replayed, err := createRow(ctx, s, k, &r, id, workflows.KindTenantRequest, r.WorkflowID, s.store.TenantRequest, workflows.TenantRequestWorkflowID)
 	if errors.Is(err, store.ErrConflict) {
-		return nil, problem(http.StatusConflict, CodeConflict, "a tenant request for "+req.Domain+" is already waiting for its provider")
+		return nil, s.domainUnavailable(ctx, req.Domain)
 	}
 	if err != nil {
 		return nil, err
@@ -123,6 +123,24 @@ func (s *Server) tenantRequestPlanOf(r models.CustomerTenantRequest, reseller, p
 	}
 }
 
+// domainUnavailable answers a domain already held. A domain is unique
+// across partners (one tenant per domain), but who holds it is told only to
+// a partner that may know: its own customer or its own waiting request.
+// Anyone else gets the same neutral answer whether a customer of another
+// partner or another reseller's request holds it.
+func (s *Server) domainUnavailable(ctx context.Context, domain string) error {
+	customerID, requestID, err := s.store.DomainHolder(ctx, currentPartner(ctx).ID, domain)
+	switch {
+	case err != nil:
+		return err
+	case customerID != "":
+		return problem(http.StatusConflict, CodeConflict, "the domain "+domain+" is already registered to your customer "+customerID+" (GET /v1/customers/"+customerID+")")
+	case requestID != "":
+		return problem(http.StatusConflict, CodeConflict, "your tenant request "+requestID+" for "+domain+" already waits for its provider")
+	}
+	return problem(http.StatusConflict, CodeConflict, "the domain "+domain+" cannot be registered here; if the customer owns it, CSP operations can help")
+}
+
 func (s *Server) visibleTenantRequest(ctx context.Context, id string) (models.CustomerTenantRequest, error) {
 	return partyTo(ctx, id, "customer tenant request", s.store.TenantRequest, func(r models.CustomerTenantRequest) (string, string) { return r.ResellerID, r.ProviderID })
 }
@@ -133,7 +151,7 @@ func (s *Server) GetTenantRequest(ctx context.Context, request oapi.GetTenantReq
 		return nil, err
 	}
 	out := tenantRequestView(r)
-	if out.Events, err = s.timeline(ctx, r.ID); err != nil {
+	if out.Events, err = s.timeline(ctx, r.ID, r.ResellerID); err != nil {
 		return nil, err
 	}
 	return oapi.GetTenantRequest200JSONResponse{TenantRequestBodyJSONResponse: oapi.TenantRequestBodyJSONResponse(out)}, nil
@@ -169,8 +187,8 @@ func (s *Server) ApproveTenantRequest(ctx context.Context, request oapi.ApproveT
 // RejectTenantRequest: the provider refuses, saying why.
 func (s *Server) RejectTenantRequest(ctx context.Context, request oapi.RejectTenantRequestRequestObject) (oapi.RejectTenantRequestResponseObject, error) {
 	reason := request.Body.Reason
-	if strings.TrimSpace(reason) == "" || len(reason) > 1000 || hasControl(reason, true) {
-		return nil, validationProblem([]FieldError{{Field: "reason", Message: "is required: tell the reseller why (at most 1000 characters)"}})
+	if err := checkReason(reason, 1000, true); err != nil {
+		return nil, err
 	}
 	r, err := s.decideTenantRequest(ctx, request.Id, workflows.UpdateReject, workflows.Answer{Reason: reason})
 	if err != nil {
@@ -244,7 +262,7 @@ func (s *Server) GetDelegatedAdmin(ctx context.Context, request oapi.GetDelegate
 		return nil, err
 	}
 	out := delegatedAdminView(d)
-	if out.Events, err = s.timeline(ctx, d.ID); err != nil {
+	if out.Events, err = s.timeline(ctx, d.ID, d.PartnerID); err != nil {
 		return nil, err
 	}
 	return oapi.GetDelegatedAdmin200JSONResponse(out), nil

@@ -45,9 +45,13 @@ type App struct {
 	worker   sdkworker.Worker
 	http     *http.Server
 	listener net.Listener
-	logger   *slog.Logger
 	// stopSweeper ends the sweep of unconfirmed workflow starts.
 	stopSweeper context.CancelFunc
+	// metricsHTTP serves /metrics (and /readyz, /healthz) on its own listener
+	// (ONBOARDING_METRICS_ADDR), so the public API port never exposes them.
+	metricsHTTP     *http.Server
+	metricsListener net.Listener
+	logger          *slog.Logger
 }
 
 // OpenStore opens (and migrates, when migrate is set) the app database.
@@ -138,6 +142,25 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		}
 		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
 	}
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
+		l, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			a.Stop(ctx)
+			return nil, fmt.Errorf("listen on %s (ONBOARDING_METRICS_ADDR; is another process using it?): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics.Handler())
+		// A worker has no API: its readiness is here, for every role alike.
+		mux.HandleFunc("GET /readyz", a.serveReady)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		a.metricsListener = l
+		a.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() {
+			if err := a.metricsHTTP.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("Metrics listener stopped", "error", err)
+			}
+		}()
+	}
 	if roles.API {
 		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Secrets: keys})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -176,12 +199,32 @@ func (a *App) Ready(ctx context.Context) error {
 	return nil
 }
 
+// serveReady answers ready or not ready; why goes to the log, not to whoever asks.
+func (a *App) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := a.Ready(r.Context()); err != nil {
+		a.logger.Warn("Not ready", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"not_ready"}` + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
+
 // HTTPAddr is the address the API listens on (useful with port 0).
 func (a *App) HTTPAddr() string {
 	if a.listener == nil {
 		return ""
 	}
 	return a.listener.Addr().String()
+}
+
+// MetricsAddr is the address /metrics is served on ("" when off).
+func (a *App) MetricsAddr() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return a.metricsListener.Addr().String()
 }
 
 // Stop drains HTTP requests, stops the worker and closes the client.
@@ -195,6 +238,9 @@ func (a *App) Stop(ctx context.Context) {
 			a.logger.Warn("HTTP shutdown", "error", err)
 		}
 		cancel()
+	}
+	if a.metricsHTTP != nil {
+		_ = a.metricsHTTP.Close()
 	}
 	if a.worker != nil {
 		a.worker.Stop()

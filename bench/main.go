@@ -165,6 +165,7 @@ func run(o options) error {
 		return err
 	}
 	cfg.HTTPAddr, cfg.PublicBaseURL = "127.0.0.1:"+port, "http://127.0.0.1:"+port
+	cfg.MetricsAddr = "off"
 	st, err := app.OpenStore(ctx, cfg, logger, true)
 	if err != nil {
 		return err

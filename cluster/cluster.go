@@ -151,11 +151,12 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) newService(role string, n int) (*Service, error) {
-	ports, err := freePorts(1)
+	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	metrics := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 	env := []string{
 		"DATABASE_URL=" + c.AppDatabaseURL,
 		"TEMPORAL_ADDRESS=" + c.Temporal.Frontend,
@@ -165,8 +166,9 @@ func (c *Cluster) newService(role string, n int) (*Service, error) {
 		"ONBOARDING_ADMIN_TOKEN=" + c.opts.AdminToken,
 	}
 	if role == "api" {
-		env = append(env, "ONBOARDING_HTTP_ADDR="+addr)
+		env = append(env, "ONBOARDING_HTTP_ADDR="+addr, "ONBOARDING_METRICS_ADDR="+metrics)
 	} else {
+		// A worker answers /readyz beside its /metrics.
 		env = append(env, "ONBOARDING_METRICS_ADDR="+addr)
 	}
 	name := fmt.Sprintf("%s-%d", role, n)

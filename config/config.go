@@ -14,11 +14,17 @@ import (
 // Config is the whole configuration of one onboarding process.
 type Config struct {
 	HTTPAddr      string // ONBOARDING_HTTP_ADDR
-	MetricsAddr   string // ONBOARDING_METRICS_ADDR: /metrics of a worker-only process
+	MetricsAddr   string // ONBOARDING_METRICS_ADDR: /metrics on its own listener ("off" for none)
 	PublicBaseURL string // PUBLIC_BASE_URL: base of the personal links in e-mails
 	AdminToken    string // ONBOARDING_ADMIN_TOKEN: operator token for /v1/admin
 	DataDir       string // ONBOARDING_DATA_DIR: SQLite files of the embedded default
 	DatabaseURL   string // DATABASE_URL: postgres://… ; empty means SQLite under DataDir
+	// MigrateDatabaseURL is the tables' owner for `onboarding migrate`
+	// (MIGRATE_DATABASE_URL); DATABASE_URL is then the app's own role.
+	MigrateDatabaseURL string
+	// DBAppRole is the Postgres role `migrate` grants the app's rights to
+	// (ONBOARDING_DB_APP_ROLE): no UPDATE, DELETE or TRUNCATE on consent records.
+	DBAppRole string
 
 	TemporalAddress   string // TEMPORAL_ADDRESS
 	TemporalNamespace string // TEMPORAL_NAMESPACE
@@ -98,8 +104,10 @@ const day = 24 * time.Hour
 // Default is the configuration with no variable set.
 func Default() Config {
 	return Config{
-		HTTPAddr:           ":8080",
-		MetricsAddr:        ":9090",
+		// Loopback unless told otherwise: the dev mailbox and a fresh
+		// install must not be reachable from the network by accident.
+		HTTPAddr:           "127.0.0.1:8080",
+		MetricsAddr:        "127.0.0.1:9090",
 		PublicBaseURL:      "http://localhost:8080",
 		DataDir:            "./data",
 		TemporalAddress:    "127.0.0.1:7233",
@@ -154,6 +162,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ONBOARDING_ADMIN_TOKEN", &c.AdminToken)
 	str("ONBOARDING_DATA_DIR", &c.DataDir)
 	str("DATABASE_URL", &c.DatabaseURL)
+	str("MIGRATE_DATABASE_URL", &c.MigrateDatabaseURL)
+	str("ONBOARDING_DB_APP_ROLE", &c.DBAppRole)
 	str("TEMPORAL_ADDRESS", &c.TemporalAddress)
 	str("TEMPORAL_NAMESPACE", &c.TemporalNamespace)
 	str("TEMPORAL_TASK_QUEUE", &c.TemporalTaskQueue)
@@ -275,6 +285,22 @@ func ParseDuration(s string) (time.Duration, error) {
 		return time.Duration(days) * day, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// MinAdminTokenLength is the shortest operator token `api` accepts.
+const MinAdminTokenLength = 32
+
+// CheckAdminToken refuses a guessable operator token. An empty one is
+// allowed (the admin routes then refuse everything); `dev` generates its own.
+func (c Config) CheckAdminToken() error {
+	t := c.AdminToken
+	switch {
+	case t == "":
+		return nil
+	case strings.Contains(strings.ToLower(t), "change-me"), len(t) < MinAdminTokenLength:
+		return fmt.Errorf("ONBOARDING_ADMIN_TOKEN must be a random secret of at least %d characters (for example: openssl rand -base64 32)", MinAdminTokenLength)
+	}
+	return nil
 }
 
 // UsesPostgres tells whether the app database is Postgres (else embedded SQLite).

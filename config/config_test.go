@@ -15,7 +15,7 @@ func TestDefaultsNeedNoVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":8080" || c.TemporalUIPort != 8233 || c.UsesPostgres() || c.TemporalTLSEnabled() {
+	if c.HTTPAddr != "127.0.0.1:8080" || c.MetricsAddr != "127.0.0.1:9090" || c.TemporalUIPort != 8233 || c.UsesPostgres() || c.TemporalTLSEnabled() {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.Timing.InvitationExpiry != 30*24*time.Hour || len(c.Timing.InvitationReminders) != 2 {
@@ -69,5 +69,24 @@ func TestMailSettings(t *testing.T) {
 	}
 	if _, err := fromLookup(env(map[string]string{"MAIL_GIVE_UP": "never"})); err == nil || !strings.Contains(err.Error(), "MAIL_GIVE_UP") {
 		t.Fatalf("bad MAIL_GIVE_UP: %v", err)
+	}
+}
+
+// TestAdminTokenMustBeLong: audit §10. A short or placeholder operator
+// token is refused; the check names the variable.
+func TestAdminTokenMustBeLong(t *testing.T) {
+	for _, bad := range []string{"change-me-admin-token", "short", strings.Repeat("a", MinAdminTokenLength-1), "change-me-" + strings.Repeat("x", 40)} {
+		c := Default()
+		c.AdminToken = bad
+		if err := c.CheckAdminToken(); err == nil || !strings.Contains(err.Error(), "ONBOARDING_ADMIN_TOKEN") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+	for _, good := range []string{"", "csp_admin_" + strings.Repeat("k", 43)} {
+		c := Default()
+		c.AdminToken = good
+		if err := c.CheckAdminToken(); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
 	}
 }

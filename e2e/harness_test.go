@@ -130,6 +130,7 @@ func runProduct(t *testing.T, cfg config.Config, st *store.Store, smtpServer *ma
 	port := freePort(t)
 	cfg.HTTPAddr = "127.0.0.1:" + port
 	cfg.PublicBaseURL = "http://127.0.0.1:" + port
+	cfg.MetricsAddr = "127.0.0.1:0"
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.Start(context.Background(), cfg, st, logger, app.Roles{API: true, Worker: true, DevMailbox: cfg.SMTPURL == ""})

@@ -135,7 +135,9 @@ func TestInvitationEndToEnd(t *testing.T) {
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-v1.json")
 
 	// Metrics: HTTP, business counters, the waiting gauge and the SDK's own.
-	metricsText := string(get(t, p.base+"/metrics", "").body)
+	// They are on their own listener, not on the API's.
+	require.Equal(t, http.StatusNotFound, get(t, p.base+"/metrics", "").status)
+	metricsText := string(get(t, "http://"+p.app.MetricsAddr()+"/metrics", "").body)
 	for _, want := range []string{
 		`onboarding_http_requests_total{method="POST",route="/v1/invitations",status="202"} 2`,
 		`onboarding_http_request_duration_seconds_bucket{method="POST",route="/i/:token/accept"`,
@@ -168,7 +170,7 @@ func TestInvitationCancelledAndDeclined(t *testing.T) {
 
 	invite := func(email string) (string, string) {
 		r := p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
-			"provider_id": provider.id, "customer": map[string]any{"company_name": "Customer " + email, "email": email}}))
+			"provider_id": provider.id, "customer": map[string]any{"company_name": "Customer " + strings.Split(email, "@")[0], "email": email}}))
 		m, err := p.smtp.WaitFor(email, "invites you", 20*time.Second)
 		require.NoError(t, err)
 		return r.str("id"), invitationLink.FindString(m.Body)
@@ -250,7 +252,10 @@ func TestEmbeddedDefaultSurvivesRestart(t *testing.T) {
 		"provider_id": provider.id, "customer": map[string]any{"company_name": "Wide World", "email": "it@wideworld.example"}}))
 	var link string
 	p.eventually("invitation e-mail in the dev mailbox", func() bool {
-		page := get(t, p.base+"/dev/mailbox", "")
+		req, err := http.NewRequest("GET", p.base+"/dev/mailbox", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		page := do(t, req)
 		link = invitationLink.FindString(string(page.body))
 		return page.status == 200 && link != ""
 	})

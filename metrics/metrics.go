@@ -58,10 +58,28 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
 }
 
-// ObserveHTTP records one request.
+// ObserveHTTP records one request. Labels come from closed sets only, since
+// every distinct label value is a series kept for good: the method is one of
+// the standard ones or "other", and the caller passes a route template (or
+// "unmatched"), never a path.
 func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration) {
+	method = MethodLabel(method)
+	if status < 100 || status > 599 {
+		status = 0
+	}
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// MethodLabel maps an HTTP method to a closed set: a client may send any
+// token as its method.
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
 }
 
 // OnboardingStarted counts a new onboarding.

@@ -12,6 +12,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
@@ -137,8 +139,8 @@ func CheckAttestation(a Attestation, now time.Time, allowed bool) error {
 		return &Violation{ConsentEvidenceInvalid, "partner attestation is not allowed by this installation's policy; use consent method customer_confirmation"}
 	}
 	var problems []string
-	if n := len(strings.TrimSpace(a.SignerName)); n == 0 || n > 200 {
-		problems = append(problems, "signer_name is required (at most 200 characters)")
+	if n := len(strings.TrimSpace(a.SignerName)); n == 0 || n > 200 || hasControl(a.SignerName, false) {
+		problems = append(problems, "signer_name is required (at most 200 characters of plain text)")
 	}
 	if addr, err := mail.ParseAddress(a.SignerEmail); err != nil || addr.Address != a.SignerEmail {
 		problems = append(problems, "signer_email must be the e-mail address of the person who consented")
@@ -151,13 +153,27 @@ func CheckAttestation(a Attestation, now time.Time, allowed bool) error {
 	case a.ObtainedAt.Before(now.Add(-MaxAttestationAge)):
 		problems = append(problems, "obtained_at is older than 90 days; obtain consent again")
 	}
-	if n := len(strings.TrimSpace(a.Evidence)); n < 10 || n > 5000 {
-		problems = append(problems, "evidence must describe how consent was obtained (10 to 5000 characters)")
+	if n := len(strings.TrimSpace(a.Evidence)); n < 10 || n > 5000 || hasControl(a.Evidence, true) {
+		problems = append(problems, "evidence must describe how consent was obtained (10 to 5000 characters of plain text)")
 	}
 	if len(problems) > 0 {
 		return &Violation{ConsentEvidenceInvalid, strings.Join(problems, "; ")}
 	}
 	return nil
+}
+
+// hasControl finds control and invisible formatting characters: a NUL, for
+// one, is refused by Postgres when the consent record is written, which would
+// leave the workflow retrying a write that can never succeed.
+func hasControl(s string, allowNewlines bool) bool {
+	for _, r := range s {
+		switch {
+		case allowNewlines && (r == '\n' || r == '\t'):
+		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), r == utf8.RuneError:
+			return true
+		}
+	}
+	return false
 }
 
 // Eligibility says whether a partner may order for, and transfer subscriptions of, a customer.

@@ -24,6 +24,9 @@ func TestCheckAttestation(t *testing.T) {
 		"no signer":        {func(a *Attestation) { a.SignerName = " " }, true, "signer_name"},
 		"bad signer email": {func(a *Attestation) { a.SignerEmail = "Ann <ann@x.example>" }, true, "signer_email"},
 		"thin evidence":    {func(a *Attestation) { a.Evidence = "ok" }, true, "evidence"},
+		// Audit §15: Postgres refuses a NUL after the request was accepted.
+		"NUL in signer":   {func(a *Attestation) { a.SignerName = "Ann\x00Beck" }, true, "signer_name"},
+		"NUL in evidence": {func(a *Attestation) { a.Evidence = "Signed letter\x00CL-1182" }, true, "evidence"},
 	}
 	for name, tc := range cases {
 		a := good

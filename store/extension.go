@@ -187,6 +187,6 @@ func (s *Store) PendingExtensionsForCustomer(ctx context.Context, partnerID, cus
 	var out []models.RelationshipExtension
 	err := s.db.WithContext(ctx).
 		Where("(reseller_id = ? OR provider_id = ?) AND customer_id = ? AND status = ?", partnerID, partnerID, customerID, models.ExtensionWaitingForConsent).
-		Order("id DESC").Find(&out).Error
+		Order("id DESC").Limit(MaxPending).Find(&out).Error
 	return out, err
 }

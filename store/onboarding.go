@@ -85,6 +85,26 @@ func (s *Store) AppendEvent(ctx context.Context, e models.OnboardingEvent) (bool
 	return res.RowsAffected == 1, res.Error
 }
 
+// Bounds of the lists embedded in a single answer (a timeline, a customer's
+// pending onboardings), so no answer grows with a partner's activity; the
+// paged list routes give the rest.
+const (
+	MaxEvents  = 500
+	MaxPending = 50
+)
+
+// LastEventSeq is the highest timeline sequence of a subject (0 for none),
+// so that a new run on the same subject (an enrollment submitted again after
+// a rejection) continues its timeline instead of colliding with it.
+func (s *Store) LastEventSeq(ctx context.Context, subjectID string) (int, error) {
+	var last *int
+	err := s.db.WithContext(ctx).Model(&models.OnboardingEvent{}).Where("subject_id = ?", subjectID).Select("MAX(seq)").Scan(&last).Error
+	if err != nil || last == nil {
+		return 0, err
+	}
+	return *last, nil
+}
+
 // CountWaiting counts, by kind, the onboardings waiting on someone else.
 func (s *Store) CountWaiting(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
@@ -109,7 +129,7 @@ func (s *Store) CountWaiting(ctx context.Context) (map[string]int64, error) {
 // Events returns an onboarding's timeline in order.
 func (s *Store) Events(ctx context.Context, subjectID string) ([]models.OnboardingEvent, error) {
 	var out []models.OnboardingEvent
-	err := s.db.WithContext(ctx).Where("subject_id = ?", subjectID).Order("seq").Find(&out).Error
+	err := s.db.WithContext(ctx).Where("subject_id = ?", subjectID).Order("seq").Limit(MaxEvents).Find(&out).Error
 	return out, err
 }
 
@@ -265,6 +285,6 @@ func (s *Store) PendingInvitationsForCustomer(ctx context.Context, partnerID, cu
 	var out []models.Invitation
 	err := s.db.WithContext(ctx).
 		Where("(reseller_id = ? OR provider_id = ?) AND customer_id = ? AND status = ?", partnerID, partnerID, customerID, models.InvitationWaitingForCustomer).
-		Order("id DESC").Find(&out).Error
+		Order("id DESC").Limit(MaxPending).Find(&out).Error
 	return out, err
 }

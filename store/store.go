@@ -141,6 +141,29 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// IsPermanent recognises errors the database will give again however often
+// the statement is retried: bad data (a NUL byte, a value too long) and
+// constraint violations other than a unique-key clash (CHECK, NOT NULL,
+// foreign key, a trigger's refusal). Retrying them only wedges a workflow.
+func IsPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "22") || (strings.HasPrefix(pgErr.Code, "23") && pgErr.Code != "23505") ||
+			pgErr.Code == "P0001" // RAISE EXCEPTION in a trigger (append-only tables)
+	}
+	var liteErr *sqlitedriver.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() {
+		case 275, 1299, 787, 1811, 19: // CHECK, NOT NULL, FOREIGN KEY, TRIGGER, plain CONSTRAINT
+			return true
+		}
+	}
+	return false
+}
+
 func notFound(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNotFound

@@ -73,7 +73,7 @@ func TestMigrationsRollBackAndReapply(t *testing.T) {
 		// Numbers are reserved per branch (CONTRACTS.md), so they may have gaps:
 		// every migration comes back, up to the same version.
 		applied, err := st.Migrate(ctx)
-		// Versions need not be contiguous (branches number theirs apart).
+		// Versions may have gaps (branches reserve their numbers): compare the last.
 		if err != nil || len(applied) == 0 || applied[len(applied)-1] != v {
 			t.Fatalf("re-apply: %v %v", applied, err)
 		}
@@ -364,6 +364,86 @@ func TestConsentRecordsAreAppendOnly(t *testing.T) {
 		if _, err := st.CreateRelationship(ctx, models.Relationship{ID: id(), CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
 			Source: models.SourceExtension, SourceID: x.ID, ConsentID: &consentID, Status: models.RelationshipActive}); err != nil {
 			t.Fatalf("with its consent the relationship is stored: %v", err)
+		}
+	})
+}
+
+// TestTimelinesContinueAndStayBounded: audit §18. A new run on a subject
+// continues after the stored events, and a timeline answer is bounded.
+func TestTimelinesContinueAndStayBounded(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			st := storetest.New(t, dialect)
+			ctx := context.Background()
+			if last, err := st.LastEventSeq(ctx, "p1"); err != nil || last != 0 {
+				t.Fatalf("empty timeline: %d %v", last, err)
+			}
+			for seq := 1; seq <= store.MaxEvents+3; seq++ {
+				if _, err := st.AppendEvent(ctx, models.OnboardingEvent{SubjectID: "p1", Seq: seq, Type: "x", At: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if last, err := st.LastEventSeq(ctx, "p1"); err != nil || last != store.MaxEvents+3 {
+				t.Fatalf("last seq: %d %v", last, err)
+			}
+			if events, err := st.Events(ctx, "p1"); err != nil || len(events) != store.MaxEvents {
+				t.Fatalf("%d events, %v", len(events), err)
+			}
+		})
+	}
+}
+
+// TestConsentRecordsCannotBeReplaced: audit §13. Neither SQLite's INSERT OR
+// REPLACE / REPLACE nor an upsert on either database rewrites a consent
+// record, and a relationship cannot name a consent record that does not exist.
+func TestConsentRecordsCannotBeReplaced(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, res := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeReseller)
+		cust := customer(t, st, res.ID)
+		now := time.Now().UTC()
+		x := models.RelationshipExtension{ID: id(), ResellerID: res.ID, ProviderID: prov.ID, CustomerID: cust.ID,
+			Status: models.ExtensionWaitingForConsent, ConsentMethod: models.ConsentCustomerConfirmation, WorkflowID: "w",
+			ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateExtension(ctx, &x); err != nil {
+			t.Fatal(err)
+		}
+		rec := models.ConsentRecord{ID: id(), ExtensionID: x.ID, CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Subject: cust.ContactEmail, Method: models.ConsentCustomerConfirmation, SignerEmail: cust.ContactEmail,
+			ObtainedAt: now, IP: "203.0.113.1", TextShown: "the text", Evidence: "original"}
+		if _, err := st.RecordConsent(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		cols := `(id, extension_id, customer_id, provider_id, reseller_id, subject, method, signer_email, obtained_at, text_shown, evidence, created_at)`
+		vals := `VALUES (?, ?, ?, ?, ?, 'forged@x.example', 'partner_attestation', 'forged@x.example', ?, 'FORGED', 'FORGED', ?)`
+		args := []any{rec.ID, x.ID, cust.ID, prov.ID, res.ID, now, now}
+		attempts := []string{
+			`INSERT INTO consent_records ` + cols + ` ` + vals + ` ON CONFLICT (id) DO UPDATE SET evidence = excluded.evidence, text_shown = excluded.text_shown`,
+		}
+		if st.Dialect() == migrations.SQLite {
+			attempts = append(attempts,
+				`INSERT OR REPLACE INTO consent_records `+cols+` `+vals,
+				`REPLACE INTO consent_records `+cols+` `+vals)
+		}
+		for _, q := range attempts {
+			_ = st.DB().Exec(q, args...).Error // refused or ignored; either way nothing changes
+			got, err := st.ConsentForExtension(ctx, x.ID)
+			if err != nil || got.Evidence != "original" || got.TextShown != "the text" || got.ID != rec.ID {
+				t.Fatalf("%s replaced the record: %+v %v", q, got, err)
+			}
+		}
+		// A second record for the same extension under a new id is not stored either.
+		args[0] = id()
+		_ = st.DB().Exec(`INSERT INTO consent_records `+cols+` `+vals, args...).Error
+		var n int64
+		if err := st.DB().Model(&models.ConsentRecord{}).Where("extension_id = ?", x.ID).Count(&n).Error; err != nil || n != 1 {
+			t.Fatalf("%d records for one extension: %v", n, err)
+		}
+
+		missing := "no-such-consent"
+		if _, err := st.CreateRelationship(ctx, models.Relationship{ID: id(), CustomerID: cust.ID, ProviderID: prov.ID, ResellerID: res.ID,
+			Source: models.SourceExtension, SourceID: x.ID, ConsentID: &missing, Status: models.RelationshipActive}); err == nil {
+			t.Fatal("a relationship naming a missing consent record was stored")
 		}
 	})
 }

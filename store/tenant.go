@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/csp-onboarding/onboarding/models"
@@ -123,4 +125,31 @@ func (s *Store) UpdateDelegatedAdmin(ctx context.Context, id, status string, end
 		return ErrNotFound
 	}
 	return nil
+}
+
+// DomainHolder says whether a partner may be told who holds a domain: the
+// customer registered to it when that customer is on the partner's list, or
+// the partner's own waiting tenant request for it. Found is false when the
+// domain is held by someone the partner must not learn about (or by nobody).
+func (s *Store) DomainHolder(ctx context.Context, partnerID, domain string) (customerID, requestID string, err error) {
+	var c models.Customer
+	err = s.db.WithContext(ctx).
+		Where("lower(domain) = lower(?) AND (created_by = ? OR id IN (SELECT customer_id FROM customer_partners WHERE partner_id = ?))", domain, partnerID, partnerID).
+		Take(&c).Error
+	if err == nil {
+		return c.ID, "", nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", "", err
+	}
+	var r models.CustomerTenantRequest
+	err = s.db.WithContext(ctx).Where("lower(domain) = lower(?) AND reseller_id = ? AND status = ?", domain, partnerID, models.TenantRequestWaitingForProvider).
+		Take(&r).Error
+	if err == nil {
+		return "", r.ID, nil
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", "", nil
+	}
+	return "", "", err
 }

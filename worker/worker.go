@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/csp-onboarding/onboarding/activities"
@@ -15,7 +16,11 @@ import (
 // Stop the worker stops polling at once and gives in-flight activities up to
 // stopTimeout to finish.
 func New(c client.Client, taskQueue string, acts *activities.Activities, stopTimeout time.Duration) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout})
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		WorkerStopTimeout: stopTimeout,
+		// A database refusal that retrying cannot fix ends the activity.
+		Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrors{}},
+	})
 	Register(w, acts)
 	return w
 }

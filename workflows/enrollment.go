@@ -82,6 +82,14 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	}
 
 	m := newMailer(ctx, &t, logger)
+	// An enrollment submitted again after a rejection is a new run on the
+	// same subject: its timeline continues after the earlier run's events,
+	// whose sequence numbers it would otherwise reuse (and lose).
+	if workflow.GetVersion(ctx, "enrollment-timeline-continues", workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.LastEventSeq, in.Partner.ID).Get(ctx, &t.seq); err != nil {
+			return status(), err
+		}
+	}
 	if err := t.record(ctx, models.EnrollmentSubmitted, "enrollment_submitted", nil, false, ""); err != nil {
 		return status(), err
 	}

@@ -179,6 +179,23 @@ func TestEnrollmentRejectedWithReason(t *testing.T) {
 	require.Contains(t, rec.emails[len(rec.emails)-1].Body, "tax ID missing")
 }
 
+// TestEnrollmentResubmittedContinuesItsTimeline: audit §18. A second run on
+// the same partner numbers its events after the first run's, so none of
+// them is dropped as a duplicate.
+func TestEnrollmentResubmittedContinuesItsTimeline(t *testing.T) {
+	env, rec := newTestEnv(t)
+	rec.lastSeq = 3 // submitted, rejected… of the earlier run
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateApprove, &updateOutcome{}, Answer{}) }, time.Hour)
+	env.ExecuteWorkflow(EnrollmentWorkflow, EnrollmentInput{Partner: Party{ID: "res-1", Name: "Fabrikam", Email: "sales@fabrikam.example"},
+		OperatorEmail: "ops@csp.example", RemindAfter: 2 * day, EscalateAfterBusinessDays: 5})
+	require.NoError(t, env.GetWorkflowError())
+	var seqs []int
+	for _, p := range rec.progress {
+		seqs = append(seqs, p.Seq)
+	}
+	require.Equal(t, []int{4, 5}, seqs)
+}
+
 func TestAddBusinessDays(t *testing.T) {
 	fri := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	require.Equal(t, time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), AddBusinessDays(fri, 1))

@@ -31,7 +31,8 @@ type recorder struct {
 	order     []string
 	consents  []activities.ConsentInput
 	// send, when set, decides each SendEmail attempt (a relay that is down, say).
-	send func(activities.Email) (activities.EmailResult, error)
+	send    func(activities.Email) (activities.EmailResult, error)
+	lastSeq int // what LastEventSeq answers
 }
 
 func (r *recorder) statuses() []string {
@@ -95,6 +96,9 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		rec.progress = append(rec.progress, p)
 		rec.mu.Unlock()
 		return nil
+	}).Maybe()
+	env.OnActivity(a.LastEventSeq, mock.Anything, mock.Anything).Return(func(context.Context, string) (int, error) {
+		return rec.lastSeq, nil
 	}).Maybe()
 	env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, e activities.Email) (activities.EmailResult, error) {
 		// Rendered as the real activity would: every e-mail a workflow asks for must render.

@@ -620,8 +620,10 @@ type CustomerDetail struct {
 	Domain           string                    `json:"domain,omitempty,omitzero"`
 	Id               string                    `json:"id"`
 	OrderEligibility []Eligibility             `json:"order_eligibility"`
-	Pending          []PendingOnboarding       `json:"pending"`
-	Relationships    []Relationship            `json:"relationships"`
+
+	// Pending the newest 50 waiting invitations and 50 waiting extensions; GET /v1/invitations?status=waiting_for_customer lists them all
+	Pending       []PendingOnboarding `json:"pending"`
+	Relationships []Relationship      `json:"relationships"`
 }
 
 // CustomerDetailAcquiredVia defines model for CustomerDetail.AcquiredVia.
@@ -629,11 +631,13 @@ type CustomerDetailAcquiredVia string
 
 // DelegatedAdmin defines model for DelegatedAdmin.
 type DelegatedAdmin struct {
-	ActivatedAt    time.Time            `json:"activated_at"`
-	AutoExtend     bool                 `json:"auto_extend"`
-	CustomerId     string               `json:"customer_id"`
-	DurationDays   int                  `json:"duration_days"`
-	EndsAt         time.Time            `json:"ends_at"`
+	ActivatedAt  time.Time `json:"activated_at"`
+	AutoExtend   bool      `json:"auto_extend"`
+	CustomerId   string    `json:"customer_id"`
+	DurationDays int       `json:"duration_days"`
+	EndsAt       time.Time `json:"ends_at"`
+
+	// Events the timeline's first 500 steps
 	Events         []Event              `json:"events,omitempty,omitzero"`
 	Extensions     int                  `json:"extensions"`
 	Id             string               `json:"id"`
@@ -716,9 +720,11 @@ type Extension struct {
 	} `json:"consent"`
 	CreatedAt  time.Time `json:"created_at"`
 	CustomerId string    `json:"customer_id"`
-	Events     []Event   `json:"events,omitempty,omitzero"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Id         string    `json:"id"`
+
+	// Events the timeline's first 500 steps
+	Events    []Event   `json:"events,omitempty,omitzero"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Id        string    `json:"id"`
 
 	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
 	Locale         Locale          `json:"locale,omitempty,omitzero"`
@@ -749,9 +755,11 @@ type Invitation struct {
 
 	// EmailDelivery What became of the latest e-mail to the customer, read from the timeline. `failed` means the relay refused it for good (`reason`: recipient_refused, message_rejected, auth_failed, tls_failed, tls_unavailable, misconfigured) or it could not be delivered within MAIL_GIVE_UP (`gave_up`); the invitation still waits. Fix the address with `PATCH /v1/invitations/{id}`, then `POST /v1/invitations/{id}/resend`.
 	EmailDelivery EmailDelivery `json:"email_delivery,omitempty,omitzero"`
-	Events        []Event       `json:"events,omitempty,omitzero"`
-	ExpiresAt     time.Time     `json:"expires_at"`
-	Id            string        `json:"id"`
+
+	// Events the timeline's first 500 steps
+	Events    []Event   `json:"events,omitempty,omitzero"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Id        string    `json:"id"`
 
 	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
 	Locale         Locale           `json:"locale,omitempty,omitzero"`
@@ -934,9 +942,11 @@ type TenantRequest struct {
 	CreatedAt    time.Time `json:"created_at"`
 	CustomerId   string    `json:"customer_id,omitempty,omitzero"`
 	Domain       string    `json:"domain"`
-	Events       []Event   `json:"events,omitempty,omitzero"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	Id           string    `json:"id"`
+
+	// Events the timeline's first 500 steps
+	Events    []Event   `json:"events,omitempty,omitzero"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Id        string    `json:"id"`
 
 	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
 	Locale         Locale              `json:"locale,omitempty,omitzero"`

@@ -85,6 +85,10 @@ func main() {
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	// Migrations run as the tables' owner; the app connects as its own role.
+	if cfg.MigrateDatabaseURL != "" {
+		cfg.DatabaseURL = cfg.MigrateDatabaseURL
+	}
 	st, err := app.OpenStore(ctx, cfg, logger, false)
 	if err != nil {
 		return err
@@ -95,13 +99,24 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 		return err
 	}
 	logger.Info("Migrations done", "applied", applied, "dialect", st.Dialect())
+	if cfg.DBAppRole != "" {
+		if err := st.GrantAppRole(ctx, cfg.DBAppRole); err != nil {
+			return err
+		}
+		logger.Info("App role granted: consent records are append-only for it", "role", cfg.DBAppRole)
+	}
 	return nil
 }
 
 // runServices runs the API or the worker until a signal.
 func runServices(ctx context.Context, cfg config.Config, logger *slog.Logger, roles app.Roles) error {
-	if roles.API && cfg.AdminToken == "" {
-		logger.Warn("ONBOARDING_ADMIN_TOKEN is not set: the admin routes refuse every request")
+	if roles.API {
+		if err := cfg.CheckAdminToken(); err != nil {
+			return err
+		}
+		if cfg.AdminToken == "" {
+			logger.Warn("ONBOARDING_ADMIN_TOKEN is not set: the admin routes refuse every request")
+		}
 	}
 	st, err := app.OpenStore(ctx, cfg, logger, false)
 	if err != nil {
@@ -114,39 +129,14 @@ func runServices(ctx context.Context, cfg config.Config, logger *slog.Logger, ro
 	}
 	if roles.API {
 		logger.Info("API listening", "address", a.HTTPAddr())
-	} else {
-		// A worker has no API; it serves its metrics and its readiness on
-		// their own port.
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", a.Metrics.Handler())
-		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { workerReady(w, r, a, logger) })
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-				logger.Error("Metrics listener stopped (ONBOARDING_METRICS_ADDR)", "error", err, "address", cfg.MetricsAddr)
-			}
-		}()
-		defer srv.Close()
-		logger.Info("Worker metrics at /metrics, readiness at /readyz", "address", cfg.MetricsAddr)
+	}
+	if addr := a.MetricsAddr(); addr != "" {
+		logger.Info("Metrics at /metrics", "address", addr)
 	}
 	<-ctx.Done()
 	logger.Info("Shutting down")
 	a.Stop(context.Background())
 	return nil
-}
-
-// workerReady answers a worker's readiness: ready while the database and
-// Temporal answer. Details go to the log, not to whoever asks.
-func workerReady(w http.ResponseWriter, r *http.Request, a *app.App, logger *slog.Logger) {
-	w.Header().Set("Content-Type", "application/json")
-	if err := a.Ready(r.Context()); err != nil {
-		logger.Warn("Not ready", "error", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"status":"unavailable"}` + "\n"))
-		return
-	}
-	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 }
 
 // healthcheck asks the API or the worker of this container whether it is ready.
@@ -224,7 +214,7 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if cfg.UsesPostgres() {
 		database = "Postgres (DATABASE_URL)"
 	}
-	mailbox := cfg.PublicBaseURL + "/dev/mailbox"
+	mailbox := cfg.PublicBaseURL + "/dev/mailbox   (sign in with the admin token)"
 	if cfg.SMTPURL != "" {
 		mailbox = "SMTP via SMTP_URL (no dev mailbox)"
 	}
