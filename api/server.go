@@ -41,6 +41,8 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	// DevMailbox serves /dev/mailbox (only in `onboarding dev`).
 	DevMailbox bool
+	// Keys seal webhook signing secrets; nil refuses new webhook endpoints.
+	Keys *secret.Keyring
 }
 
 // Server holds the handlers' dependencies.
@@ -49,6 +51,7 @@ type Server struct {
 	temporal Temporal
 	cfg      config.Config
 	logger   *slog.Logger
+	keys     *secret.Keyring
 	metrics  *metrics.Metrics
 	pages    *pageRenderer
 }
@@ -60,7 +63,7 @@ func New(d Deps) *echo.Echo {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer()}
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, keys: d.Keys, metrics: d.Metrics, pages: newPageRenderer()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)

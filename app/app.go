@@ -23,9 +23,11 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/mail"
 	"github.com/csp-onboarding/onboarding/metrics"
+	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/temporalclient"
+	"github.com/csp-onboarding/onboarding/webhooks"
 	"github.com/csp-onboarding/onboarding/worker"
 )
 
@@ -42,6 +44,7 @@ type App struct {
 	Temporal client.Client
 	Metrics  *metrics.Metrics
 	worker   sdkworker.Worker
+	webhooks *webhooks.Dispatcher
 	http     *http.Server
 	listener net.Listener
 	logger   *slog.Logger
@@ -85,6 +88,10 @@ func NewMailer(cfg config.Config) (activities.Mailer, error) {
 
 // Start runs the chosen roles against an open store.
 func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger, roles Roles) (*App, error) {
+	keys, err := secret.NewKeyring(cfg.SecretKey, cfg.SecretKeyOld)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{Store: st, logger: logger, Metrics: metrics.New()}
 	a.Metrics.RegisterWaiting(st, logger)
 	c, err := temporalclient.Dial(ctx, cfg, logger, a.Metrics.TemporalMetrics())
@@ -109,9 +116,17 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 			return nil, fmt.Errorf("start the worker: %w", err)
 		}
 		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
+		if keys == nil {
+			logger.Warn("Webhooks are not delivered: ONBOARDING_SECRET_KEY is not set (signing secrets are sealed under it)")
+		} else {
+			a.webhooks = webhooks.NewDispatcher(webhooks.Options{Store: st, Keys: keys, Logger: logger, Metrics: a.Metrics.NewWebhooks(),
+				Notify: notifier(st, mailer), Schedule: cfg.Webhooks.RetrySchedule, DisableAfter: cfg.Webhooks.DisableAfter,
+				Timeout: cfg.Webhooks.Timeout, AllowPrivate: cfg.Webhooks.AllowPrivateTargets})
+			a.webhooks.Start()
+		}
 	}
 	if roles.API {
-		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox})
+		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Keys: keys})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			a.Stop(ctx)
@@ -160,6 +175,9 @@ func (a *App) Stop(ctx context.Context) {
 		}
 		cancel()
 	}
+	if a.webhooks != nil {
+		a.webhooks.Stop()
+	}
 	if a.worker != nil {
 		a.worker.Stop()
 	}
@@ -186,6 +204,44 @@ func AdminToken(cfg config.Config) (token string, generated bool, err error) {
 		return "", false, fmt.Errorf("save the admin token in %s: %w", path, err)
 	}
 	return token, true, nil
+}
+
+// SecretKey returns the configured ONBOARDING_SECRET_KEY, or the one kept in
+// the data folder, or a new one saved there (dev), like the admin token.
+func SecretKey(cfg config.Config) (string, error) {
+	if cfg.SecretKey != "" {
+		return cfg.SecretKey, nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret-key")
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return "", err
+	}
+	key := secret.NewKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save the secret key in %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// notifier e-mails a partner from outside a workflow (the webhook
+// dispatcher): through the outbox, sent at once when SMTP is configured.
+func notifier(st *store.Store, mailer activities.Mailer) webhooks.Notifier {
+	return func(ctx context.Context, key, to, subject, body string) error {
+		msg, err := st.QueueMessage(ctx, models.OutboxMessage{Key: key, ToAddr: to, Subject: subject, Body: body}, nil)
+		if err != nil || msg.Status != models.OutboxPending {
+			return err
+		}
+		if mailer == nil {
+			return st.MarkMessage(ctx, key, models.OutboxHeld, "")
+		}
+		if err := mailer.Send(ctx, mail.Message{Key: key, To: to, Subject: subject, Body: body}); err != nil {
+			return errors.Join(err, st.MarkMessage(ctx, key, models.OutboxPending, err.Error()))
+		}
+		return st.MarkMessage(ctx, key, models.OutboxSent, "")
+	}
 }
 
 // NewLogger builds the process logger: text for people (dev), JSON otherwise.

@@ -41,6 +41,15 @@ type Config struct {
 	// in-flight activities finish before it exits (WORKER_STOP_TIMEOUT).
 	WorkerStopTimeout time.Duration
 
+	// SecretKey seals what must be kept secret yet used again (webhook
+	// signing secrets): ONBOARDING_SECRET_KEY, 32 bytes in base64;
+	// SecretKeyOld are earlier keys still accepted for opening
+	// (ONBOARDING_SECRET_KEY_OLD, comma-separated).
+	SecretKey    string
+	SecretKeyOld string
+
+	Webhooks Webhooks
+
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
 
@@ -62,6 +71,16 @@ type Timing struct {
 	TenantRequestExpiry  time.Duration   // TENANT_REQUEST_EXPIRY
 }
 
+// Webhooks configures outbound webhook delivery.
+type Webhooks struct {
+	// AllowPrivateTargets lets endpoints resolve to loopback, private and
+	// link-local addresses (self-hosting, tests): WEBHOOKS_ALLOW_PRIVATE_TARGETS.
+	AllowPrivateTargets bool
+	Timeout             time.Duration   // WEBHOOKS_TIMEOUT: one attempt
+	RetrySchedule       []time.Duration // WEBHOOKS_RETRY_SCHEDULE: waits before each retry
+	DisableAfter        time.Duration   // WEBHOOKS_DISABLE_AFTER: an endpoint failing this long is disabled
+}
+
 const day = 24 * time.Hour
 
 // Default is the configuration with no variable set.
@@ -79,6 +98,12 @@ func Default() Config {
 		OperatorEmail:     "operators@localhost",
 		LogLevel:          "info",
 		WorkerStopTimeout: 30 * time.Second,
+		Webhooks: Webhooks{
+			Timeout: 10 * time.Second,
+			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+				10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+			DisableAfter: 3 * day,
+		},
 		Timing: Timing{
 			InvitationReminders:  []time.Duration{3 * day, 7 * day},
 			InvitationExpiry:     30 * day,
@@ -124,6 +149,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("SMTP_URL", &c.SMTPURL)
 	str("MAIL_FROM", &c.MailFrom)
 	str("ONBOARDING_OPERATOR_EMAIL", &c.OperatorEmail)
+	str("ONBOARDING_SECRET_KEY", &c.SecretKey)
+	str("ONBOARDING_SECRET_KEY_OLD", &c.SecretKeyOld)
 	str("LOG_LEVEL", &c.LogLevel)
 	str("LOG_FORMAT", &c.LogFormat)
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
@@ -142,6 +169,13 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Sprintf("ONBOARDING_ALLOW_CONSENT_ATTESTATION=%q must be true or false", v))
 		}
 		c.AllowConsentAttestation = b
+	}
+	if v, ok := lookup("WEBHOOKS_ALLOW_PRIVATE_TARGETS"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("WEBHOOKS_ALLOW_PRIVATE_TARGETS=%q must be true or false", v))
+		}
+		c.Webhooks.AllowPrivateTargets = b
 	}
 	if v, ok := lookup("ENROLLMENT_ESCALATION_BUSINESS_DAYS"); ok && v != "" {
 		n, err := strconv.Atoi(v)
@@ -189,6 +223,9 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	durations("TENANT_REQUEST_REMINDERS", &c.Timing.TenantRequestRemind)
 	duration("TENANT_REQUEST_EXPIRY", &c.Timing.TenantRequestExpiry)
 	duration("WORKER_STOP_TIMEOUT", &c.WorkerStopTimeout)
+	duration("WEBHOOKS_TIMEOUT", &c.Webhooks.Timeout)
+	durations("WEBHOOKS_RETRY_SCHEDULE", &c.Webhooks.RetrySchedule)
+	duration("WEBHOOKS_DISABLE_AFTER", &c.Webhooks.DisableAfter)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
