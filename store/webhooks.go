@@ -124,7 +124,7 @@ func partiesOf(tx *gorm.DB, kind, id string) ([]string, error) {
 }
 
 func newDelivery(endpointID, eventID, objectID string, seq, part int, typ, body string, at time.Time) models.WebhookDelivery {
-	t := now()
+	t := time.Now().UTC() // nanoseconds: the ID orders the rows of one transaction
 	return models.WebhookDelivery{ID: NewDeliveryID(t), EndpointID: endpointID, EventID: eventID, ObjectID: objectID, Seq: seq, Part: part,
 		Type: typ, Payload: body, EventAt: at, Status: models.WebhookPending, NextAttemptAt: t, CreatedAt: t, UpdatedAt: t}
 }
@@ -132,9 +132,9 @@ func newDelivery(endpointID, eventID, objectID string, seq, part int, typ, body 
 // NewDeliveryID makes a message ID that sorts by creation time, so the
 // delivery log pages newest first by ID.
 func NewDeliveryID(t time.Time) string {
-	b := make([]byte, 8)
+	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("msg_%013x%s", t.UnixMilli(), hex.EncodeToString(b))
+	return fmt.Sprintf("msg_%016x%s", t.UnixNano(), hex.EncodeToString(b))
 }
 
 // CreateWebhookEndpoint inserts an endpoint.
