@@ -177,11 +177,13 @@ func (s *Server) UpdateWebhookEndpoint(ctx context.Context, request oapi.UpdateW
 		}
 		e.Description = req.Description
 	}
-	if req.Enabled != nil {
-		if !*req.Enabled && e.Enabled {
+	if req.Enabled != nil && *req.Enabled != e.Enabled {
+		e.Enabled = *req.Enabled
+		// Re-enabling starts the failure clock afresh; the paused deliveries go out.
+		e.DisabledReason, e.FailingSince = "", nil
+		if !e.Enabled {
 			e.DisabledReason = "disabled by the partner"
 		}
-		e.Enabled = *req.Enabled
 	}
 	if err := s.store.SaveWebhookEndpoint(ctx, &e); err != nil {
 		return nil, err

@@ -71,7 +71,8 @@ func TestMigrationsRollBackAndReapply(t *testing.T) {
 			t.Fatal("partners table survived the down migration")
 		}
 		applied, err := st.Migrate(ctx)
-		if err != nil || int64(len(applied)) != v {
+		// Versions need not be contiguous (branches take numbers ahead): the last one applied is the latest.
+		if err != nil || len(applied) == 0 || applied[len(applied)-1] != v {
 			t.Fatalf("re-apply: %v %v", applied, err)
 		}
 		again, err := st.Migrate(ctx)

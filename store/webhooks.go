@@ -161,12 +161,9 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, partnerID string, page
 }
 
 // SaveWebhookEndpoint writes an endpoint's editable fields (URL, events,
-// description, enabled, secrets). Re-enabling clears the failure state.
+// description, enabled and its failure state, secrets).
 func (s *Store) SaveWebhookEndpoint(ctx context.Context, e *models.WebhookEndpoint) error {
 	e.UpdatedAt = now()
-	if e.Enabled {
-		e.DisabledReason, e.FailingSince = "", nil
-	}
 	res := s.db.WithContext(ctx).Model(&models.WebhookEndpoint{}).Where("id = ?", e.ID).Updates(map[string]any{
 		"url": e.URL, "events": mustJSON(e.Events), "description": e.Description, "enabled": e.Enabled,
 		"disabled_reason": e.DisabledReason, "failing_since": e.FailingSince,

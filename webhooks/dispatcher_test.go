@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,7 +305,13 @@ func TestFailingReceiverGetsEveryEventOnceInOrder(t *testing.T) {
 func TestGoneDisablesTheEndpoint(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, f *fixture) {
 		reseller, provider := f.partner(t, models.PartnerTypeReseller), f.partner(t, models.PartnerTypeIndirectProvider)
-		r := newReceiver(t, func(int, store.WebhookMessage) int { return http.StatusGone })
+		var back atomic.Bool
+		r := newReceiver(t, func(int, store.WebhookMessage) int {
+			if back.Load() {
+				return http.StatusOK
+			}
+			return http.StatusGone
+		})
 		ep := f.endpoint(t, reseller, r)
 		f.invitation(t, "inv1", reseller, provider)
 		f.event(t, "invitation", "inv1", "invitation_created")
@@ -337,9 +344,23 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 			t.Errorf("failed %d pending %d, want 1 and 1", len(failed), len(pending))
 		}
 		mu.Lock()
-		defer mu.Unlock()
 		if len(mails) != 1 || !strings.HasPrefix(mails[0], "p1@example.com: Webhook endpoint disabled") {
 			t.Errorf("mails %v", mails)
+		}
+		mu.Unlock()
+
+		// The receiver is back and the partner re-enables the endpoint: the paused delivery goes out.
+		back.Store(true)
+		e.Enabled, e.DisabledReason = true, ""
+		if err := f.st.SaveWebhookEndpoint(f.ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+		d = f.dispatcher(webhooks.Options{})
+		d.Start()
+		defer d.Stop()
+		eventually(t, "the paused delivery", func() bool { return len(r.delivered()) == 1 })
+		if g := r.delivered()[0]; g.Type != "invitation.sent" {
+			t.Errorf("after re-enabling: %+v", g)
 		}
 	})
 }
@@ -537,4 +558,27 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	if n := len(target.all()); n != 0 {
 		t.Errorf("the redirect was followed")
 	}
+}
+
+// TestRetriedEventIsQueuedOnce: RecordProgress retried after its event was
+// written queues nothing more; events outside the catalogue queue nothing.
+func TestRetriedEventIsQueuedOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		reseller, provider := f.partner(t, models.PartnerTypeReseller), f.partner(t, models.PartnerTypeIndirectProvider)
+		ep := f.endpoint(t, reseller, newReceiver(t, nil))
+		f.invitation(t, "inv1", reseller, provider)
+		e := models.OnboardingEvent{SubjectID: "inv1", Seq: 1, Type: "invitation_created", At: time.Now()}
+		for i, want := range []bool{true, false, false} {
+			wrote, err := f.st.RecordEvent(f.ctx, "invitation", e)
+			if err != nil || wrote != want {
+				t.Fatalf("call %d: wrote=%v err=%v", i, wrote, err)
+			}
+		}
+		f.seq["inv1"] = 1
+		f.event(t, "invitation", "inv1", "reminder_sent")
+		log, _, err := f.st.ListWebhookDeliveries(f.ctx, ep.ID, store.WebhookDeliveryFilter{}, store.Page{Limit: 10})
+		if err != nil || len(log) != 1 || log[0].Type != "invitation.created" || log[0].EventID != "inv1:1" {
+			t.Fatalf("log %+v %v", log, err)
+		}
+	})
 }
