@@ -4015,6 +4015,22 @@ func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsRes
 	return err
 }
 
+type ListWebhookEndpoints422ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints422ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateWebhookEndpointRequestObject struct {
 	Body *CreateWebhookEndpointJSONRequestBody
 }
