@@ -43,7 +43,7 @@ type Options struct {
 	Timeout      time.Duration // per attempt (10 s)
 	AllowPrivate bool          // WEBHOOKS_ALLOW_PRIVATE_TARGETS
 	Lease        time.Duration // how long a claimed row is ours (Timeout + 20 s)
-	Poll         time.Duration // idle wait between claims (1 s)
+	Poll         time.Duration // idle wait between claims (250 ms)
 	Batch        int           // rows claimed at once (32)
 	Concurrency  int           // requests in flight (8)
 	UserAgent    string
@@ -73,7 +73,7 @@ func NewDispatcher(o Options) *Dispatcher {
 		o.Lease = o.Timeout + 20*time.Second
 	}
 	if o.Poll <= 0 {
-		o.Poll = time.Second
+		o.Poll = 250 * time.Millisecond // an idle claim is one indexed query
 	}
 	if o.Batch <= 0 {
 		o.Batch = 32
