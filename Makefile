@@ -6,7 +6,7 @@ export CGO_ENABLED ?= 0
 GO  ?= go
 BIN := bin/onboarding
 
-.PHONY: run build test vet lint generate browser bench migrate cluster clean help
+.PHONY: run build test vet lint generate browser jq bench migrate cluster clean help
 
 help:
 	@echo "make run    - run everything on the embedded default (Temporal + UI + worker + API, data in ./data)"
@@ -56,7 +56,19 @@ browser:
 	  fi; \
 	fi
 
-test: lint browser
+# The README walkthrough test runs the README's shell blocks, which use jq.
+jq:
+	@if ! command -v jq >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "==> Installing jq for the README walkthrough test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq curl >/dev/null) \
+	      || echo "!!! Could not install jq: the README walkthrough test will fail"; \
+	  else \
+	    echo "!!! No jq and no apt-get as root here: install jq, or the README walkthrough test fails"; \
+	  fi; \
+	fi
+
+test: lint browser jq
 	@echo "==> Running all tests against Postgres at $${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} and SQLite."
 	@echo "    The first run compiles the embedded Temporal server for the end-to-end tests (several minutes)."
 	$(GO) test -count=1 -timeout 30m ./...

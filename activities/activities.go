@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/mail"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
@@ -115,8 +117,10 @@ type DelegatedAdminState struct {
 
 // Progress is one step of an onboarding: its new status and the timeline event.
 type Progress struct {
-	Kind           string
-	SubjectID      string
+	Kind      string
+	SubjectID string
+	// Status is the new status; empty means a timeline event only, the
+	// status unchanged (a reminder must not overwrite a newer decision).
 	Status         string
 	RelationshipID string
 	ConsentID      string
@@ -178,7 +182,7 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 }
 
 // LinkPlaceholder is replaced in an e-mail body by the personal link.
-const LinkPlaceholder = "{{link}}"
+const LinkPlaceholder = emails.LinkPlaceholder
 
 // Link asks SendEmail to mint a personal link for the message.
 type Link struct {
@@ -187,13 +191,38 @@ type Link struct {
 	ExpiresAt time.Time
 }
 
-// Email is one message; Key makes it exactly-once.
+// Email is one message; Key makes it exactly-once. Workflows name its
+// Template (an emails.Kind), Locale and Data; SendEmail renders Subject,
+// Body (the text part) and HTML from them. An Email without a Template is
+// sent as its Subject and Body say (those queued before the templates).
 type Email struct {
-	Key     string
-	To      string
-	Subject string
-	Body    string
-	Link    *Link
+	Key      string
+	To       string
+	Template emails.Kind  `json:",omitempty"`
+	Locale   string       `json:",omitempty"`
+	Data     *emails.Data `json:",omitempty"`
+	Subject  string
+	Body     string
+	HTML     string `json:",omitempty"`
+	Link     *Link
+}
+
+// RenderEmail fills the Email's Subject, Body and HTML from its template.
+// It is pure: the same Email always renders the same message.
+func RenderEmail(e Email) (Email, error) {
+	if e.Template == "" {
+		return e, nil
+	}
+	var d emails.Data
+	if e.Data != nil {
+		d = *e.Data
+	}
+	m, err := emails.Render(e.Template, e.Locale, d)
+	if err != nil {
+		return e, temporal.NewNonRetryableApplicationError("render e-mail "+e.Key+": "+err.Error(), ErrTypeInvalidInput, err)
+	}
+	e.Subject, e.Body, e.HTML = m.Subject, m.Text, m.HTML
+	return e, nil
 }
 
 // EmailResult says what became of a message.
@@ -209,14 +238,24 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	if e.Key == "" || e.To == "" {
 		return EmailResult{}, temporal.NewNonRetryableApplicationError("an e-mail needs a key and a recipient", ErrTypeInvalidInput, nil)
 	}
+	e, err := RenderEmail(e)
+	if err != nil {
+		return EmailResult{}, err
+	}
 	var token *models.LinkToken
-	body := e.Body
+	body, htmlBody := e.Body, e.HTML
 	if e.Link != nil {
 		raw, hash := secret.New("")
 		token = &models.LinkToken{Hash: hash, Purpose: e.Link.Purpose, SubjectID: e.Link.SubjectID, ExpiresAt: e.Link.ExpiresAt.UTC()}
-		body = strings.ReplaceAll(body, LinkPlaceholder, a.linkURL(e.Link.Purpose, raw))
+		link := a.linkURL(e.Link.Purpose, raw)
+		body = strings.ReplaceAll(body, LinkPlaceholder, link)
+		htmlBody = strings.ReplaceAll(htmlBody, LinkPlaceholder, html.EscapeString(link))
 	}
-	msg, err := a.Store.QueueMessage(ctx, models.OutboxMessage{Key: e.Key, ToAddr: e.To, Subject: e.Subject, Body: body}, token)
+	out := models.OutboxMessage{Key: e.Key, ToAddr: e.To, Subject: e.Subject, Body: body}
+	if htmlBody != "" {
+		out.HTMLBody = &htmlBody
+	}
+	msg, err := a.Store.QueueMessage(ctx, out, token)
 	if err != nil {
 		return EmailResult{}, fmt.Errorf("queue e-mail %s: %w", e.Key, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/mail"
 	"github.com/csp-onboarding/onboarding/mail/mailtest"
 	"github.com/csp-onboarding/onboarding/models"
@@ -106,6 +108,54 @@ func TestRecordProgressOfAMissingOnboardingIsNotRetried(t *testing.T) {
 	require.Equal(t, activities.ErrTypeNotFound, app.Type())
 }
 
+// TestProgressWithoutStatusIsAnEventOnly: a reminder recorded after a
+// decision (its activity was slower) adds its event and leaves the decision.
+func TestProgressWithoutStatusIsAnEventOnly(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			st := storetest.New(t, d)
+			ctx := context.Background()
+			acts := activities.New(st, nil, "")
+			env := activityEnv(acts)
+			reseller := models.Partner{ID: uuid.NewString(), Name: "Fabrikam", Type: models.PartnerTypeReseller, ContactEmail: "r@fabrikam.example", APIKeyHash: uuid.NewString()}
+			require.NoError(t, st.CreatePartner(ctx, &reseller))
+			_, err := st.SubmitEnrollment(ctx, reseller.ID, "enrollment:"+reseller.ID)
+			require.NoError(t, err)
+			provider := models.Partner{ID: uuid.NewString(), Name: "Contoso", Type: models.PartnerTypeIndirectProvider, ContactEmail: "p@contoso.example", APIKeyHash: uuid.NewString()}
+			require.NoError(t, st.CreatePartner(ctx, &provider))
+			ps := models.Partnership{ID: uuid.NewString(), ProviderID: provider.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited, ExpiresAt: time.Now().Add(time.Hour)}
+			require.NoError(t, st.CreatePartnership(ctx, &ps))
+
+			for _, p := range []activities.Progress{
+				{Kind: activities.KindEnrollment, SubjectID: reseller.ID, Status: models.EnrollmentApproved, Seq: 3, Event: "enrollment_approved", At: time.Now()},
+				{Kind: activities.KindEnrollment, SubjectID: reseller.ID, Seq: 2, Event: "operators_reminded", At: time.Now()},
+				{Kind: activities.KindPartnership, SubjectID: ps.ID, Status: models.PartnershipActive, Seq: 2, Event: "partnership_accepted", At: time.Now()},
+				{Kind: activities.KindPartnership, SubjectID: ps.ID, Seq: 1, Event: "partnership_invited", At: time.Now()},
+			} {
+				_, err := env.ExecuteActivity(acts.RecordProgress, p)
+				require.NoError(t, err)
+			}
+			e, err := st.Enrollment(ctx, reseller.ID)
+			require.NoError(t, err)
+			require.Equal(t, models.EnrollmentApproved, e.Status)
+			partner, err := st.Partner(ctx, reseller.ID)
+			require.NoError(t, err)
+			require.Equal(t, models.EnrollmentApproved, partner.EnrollmentStatus)
+			got, err := st.Partnership(ctx, ps.ID)
+			require.NoError(t, err)
+			require.Equal(t, models.PartnershipActive, got.Status)
+			events, err := st.Events(ctx, reseller.ID)
+			require.NoError(t, err)
+			require.Len(t, events, 2, "the reminder's event is on the timeline")
+
+			_, err = env.ExecuteActivity(acts.RecordProgress, activities.Progress{Kind: activities.KindEnrollment, SubjectID: uuid.NewString(), Seq: 1, Event: "operators_reminded", At: time.Now()})
+			var app *temporal.ApplicationError
+			require.True(t, errors.As(err, &app), "an event for a missing onboarding is refused: %v", err)
+			require.Equal(t, activities.ErrTypeNotFound, app.Type())
+		})
+	}
+}
+
 func TestCreateResellerRelationshipRefusedWithoutActivePartnership(t *testing.T) {
 	st := storetest.New(t, storetest.Dialects[0])
 	acts := activities.New(st, nil, "")
@@ -126,4 +176,50 @@ func activityEnv(acts *activities.Activities) *testsuite.TestActivityEnvironment
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
 	return env
+}
+
+// TestSendEmailRendersTheTemplateIntoTheOutbox: the workflow names a template,
+// a language and data; the outbox row has the rendered subject, the text part
+// and the HTML part, each with the same personal link.
+func TestSendEmailRendersTheTemplateIntoTheOutbox(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			st := storetest.New(t, d)
+			acts := activities.New(st, nil, "http://onboarding.test")
+			env := activityEnv(acts)
+			expires := time.Date(2026, 12, 15, 14, 30, 0, 0, time.UTC)
+			_, err := env.ExecuteActivity(acts.SendEmail, activities.Email{
+				Key: "invitation:inv-de:initial", To: "admin@northwind.example", Template: emails.Invitation, Locale: "de",
+				Data: &emails.Data{Recipient: "Northwind", Reseller: "Fabrikam & Söhne", Provider: "Contoso", Message: "Bitte <hier> annehmen: {{link}}", ExpiresAt: expires},
+				Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: "inv-de", ExpiresAt: expires},
+			})
+			require.NoError(t, err)
+			msgs, err := st.MessagesTo(context.Background(), "admin@northwind.example")
+			require.NoError(t, err)
+			require.Len(t, msgs, 1)
+			m := msgs[0]
+			require.Equal(t, "Fabrikam & Söhne lädt Sie zu einer Reseller-Beziehung ein", m.Subject)
+			link := linkPattern.FindString(m.Body)
+			require.NotEmpty(t, link, m.Body)
+			require.Contains(t, m.Body, "Bitte <hier> annehmen: "+link, "the partner's message as written, with the link where it asked")
+			require.NotNil(t, m.HTMLBody)
+			html := *m.HTMLBody
+			require.Contains(t, html, `<html lang="de">`)
+			require.Equal(t, 2, strings.Count(html, `href="`+link+`"`), "button and plain link carry the same link")
+			require.Contains(t, html, "Bitte &lt;hier&gt; annehmen: "+link)
+			require.Contains(t, html, "Fabrikam &amp; Söhne")
+			require.NotContains(t, html, activities.LinkPlaceholder)
+		})
+	}
+}
+
+// TestSendEmailWithAnUnknownTemplateIsNotRetried: a rendering error is a bug, not a
+// transient failure.
+func TestSendEmailWithAnUnknownTemplateIsNotRetried(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[1])
+	acts := activities.New(st, nil, "http://onboarding.test")
+	_, err := activityEnv(acts).ExecuteActivity(acts.SendEmail, activities.Email{Key: "k", To: "a@b.example", Template: "no_such_kind"})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "%v", err)
+	require.True(t, app.NonRetryable())
 }

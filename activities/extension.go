@@ -71,7 +71,7 @@ func (a *Activities) RecordConsent(ctx context.Context, in ConsentInput) (string
 	rec := models.ConsentRecord{
 		ID: in.ConsentID, ExtensionID: x.ID, CustomerID: x.CustomerID, ProviderID: x.ProviderID, ResellerID: x.ResellerID,
 		Subject: customer.ContactEmail, Method: in.Method, ObtainedAt: in.ObtainedAt, IP: in.IP, UserAgent: in.UserAgent,
-		TextShown:  models.ConsentText(reseller.Name, provider.Name, customer.CompanyName, billTo),
+		TextShown:  models.ConsentText(x.Locale, reseller.Name, provider.Name, customer.CompanyName, billTo),
 		SignerName: in.SignerName, SignerEmail: in.SignerEmail, Evidence: in.Evidence,
 	}
 	if in.Method == models.ConsentCustomerConfirmation {

@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
@@ -18,7 +19,7 @@ import (
 
 func extensionView(x models.RelationshipExtension, consent *models.ConsentRecord) oapi.Extension {
 	v := oapi.Extension{Id: x.ID, Status: oapi.ExtensionStatus(x.Status), WorkflowId: x.WorkflowID, CustomerId: x.CustomerID, ProviderId: x.ProviderID,
-		ResellerId: x.ResellerID, RelationshipId: valueOf(x.RelationshipID), ExpiresAt: x.ExpiresAt, CreatedAt: x.CreatedAt}
+		ResellerId: x.ResellerID, Locale: oapi.Locale(x.Locale), RelationshipId: valueOf(x.RelationshipID), ExpiresAt: x.ExpiresAt, CreatedAt: x.CreatedAt}
 	v.Consent.Method, v.Consent.Status = x.ConsentMethod, "pending"
 	switch {
 	case consent != nil:
@@ -34,6 +35,17 @@ func extensionView(x models.RelationshipExtension, consent *models.ConsentRecord
 func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensionRequestObject) (oapi.CreateExtensionResponseObject, error) {
 	me := currentPartner(ctx)
 	req := request.Body
+	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-extension", req)
+	if err != nil {
+		return nil, err
+	}
+	if x, found, err := replayOf(ctx, s, k, s.store.Extension, workflows.KindExtension, workflows.ExtensionWorkflowID); err != nil || found {
+		if err != nil {
+			return nil, err
+		}
+		return oapi.CreateExtension202JSONResponse{Body: extensionView(x, nil),
+			Headers: oapi.CreateExtension202ResponseHeaders{Location: "/v1/relationship-extensions/" + x.ID}}, nil
+	}
 	var f fieldErrors
 	if strings.TrimSpace(req.CustomerId) == "" {
 		f.add("customer_id", "is required")
@@ -52,14 +64,14 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired}); err != nil {
 		return nil, err
 	}
-	var attestation *workflows.Attestation
+	var attestation *models.Attestation
 	if method == models.ConsentPartnerAttestation {
 		a := rules.Attestation{SignerName: req.Consent.SignerName, SignerEmail: req.Consent.SignerEmail, Evidence: req.Consent.Evidence,
 			ObtainedAt: req.Consent.ObtainedAt.UTC()}
 		if err := rules.CheckAttestation(a, time.Now(), s.cfg.AllowConsentAttestation); err != nil {
 			return nil, err
 		}
-		attestation = &workflows.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: strings.TrimSpace(a.Evidence)}
+		attestation = &models.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: strings.TrimSpace(a.Evidence)}
 	}
 	customer, err := s.store.Customer(ctx, req.CustomerId)
 	if err != nil {
@@ -70,49 +82,65 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 		return nil, err
 	}
 
-	id, replay, err := s.claim(ctx, request.Params.IdempotencyKey, me.ID, "create-extension", req)
+	id, now := newID(), time.Now().UTC()
+	x := models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
+		Status: models.ExtensionWaitingForConsent, ConsentMethod: method, Attestation: attestation, Locale: i18n.Choose(string(req.Locale), me.Locale), WorkflowID: workflows.ExtensionWorkflowID(id),
+		ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
+	replayed, err := createRow(ctx, s, k, &x, id, workflows.KindExtension, x.WorkflowID, s.store.Extension, workflows.ExtensionWorkflowID)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, problem(http.StatusConflict, CodeConflict, "an extension for this customer and provider already waits for consent")
+	}
 	if err != nil {
 		return nil, err
 	}
-	var x models.RelationshipExtension
-	if replay {
-		if x, err = s.store.Extension(ctx, id); err != nil {
+	if !replayed {
+		if err := s.launch(ctx, s.extensionPlanOf(x, me, provider, customer)); err != nil {
 			return nil, err
 		}
-	} else {
-		now := time.Now().UTC()
-		x = models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
-			Status: models.ExtensionWaitingForConsent, ConsentMethod: method, WorkflowID: workflows.ExtensionWorkflowID(id),
-			ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreateExtension(ctx, &x); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return nil, problem(http.StatusConflict, CodeConflict, "an extension for this customer and provider already waits for consent")
-			}
-			return nil, err
-		}
-	}
-	opts := startOptions(s.cfg.TemporalTaskQueue, x.WorkflowID, "Extension of "+customer.CompanyName+" to "+provider.Name,
-		workflows.SearchKind.ValueSet(workflows.KindExtension), workflows.SearchStatus.ValueSet(models.ExtensionWaitingForConsent),
-		workflows.SearchReseller.ValueSet(me.ID), workflows.SearchProvider.ValueSet(provider.ID), workflows.SearchCustomer.ValueSet(customer.ID))
-	abandon := func(ctx context.Context) error {
-		if err := s.store.SetExtensionStatus(ctx, x.ID, models.ExtensionFailed, "", ""); err != nil {
-			return err
-		}
-		return s.startFailed(ctx, x.ID)
-	}
-	err = s.start(ctx, opts, workflows.KindExtension, abandon, workflows.ExtensionWorkflow, workflows.ExtensionInput{
-		ExtensionID: x.ID,
-		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
-		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
-		CustomerID:  customer.ID, CustomerName: customer.CompanyName, CustomerEmail: customer.ContactEmail,
-		Method: x.ConsentMethod, Attestation: attestation,
-		Reminders: s.cfg.Timing.ConsentReminders, ExpireAfter: x.ExpiresAt.Sub(x.CreatedAt),
-	})
-	if err != nil {
-		return nil, err
 	}
 	return oapi.CreateExtension202JSONResponse{Body: extensionView(x, nil),
 		Headers: oapi.CreateExtension202ResponseHeaders{Location: "/v1/relationship-extensions/" + x.ID}}, nil
+}
+
+// extensionPlan plans an extension's start from its row.
+func (s *Server) extensionPlan(ctx context.Context, x models.RelationshipExtension) (startPlan, error) {
+	reseller, provider, err := s.partners(ctx, x.ResellerID, x.ProviderID)
+	if err != nil {
+		return startPlan{}, err
+	}
+	customer, err := s.store.Customer(ctx, x.CustomerID)
+	if err != nil {
+		return startPlan{}, err
+	}
+	return s.extensionPlanOf(x, reseller, provider, customer), nil
+}
+
+func (s *Server) extensionPlanOf(x models.RelationshipExtension, reseller, provider models.Partner, customer models.Customer) startPlan {
+	input := workflows.ExtensionInput{
+		ExtensionID: x.ID, Reseller: party(reseller), Provider: party(provider),
+		CustomerID: customer.ID, CustomerName: customer.CompanyName, CustomerEmail: customer.ContactEmail, Locale: x.Locale,
+		Method: x.ConsentMethod, Reminders: s.cfg.Timing.ConsentReminders, ExpireAfter: x.ExpiresAt.Sub(x.CreatedAt),
+	}
+	p := startPlan{kind: workflows.KindExtension, subjectID: x.ID,
+		opts: startOptions(s.cfg.TemporalTaskQueue, x.WorkflowID, "Extension of "+customer.CompanyName+" to "+provider.Name,
+			workflows.SearchKind.ValueSet(workflows.KindExtension), workflows.SearchStatus.ValueSet(models.ExtensionWaitingForConsent),
+			workflows.SearchReseller.ValueSet(reseller.ID), workflows.SearchProvider.ValueSet(provider.ID), workflows.SearchCustomer.ValueSet(customer.ID)),
+		workflow: workflows.ExtensionWorkflow, input: input,
+		abandon: func(ctx context.Context, reason string) error {
+			if err := s.store.SetExtensionStatus(ctx, x.ID, models.ExtensionFailed, "", ""); err != nil {
+				return err
+			}
+			return s.startFailed(ctx, x.ID, reason)
+		},
+	}
+	if a := x.Attestation; a != nil {
+		input.Attestation = &workflows.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: a.Evidence}
+		p.input = input
+	} else if x.ConsentMethod == models.ConsentPartnerAttestation {
+		// Written by a version that did not keep the attestation with the row.
+		p.refuse = "the attestation was not kept with this extension, so it could not be started; create it again"
+	}
+	return p
 }
 
 func (s *Server) visibleExtension(ctx context.Context, id string) (models.RelationshipExtension, error) {
@@ -194,32 +222,41 @@ func (s *Server) SubmitEnrollment(ctx context.Context, _ oapi.SubmitEnrollmentRe
 	} else if err != nil {
 		return nil, err
 	}
-	opts := startOptions(s.cfg.TemporalTaskQueue, e.WorkflowID, "Enrollment of "+me.Name,
-		workflows.SearchKind.ValueSet(workflows.KindEnrollment), workflows.SearchStatus.ValueSet(models.EnrollmentSubmitted),
-		workflows.SearchReseller.ValueSet(me.ID))
-	// A rejected enrollment may be submitted again under the same workflow ID.
-	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	input := workflows.EnrollmentInput{
-		Partner:       workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
-		OperatorEmail: s.cfg.OperatorEmail, RemindAfter: s.cfg.Timing.EnrollmentReminder,
-		EscalateAfterBusinessDays: s.cfg.Timing.EnrollmentEscalation,
-	}
-	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.EnrollmentWorkflow, input)
-	if alreadyStarted(err) && resubmitted {
-		// The rejected run is still finishing (it tells the reseller); a new
-		// submission must not be lost to it: wait for it to close, then start.
-		waitCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		_ = s.temporal.GetWorkflow(waitCtx, e.WorkflowID, "").Get(waitCtx, nil)
-		cancel()
-		_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.EnrollmentWorkflow, input)
-	}
-	switch {
-	case err == nil:
-		s.metrics.OnboardingStarted(workflows.KindEnrollment)
-	case !alreadyStarted(err):
+	if !resubmitted {
+		// The same submission again: make sure its workflow runs, in case the
+		// first attempt died before its start.
+		if err := s.ensureStarted(ctx, pendingStart(workflows.KindEnrollment, e.WorkflowID, me.ID)); err != nil {
+			return nil, err
+		}
+	} else if err := s.launch(ctx, s.enrollmentPlan(me, e)); err != nil {
 		return nil, err
 	}
 	return oapi.SubmitEnrollment202JSONResponse{Body: enrollmentView(e), Headers: oapi.SubmitEnrollment202ResponseHeaders{Location: "/v1/me"}}, nil
+}
+
+// enrollmentPlan plans an enrollment's start. A rejected enrollment may be
+// submitted again under the same workflow ID, so only a run started for this
+// submission counts.
+func (s *Server) enrollmentPlan(partner models.Partner, e models.Enrollment) startPlan {
+	opts := startOptions(s.cfg.TemporalTaskQueue, e.WorkflowID, "Enrollment of "+partner.Name,
+		workflows.SearchKind.ValueSet(workflows.KindEnrollment), workflows.SearchStatus.ValueSet(models.EnrollmentSubmitted),
+		workflows.SearchReseller.ValueSet(partner.ID))
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	submission := e.SubmittedAt.UTC().Format(time.RFC3339Nano)
+	opts.Memo = map[string]any{memoSubmission: submission}
+	return startPlan{kind: workflows.KindEnrollment, subjectID: partner.ID, opts: opts, submission: submission,
+		workflow: workflows.EnrollmentWorkflow,
+		input: workflows.EnrollmentInput{
+			Partner: party(partner), OperatorEmail: s.cfg.OperatorEmail, RemindAfter: s.cfg.Timing.EnrollmentReminder,
+			EscalateAfterBusinessDays: s.cfg.Timing.EnrollmentEscalation,
+		},
+		abandon: func(ctx context.Context, reason string) error {
+			if err := s.store.SetEnrollmentStatus(ctx, partner.ID, models.EnrollmentRejected, reason); err != nil {
+				return err
+			}
+			return s.startFailed(ctx, partner.ID, reason)
+		},
+	}
 }
 
 func enrollmentView(e models.Enrollment) oapi.Enrollment {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -54,7 +55,7 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 func invitationView(inv models.Invitation) oapi.Invitation {
 	v := oapi.Invitation{
 		Id: inv.ID, Status: oapi.InvitationStatus(inv.Status), WorkflowId: inv.WorkflowID, ProviderId: inv.ProviderID, ResellerId: inv.ResellerID,
-		CustomerId: valueOf(inv.CustomerID), Message: inv.Message, RelationshipId: valueOf(inv.RelationshipID),
+		CustomerId: valueOf(inv.CustomerID), Message: inv.Message, Locale: oapi.Locale(inv.Locale), RelationshipId: valueOf(inv.RelationshipID),
 		ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt,
 	}
 	v.Customer.CompanyName, v.Customer.Email = inv.CustomerCompany, inv.CustomerEmail
@@ -114,6 +115,17 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller sends customer invitations")
 	}
 	req := request.Body
+	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-invitation", req)
+	if err != nil {
+		return nil, err
+	}
+	if inv, found, err := replayOf(ctx, s, k, s.store.Invitation, workflows.KindInvitation, workflows.InvitationWorkflowID); err != nil || found {
+		if err != nil {
+			return nil, err
+		}
+		return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
+			Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil
+	}
 	if err := validateInvitation(req); err != nil {
 		return nil, err
 	}
@@ -133,7 +145,7 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
 			"you have no active partnership with "+provider.Name+"; the provider invites you (POST /v1/partnerships) and you accept it first")
 	}
-	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message,
+	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale),
 		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
 	if req.Customer.CustomerId != "" {
 		cust, err := s.store.CustomerOfPartner(ctx, me.ID, req.Customer.CustomerId)
@@ -157,51 +169,55 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 		inv.CustomerCompany, inv.CustomerEmail = strings.TrimSpace(req.Customer.CompanyName), req.Customer.Email
 	}
 
-	id, replay, err := s.claim(ctx, request.Params.IdempotencyKey, me.ID, "create-invitation", req)
+	id, now := newID(), time.Now().UTC()
+	inv.ID, inv.WorkflowID = id, workflows.InvitationWorkflowID(id)
+	inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = now.Add(s.cfg.Timing.InvitationExpiry), now, now
+	replayed, err := createRow(ctx, s, k, &inv, id, workflows.KindInvitation, inv.WorkflowID, s.store.Invitation, workflows.InvitationWorkflowID)
 	if err != nil {
 		return nil, err
 	}
-	if !replay {
-		now := time.Now().UTC()
-		inv.ID, inv.WorkflowID = id, workflows.InvitationWorkflowID(id)
-		inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = now.Add(s.cfg.Timing.InvitationExpiry), now, now
-		if err := s.store.CreateInvitation(ctx, &inv); err != nil {
+	if !replayed {
+		if err := s.launch(ctx, s.invitationPlanOf(inv, me, provider)); err != nil {
 			return nil, err
 		}
-	} else if inv, err = s.store.Invitation(ctx, id); err != nil {
-		return nil, err
-	}
-	// A replay starts the workflow too: the first attempt may have died between
-	// its insert and its start. The deterministic ID makes this safe.
-	attrs := []temporal.SearchAttributeUpdate{workflows.SearchKind.ValueSet(workflows.KindInvitation),
-		workflows.SearchStatus.ValueSet(models.InvitationWaitingForCustomer),
-		workflows.SearchReseller.ValueSet(me.ID), workflows.SearchProvider.ValueSet(provider.ID)}
-	if inv.CustomerID != nil {
-		attrs = append(attrs, workflows.SearchCustomer.ValueSet(*inv.CustomerID))
-	}
-	opts := startOptions(s.cfg.TemporalTaskQueue, inv.WorkflowID, "Invitation of "+inv.CustomerEmail+" by "+me.Name, attrs...)
-	input := workflows.InvitationInput{
-		InvitationID:    inv.ID,
-		Reseller:        workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
-		Provider:        workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
-		CustomerCompany: inv.CustomerCompany, CustomerEmail: inv.CustomerEmail,
-		Message: inv.Message, DelegatedAdmin: inv.DelegatedAdmin,
-		Reminders: s.cfg.Timing.InvitationReminders, ExpireAfter: inv.ExpiresAt.Sub(inv.CreatedAt),
-	}
-	if inv.CustomerID != nil {
-		input.CustomerID = *inv.CustomerID
-	}
-	abandon := func(ctx context.Context) error {
-		if err := s.store.SetInvitationStatus(ctx, inv.ID, models.InvitationFailed, ""); err != nil {
-			return err
-		}
-		return s.startFailed(ctx, inv.ID)
-	}
-	if err := s.start(ctx, opts, workflows.KindInvitation, abandon, workflows.InvitationWorkflow, input); err != nil {
-		return nil, err
 	}
 	return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
 		Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil
+}
+
+// invitationPlan plans an invitation's start from its row.
+func (s *Server) invitationPlan(ctx context.Context, inv models.Invitation) (startPlan, error) {
+	reseller, provider, err := s.partners(ctx, inv.ResellerID, inv.ProviderID)
+	if err != nil {
+		return startPlan{}, err
+	}
+	return s.invitationPlanOf(inv, reseller, provider), nil
+}
+
+func (s *Server) invitationPlanOf(inv models.Invitation, reseller, provider models.Partner) startPlan {
+	attrs := []temporal.SearchAttributeUpdate{workflows.SearchKind.ValueSet(workflows.KindInvitation),
+		workflows.SearchStatus.ValueSet(models.InvitationWaitingForCustomer),
+		workflows.SearchReseller.ValueSet(reseller.ID), workflows.SearchProvider.ValueSet(provider.ID)}
+	input := workflows.InvitationInput{
+		InvitationID: inv.ID, Reseller: party(reseller), Provider: party(provider),
+		CustomerCompany: inv.CustomerCompany, CustomerEmail: inv.CustomerEmail,
+		Message: inv.Message, Locale: inv.Locale, DelegatedAdmin: inv.DelegatedAdmin,
+		Reminders: s.cfg.Timing.InvitationReminders, ExpireAfter: inv.ExpiresAt.Sub(inv.CreatedAt),
+	}
+	if inv.CustomerID != nil {
+		attrs = append(attrs, workflows.SearchCustomer.ValueSet(*inv.CustomerID))
+		input.CustomerID = *inv.CustomerID
+	}
+	return startPlan{kind: workflows.KindInvitation, subjectID: inv.ID,
+		opts:     startOptions(s.cfg.TemporalTaskQueue, inv.WorkflowID, "Invitation of "+inv.CustomerEmail+" by "+reseller.Name, attrs...),
+		workflow: workflows.InvitationWorkflow, input: input,
+		abandon: func(ctx context.Context, reason string) error {
+			if err := s.store.SetInvitationStatus(ctx, inv.ID, models.InvitationFailed, ""); err != nil {
+				return err
+			}
+			return s.startFailed(ctx, inv.ID, reason)
+		},
+	}
 }
 
 func alreadyStarted(err error) bool {

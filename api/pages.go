@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -40,24 +41,47 @@ func (r *pageRenderer) render(c echo.Context, status int, name string, data any)
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// resultPage is a page with one message: a confirmation or why a link no longer works.
+// resultPage is a page with one message: a confirmation or why a link no
+// longer works. Its texts are catalogue keys, shown in the page's language.
 type resultPage struct {
-	Title string
-	Text  string
-	Next  string
+	title string
+	text  string
+	next  string
 	code  string
 	state string
 }
 
-// linkAnswer answers a link's visitor: a page for a person, JSON for a client.
-func (s *Server) linkAnswer(c echo.Context, status int, page resultPage) error {
+type resultView struct {
+	L     *i18n.Localizer
+	Title string
+	Text  string
+	Next  string
+}
+
+// linkAnswer answers a link's visitor: a page in the customer's language for
+// a person, JSON (in English, like the rest of the API) for a client.
+func (s *Server) linkAnswer(c echo.Context, status int, page resultPage, locale string) error {
 	if wantsJSON(c) {
 		if status < 400 {
 			return c.JSON(status, map[string]string{"status": page.state})
 		}
-		return problem(status, page.code, page.Text)
+		return problem(status, page.code, i18n.For(i18n.Default).MustT(page.text, nil))
 	}
-	return s.pages.render(c, status, "result", page)
+	z := i18n.For(pageLocale(c, locale))
+	v := resultView{L: z, Title: z.MustT(page.title, nil), Text: z.MustT(page.text, nil)}
+	if page.next != "" {
+		v.Next = z.MustT(page.next, nil)
+	}
+	return s.pages.render(c, status, "result", v)
+}
+
+// pageLocale is the onboarding's language, or for a link we cannot resolve,
+// the browser's (Accept-Language).
+func pageLocale(c echo.Context, stored string) string {
+	if i18n.Valid(stored) {
+		return stored
+	}
+	return i18n.FromAcceptLanguage(c.Request().Header.Get("Accept-Language"))
 }
 
 func wantsJSON(c echo.Context) bool {
@@ -65,25 +89,22 @@ func wantsJSON(c echo.Context) bool {
 }
 
 var (
-	unknownLink = resultPage{Title: "This link is not valid", code: CodeNotFound,
-		Text: "We could not find what this link points to. Check that you opened the whole link from the e-mail.",
-		Next: "If it still does not work, ask the partner who wrote to you to send it again."}
-	expiredLink = resultPage{Title: "This request has expired", code: CodeTokenExpired,
-		Text: "The time to answer is over.",
-		Next: "Ask the partner who wrote to you to send a new request."}
+	unknownLink = resultPage{title: "result_unknown_title", code: CodeNotFound, text: "result_unknown_text", next: "result_unknown_next"}
+	supersededLink = resultPage{title: "result_superseded_title", code: CodeTokenUsed, text: "result_superseded_text", next: "result_superseded_next"}
+	expiredLink = resultPage{title: "result_expired_title", code: CodeTokenExpired, text: "result_expired_text", next: "result_expired_next"}
 )
 
 func usedLink(status string) resultPage {
-	p := resultPage{Title: "This invitation was already answered", code: CodeTokenUsed, Text: "Nothing else is needed from you."}
+	p := resultPage{title: "result_invitation_used_title", code: CodeTokenUsed, text: "result_nothing_needed"}
 	switch status {
 	case models.InvitationAccepted, models.InvitationCompleted:
-		p.Text = "You accepted this invitation. Nothing else is needed from you."
+		p.text = "result_invitation_used_accepted"
 	case models.InvitationDeclined:
-		p.Text = "You declined this invitation. Nothing else is needed from you."
+		p.text = "result_invitation_used_declined"
 	case models.InvitationCancelled:
-		p.Title, p.Text = "This invitation was withdrawn", "The partner withdrew this invitation; nothing is needed from you."
+		p.title, p.text = "result_invitation_withdrawn_title", "result_invitation_withdrawn_text"
 	case models.InvitationFailed:
-		p.Title, p.Text = "This invitation could not be completed", "The partner who invited you has been told and will contact you."
+		p.title, p.text = "result_invitation_failed_title", "result_invitation_failed_text"
 	}
 	return p
 }
@@ -112,6 +133,9 @@ func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *re
 	if inv.Status == models.InvitationExpired || (inv.Status == models.InvitationWaitingForCustomer && time.Now().After(t.ExpiresAt)) {
 		return inv, http.StatusGone, &expiredLink
 	}
+	if t.SupersededAt != nil && inv.Status == models.InvitationWaitingForCustomer {
+		return inv, http.StatusGone, &supersededLink
+	}
 	if t.UsedAt != nil || inv.Status != models.InvitationWaitingForCustomer {
 		p := usedLink(inv.Status)
 		return inv, http.StatusGone, &p
@@ -120,23 +144,24 @@ func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *re
 }
 
 type invitationPageData struct {
-	Title          string
-	Token          string
-	Reseller       string
-	Provider       string
-	Company        string
-	Email          string
-	Message        string
-	DelegatedAdmin *models.DelegatedAdminRequest
-	ExpiresAt      string
+	L           *i18n.Localizer
+	Title       string
+	Token       string
+	Reseller    string
+	Provider    string
+	Company     string
+	Email       string
+	Message     string
+	AdminAccess string
+	ExpiresAt   string
 }
 
-// invitationPage shows the invitation. A GET never changes anything: mail
-// scanners open links.
+// invitationPage shows the invitation in the customer's language. A GET never
+// changes anything: mail scanners open links.
 func (s *Server) invitationPage(c echo.Context) error {
 	inv, status, closed := s.openInvitationLink(c)
 	if closed != nil {
-		return s.linkAnswer(c, status, *closed)
+		return s.linkAnswer(c, status, *closed, inv.Locale)
 	}
 	ctx := c.Request().Context()
 	reseller, err := s.store.Partner(ctx, inv.ResellerID)
@@ -147,11 +172,29 @@ func (s *Server) invitationPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	z := i18n.For(inv.Locale)
+	expires, err := z.DateTime(inv.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	admin := z.MustT("page_admin_none", nil)
+	if d := inv.DelegatedAdmin; d != nil {
+		roles, err := z.List(d.Roles)
+		if err != nil {
+			return err
+		}
+		key := "page_admin_roles"
+		if d.AutoExtend {
+			key = "page_admin_roles_extend"
+		}
+		admin = z.Text(key, "Roles", roles, "Duration", z.Days(d.DurationDays), "Extend", z.Days(int(models.AutoExtendPeriod.Hours()/24)))
+	}
 	return s.pages.render(c, http.StatusOK, "invitation", invitationPageData{
-		Title: reseller.Name + " invites you", Token: c.Param("token"), Reseller: reseller.Name, Provider: provider.Name,
-		Company: inv.CustomerCompany, Email: inv.CustomerEmail,
-		Message:        strings.ReplaceAll(inv.Message, "{{link}}", "(this page)"),
-		DelegatedAdmin: inv.DelegatedAdmin, ExpiresAt: inv.ExpiresAt.UTC().Format("2 January 2006 15:04"),
+		L: z, Title: z.Text("page_invitation_title", "Reseller", reseller.Name), Token: c.Param("token"),
+		Reseller: reseller.Name, Provider: provider.Name, Company: inv.CustomerCompany, Email: inv.CustomerEmail,
+		// The partner's message as written; only the link's placeholder is named.
+		Message:     strings.ReplaceAll(inv.Message, "{{link}}", z.MustT("page_link_in_message", nil)),
+		AdminAccess: admin, ExpiresAt: expires,
 	})
 }
 
@@ -159,15 +202,13 @@ func (s *Server) invitationPage(c echo.Context) error {
 func (s *Server) answerInvitationPage(c echo.Context) error {
 	inv, status, closed := s.openInvitationLink(c)
 	if closed != nil {
-		return s.linkAnswer(c, status, *closed)
+		return s.linkAnswer(c, status, *closed, inv.Locale)
 	}
-	update, done := workflows.UpdateAccept, resultPage{Title: "Thank you: invitation accepted", state: models.InvitationAccepted,
-		Text: "The reseller relationship is being set up now. Both partners are told when it is in place."}
+	update, done := workflows.UpdateAccept, resultPage{title: "result_accepted_title", state: models.InvitationAccepted, text: "result_accepted_text"}
 	if strings.HasSuffix(c.Path(), "/decline") {
-		update, done = workflows.UpdateDecline, resultPage{Title: "Invitation declined", state: models.InvitationDeclined,
-			Text: "You declined the invitation. The partner is told; nothing else happens."}
+		update, done = workflows.UpdateDecline, resultPage{title: "result_declined_title", state: models.InvitationDeclined, text: "result_declined_text"}
 	}
-	return s.answerLink(c, inv.WorkflowID, update, done, func() (resultPage, error) {
+	return s.answerLink(c, inv.WorkflowID, inv.Locale, update, done, func() (resultPage, error) {
 		fresh, err := s.store.Invitation(c.Request().Context(), inv.ID)
 		return usedLink(fresh.Status), err
 	})
@@ -175,7 +216,7 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 
 // answerLink sends a customer's answer to its workflow and explains a refusal:
 // expired, or already answered (used() says how).
-func (s *Server) answerLink(c echo.Context, workflowID, update string, done resultPage, used func() (resultPage, error)) error {
+func (s *Server) answerLink(c echo.Context, workflowID, locale, update string, done resultPage, used func() (resultPage, error)) error {
 	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300)}
 	var result string
 	if err := s.update(c.Request().Context(), workflowID, update, &result, answer); err != nil {
@@ -183,17 +224,17 @@ func (s *Server) answerLink(c echo.Context, workflowID, update string, done resu
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &app) && app.Type() == workflows.ErrTypeExpired:
-			return s.linkAnswer(c, http.StatusGone, expiredLink)
+			return s.linkAnswer(c, http.StatusGone, expiredLink, locale)
 		case errors.As(err, &app) && app.Type() == workflows.ErrTypeAlreadyDecided, errors.As(err, &nf):
 			page, uerr := used()
 			if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
 				return uerr
 			}
-			return s.linkAnswer(c, http.StatusGone, page)
+			return s.linkAnswer(c, http.StatusGone, page, locale)
 		}
 		return err
 	}
-	return s.linkAnswer(c, http.StatusOK, done)
+	return s.linkAnswer(c, http.StatusOK, done, locale)
 }
 
 // openConsentLink resolves a consent token to an extension still waiting for
@@ -218,19 +259,20 @@ func (s *Server) openConsentLink(c echo.Context) (models.RelationshipExtension, 
 }
 
 func usedConsentLink(x models.RelationshipExtension) resultPage {
-	p := resultPage{Title: "This consent request was already answered", code: CodeTokenUsed, Text: "Nothing else is needed from you."}
+	p := resultPage{title: "result_consent_used_title", code: CodeTokenUsed, text: "result_nothing_needed"}
 	switch {
 	case x.Status == models.ExtensionConsentDeclined:
-		p.Text = "You declined. Nothing was shared and nothing else is needed from you."
+		p.text = "result_consent_used_declined"
 	case x.Status == models.ExtensionCancelled:
-		p.Title, p.Text = "This request was withdrawn", "The partner withdrew this request; nothing was shared."
+		p.title, p.text = "result_consent_withdrawn_title", "result_consent_withdrawn_text"
 	case x.ConsentID != nil || x.Status == models.ExtensionCompleted:
-		p.Text = "You gave your consent. Nothing else is needed from you."
+		p.text = "result_consent_used_given"
 	}
 	return p
 }
 
 type consentPageData struct {
+	L         *i18n.Localizer
 	Title     string
 	Token     string
 	Reseller  string
@@ -240,11 +282,12 @@ type consentPageData struct {
 	ExpiresAt string
 }
 
-// consentPage shows exactly what the customer consents to. A GET changes nothing.
+// consentPage shows exactly what the customer consents to, in the customer's
+// language. A GET changes nothing.
 func (s *Server) consentPage(c echo.Context) error {
 	x, status, closed := s.openConsentLink(c)
 	if closed != nil {
-		return s.linkAnswer(c, status, *closed)
+		return s.linkAnswer(c, status, *closed, x.Locale)
 	}
 	ctx := c.Request().Context()
 	customer, err := s.store.Customer(ctx, x.CustomerID)
@@ -263,10 +306,15 @@ func (s *Server) consentPage(c echo.Context) error {
 	if customer.BillTo != nil {
 		billTo = *customer.BillTo
 	}
+	z := i18n.For(x.Locale)
+	expires, err := z.DateTime(x.ExpiresAt)
+	if err != nil {
+		return err
+	}
 	return s.pages.render(c, http.StatusOK, "consent", consentPageData{
-		Title: reseller.Name + " asks for your consent", Token: c.Param("token"), Reseller: reseller.Name, Provider: provider.Name,
-		Company: customer.CompanyName, Text: models.ConsentText(reseller.Name, provider.Name, customer.CompanyName, billTo),
-		ExpiresAt: x.ExpiresAt.UTC().Format("2 January 2006 15:04"),
+		L: z, Title: z.Text("page_consent_title", "Reseller", reseller.Name), Token: c.Param("token"), Reseller: reseller.Name, Provider: provider.Name,
+		Company: customer.CompanyName, Text: models.ConsentText(x.Locale, reseller.Name, provider.Name, customer.CompanyName, billTo),
+		ExpiresAt: expires,
 	})
 }
 
@@ -274,15 +322,13 @@ func (s *Server) consentPage(c echo.Context) error {
 func (s *Server) answerConsentPage(c echo.Context) error {
 	x, status, closed := s.openConsentLink(c)
 	if closed != nil {
-		return s.linkAnswer(c, status, *closed)
+		return s.linkAnswer(c, status, *closed, x.Locale)
 	}
-	update, done := workflows.UpdateConsent, resultPage{Title: "Thank you: consent given", state: "consent_given",
-		Text: "Your consent is recorded. The partners are told, and the relationship is set up now."}
+	update, done := workflows.UpdateConsent, resultPage{title: "result_consent_given_title", state: "consent_given", text: "result_consent_given_text"}
 	if strings.HasSuffix(c.Path(), "/decline") {
-		update, done = workflows.UpdateDecline, resultPage{Title: "You declined", state: models.ExtensionConsentDeclined,
-			Text: "Nothing is shared and no relationship is created. The partner is told."}
+		update, done = workflows.UpdateDecline, resultPage{title: "result_consent_declined_title", state: models.ExtensionConsentDeclined, text: "result_consent_declined_text"}
 	}
-	return s.answerLink(c, x.WorkflowID, update, done, func() (resultPage, error) {
+	return s.answerLink(c, x.WorkflowID, x.Locale, update, done, func() (resultPage, error) {
 		fresh, err := s.store.Extension(c.Request().Context(), x.ID)
 		return usedConsentLink(fresh), err
 	})
@@ -294,7 +340,7 @@ func (s *Server) devMailbox(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.pages.render(c, http.StatusOK, "mailbox", map[string]any{"Title": "Dev mailbox", "Messages": msgs})
+	return s.pages.render(c, http.StatusOK, "mailbox", map[string]any{"L": i18n.For(i18n.Default), "Title": "Dev mailbox", "Messages": msgs})
 }
 
 func truncate(s string, n int) string {

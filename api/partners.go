@@ -2,9 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -17,7 +14,6 @@ import (
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
-	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -34,18 +30,18 @@ func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRe
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	key, hash := secret.New(secret.APIKeyPrefix)
 	now := time.Now().UTC()
 	p := models.Partner{
 		ID: newID(), Name: strings.TrimSpace(req.Name), Type: string(req.Type), DirectBill: req.DirectBill,
-		ContactEmail: req.ContactEmail, APIKeyHash: hash, EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now,
+		ContactEmail: req.ContactEmail, Locale: string(req.Locale), EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.store.CreatePartner(ctx, &p); err != nil {
+	key, k := newAPIKey(p.ID, nil)
+	if err := s.store.CreatePartner(ctx, &p, k); err != nil {
 		return nil, err
 	}
 	return oapi.CreatePartner201JSONResponse{
 		Body: oapi.NewPartner{Id: p.ID, Name: p.Name, Type: oapi.NewPartnerType(p.Type), DirectBill: p.DirectBill,
-			ContactEmail: p.ContactEmail, CreatedAt: p.CreatedAt, ApiKey: key},
+			ContactEmail: p.ContactEmail, Locale: oapi.Locale(p.Locale), CreatedAt: p.CreatedAt, ApiKey: key},
 		Headers: oapi.CreatePartner201ResponseHeaders{Location: "/v1/partners/" + p.ID},
 	}, nil
 }
@@ -58,7 +54,7 @@ func (s *Server) GetMe(ctx context.Context, _ oapi.GetMeRequestObject) (oapi.Get
 		return nil, err
 	}
 	out := oapi.GetMe200JSONResponse{Id: me.ID, Name: me.Name, Type: oapi.MeType(me.Type), DirectBill: me.DirectBill,
-		ContactEmail: me.ContactEmail, CreatedAt: me.CreatedAt,
+		ContactEmail: me.ContactEmail, Locale: oapi.Locale(me.Locale), CreatedAt: me.CreatedAt,
 		Enrollment: oapi.Enrollment{Status: oapi.EnrollmentStatus(me.EnrollmentStatus)}, Partnerships: views(ps, partnershipView)}
 	if e, err := s.store.Enrollment(ctx, me.ID); err == nil {
 		out.Enrollment = enrollmentView(e)
@@ -80,6 +76,17 @@ func (s *Server) CreatePartnership(ctx context.Context, request oapi.CreatePartn
 		return nil, problem(http.StatusForbidden, CodeForbidden, "only an indirect provider invites resellers to a partnership")
 	}
 	req := request.Body
+	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-partnership", req)
+	if err != nil {
+		return nil, err
+	}
+	if p, found, err := replayOf(ctx, s, k, s.store.Partnership, workflows.KindPartnership, workflows.PartnershipWorkflowID); err != nil || found {
+		if err != nil {
+			return nil, err
+		}
+		return oapi.CreatePartnership202JSONResponse{Body: partnershipView(p),
+			Headers: oapi.CreatePartnership202ResponseHeaders{Location: "/v1/partnerships/" + p.ID}}, nil
+	}
 	if strings.TrimSpace(req.ResellerId) == "" {
 		return nil, validationProblem([]FieldError{{Field: "reseller_id", Message: "is required"}})
 	}
@@ -90,47 +97,55 @@ func (s *Server) CreatePartnership(ctx context.Context, request oapi.CreatePartn
 	if err != nil {
 		return nil, err
 	}
-	id, replay, err := s.claim(ctx, request.Params.IdempotencyKey, me.ID, "create-partnership", req)
-	if err != nil {
-		return nil, err
-	}
-	if !replay {
-		now := time.Now().UTC()
-		timing := s.cfg.Timing
-		p := models.Partnership{ID: id, ProviderID: me.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited,
-			WorkflowID: workflows.PartnershipWorkflowID(id), ExpiresAt: now.Add(timing.PartnershipExpiry), CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreatePartnership(ctx, &p); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return nil, problem(http.StatusConflict, CodeConflict, "this reseller already has an open or active partnership with you")
-			}
-			return nil, err
-		}
-		abandon := func(ctx context.Context) error {
-			if err := s.store.SetPartnershipStatus(ctx, p.ID, models.PartnershipRemoved); err != nil {
-				return err
-			}
-			return s.startFailed(ctx, p.ID)
-		}
-		err = s.start(ctx, startOptions(s.cfg.TemporalTaskQueue, p.WorkflowID,
-			"Partnership: "+me.Name+" invites "+reseller.Name,
-			workflows.SearchKind.ValueSet(workflows.KindPartnership), workflows.SearchStatus.ValueSet(models.PartnershipInvited),
-			workflows.SearchProvider.ValueSet(me.ID), workflows.SearchReseller.ValueSet(reseller.ID)),
-			workflows.KindPartnership, abandon, workflows.PartnershipWorkflow, workflows.PartnershipInput{
-				PartnershipID: id,
-				Provider:      workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
-				Reseller:      workflows.Party{ID: reseller.ID, Name: reseller.Name, Email: reseller.ContactEmail},
-				Reminders:     timing.PartnershipReminders, ExpireAfter: timing.PartnershipExpiry,
-			})
-		if err != nil {
-			return nil, err
-		}
-	}
-	p, err := s.visiblePartnership(ctx, id)
+	p, err := s.createPartnership(ctx, me, reseller, k)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.CreatePartnership202JSONResponse{Body: partnershipView(p),
 		Headers: oapi.CreatePartnership202ResponseHeaders{Location: "/v1/partnerships/" + p.ID}}, nil
+}
+
+// createPartnership writes the invited partnership and starts its workflow.
+func (s *Server) createPartnership(ctx context.Context, me, reseller models.Partner, k *models.IdempotencyKey) (models.Partnership, error) {
+	id, now := newID(), time.Now().UTC()
+	p := models.Partnership{ID: id, ProviderID: me.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited,
+		WorkflowID: workflows.PartnershipWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.PartnershipExpiry), CreatedAt: now, UpdatedAt: now}
+	replayed, err := createRow(ctx, s, k, &p, id, workflows.KindPartnership, p.WorkflowID, s.store.Partnership, workflows.PartnershipWorkflowID)
+	if errors.Is(err, store.ErrConflict) {
+		return p, problem(http.StatusConflict, CodeConflict, "this reseller already has an open or active partnership with you")
+	}
+	if err != nil || replayed {
+		return p, err
+	}
+	return p, s.launch(ctx, s.partnershipPlanOf(p, me, reseller))
+}
+
+// partnershipPlan plans a partnership's start from its row.
+func (s *Server) partnershipPlan(ctx context.Context, p models.Partnership) (startPlan, error) {
+	provider, reseller, err := s.partners(ctx, p.ProviderID, p.ResellerID)
+	if err != nil {
+		return startPlan{}, err
+	}
+	return s.partnershipPlanOf(p, provider, reseller), nil
+}
+
+func (s *Server) partnershipPlanOf(p models.Partnership, provider, reseller models.Partner) startPlan {
+	return startPlan{kind: workflows.KindPartnership, subjectID: p.ID,
+		opts: startOptions(s.cfg.TemporalTaskQueue, p.WorkflowID, "Partnership: "+provider.Name+" invites "+reseller.Name,
+			workflows.SearchKind.ValueSet(workflows.KindPartnership), workflows.SearchStatus.ValueSet(models.PartnershipInvited),
+			workflows.SearchProvider.ValueSet(provider.ID), workflows.SearchReseller.ValueSet(reseller.ID)),
+		workflow: workflows.PartnershipWorkflow,
+		input: workflows.PartnershipInput{
+			PartnershipID: p.ID, Provider: party(provider), Reseller: party(reseller),
+			Reminders: s.cfg.Timing.PartnershipReminders, ExpireAfter: p.ExpiresAt.Sub(p.CreatedAt),
+		},
+		abandon: func(ctx context.Context, reason string) error {
+			if err := s.store.SetPartnershipStatus(ctx, p.ID, models.PartnershipRemoved); err != nil {
+				return err
+			}
+			return s.startFailed(ctx, p.ID, reason)
+		},
+	}
 }
 
 func (s *Server) visiblePartnership(ctx context.Context, id string) (models.Partnership, error) {
@@ -202,22 +217,6 @@ func (s *Server) update(ctx context.Context, workflowID, name string, result any
 		return err
 	}
 	return h.Get(ctx, result)
-}
-
-// claim binds the request's Idempotency-Key (if any) to a new resource ID.
-// The spec bounds the key's length.
-func (s *Server) claim(ctx context.Context, key, partnerID, operation string, req any) (id string, replay bool, err error) {
-	if key == "" {
-		return newID(), false, nil
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return "", false, err
-	}
-	sum := sha256.Sum256(body)
-	return s.store.ClaimIdempotencyKey(ctx, models.IdempotencyKey{
-		PartnerID: partnerID, Key: key, Operation: operation, RequestHash: hex.EncodeToString(sum[:]), ResourceID: newID(),
-	})
 }
 
 // startOptions: deterministic ID, a failed run may be retried, a running or

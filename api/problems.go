@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -32,6 +33,8 @@ const (
 	CodeUnsupportedMediaType = "unsupported-media-type"
 	CodeUnavailable          = "unavailable"
 	CodeInternal             = "internal-error"
+	CodeRateLimited          = "rate-limited"
+	CodeResendLimit          = "resend-limit"
 )
 
 // Rule codes (rules package) are problem codes too.
@@ -64,6 +67,8 @@ type Problem struct {
 	Errors   []FieldError `json:"errors,omitempty"`
 	// Links point to what to do instead (e.g. the invitation route).
 	Links map[string]string `json:"links,omitempty"`
+	// retryAfter, in seconds, is sent as the Retry-After header of a 429.
+	retryAfter int
 }
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
@@ -87,6 +92,8 @@ var titles = map[string]string{
 	CodeUnsupportedMediaType:             "The request body must be JSON",
 	CodeUnavailable:                      "A dependency is unavailable",
 	CodeInternal:                         "Internal error",
+	CodeRateLimited:                      "Too many requests",
+	CodeResendLimit:                      "The invitation was resent too often",
 	CodeNotDirectBillPartner:             "Only a direct-bill partner can do this",
 	CodeEnrollmentNotApproved:            "The indirect-reseller enrollment is not approved",
 	CodeCustomerNotDirectBill:            "The customer is not your direct-bill customer",
@@ -107,6 +114,8 @@ var RuleDescriptions = map[string]string{
 	CodeTokenExpired:                     "The personal link's process expired. Ask the partner to send a new invitation.",
 	CodeTokenUsed:                        "The personal link was already used (accepted, declined or cancelled). Nothing else is needed.",
 	CodePayloadTooLarge:                  "Request bodies are limited to 64 KiB.",
+	CodeRateLimited:                      "Requests are limited per API key and per client address, and customer-link answers per client address. Wait the seconds the Retry-After header gives, then retry.",
+	CodeResendLimit:                      "An invitation can be resent at most 5 times in 24 hours, so that a customer is not flooded. Wait, or cancel it and invite again later.",
 	CodeUnsupportedMediaType:             "The /v1 routes take JSON: send the body with `Content-Type: application/json` (a body without a Content-Type is read as JSON too).",
 	CodeNotDirectBillPartner:             "R1: only a direct-bill partner that became an indirect reseller extends relationships of its direct-bill customers. Use an invitation instead.",
 	CodeEnrollmentNotApproved:            "R1: the reseller's indirect-reseller enrollment must be approved (POST /v1/enrollment, then an operator approves).",
@@ -182,6 +191,11 @@ func toProblem(err error) *Problem {
 	case errors.Is(err, store.ErrConflict):
 		return problem(http.StatusConflict, CodeConflict, "the object already exists")
 	}
+	var pending startPendingError
+	if errors.As(err, &pending) {
+		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the workflow service did not answer; the onboarding is recorded "+
+			"and starts on its own within minutes: retry with the same Idempotency-Key to get it")
+	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return problem(http.StatusConflict, CodeConflict, "this onboarding is already running")
@@ -193,6 +207,12 @@ func toProblem(err error) *Problem {
 			return problem(http.StatusConflict, CodeConflict, app.Message())
 		case workflows.ErrTypeExpired:
 			return problem(http.StatusConflict, CodeConflict, app.Message())
+		case workflows.ErrTypeResendLimit:
+			p := problem(http.StatusTooManyRequests, CodeResendLimit, app.Message())
+			if app.HasDetails() {
+				_ = app.Details(&p.retryAfter)
+			}
+			return p
 		}
 	}
 	var nf *serviceerror.NotFound
@@ -222,6 +242,9 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		if p.Instance == "" {
 			p.Instance = c.Request().URL.Path
+		}
+		if p.retryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		c.Response().WriteHeader(p.Status)

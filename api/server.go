@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
@@ -29,6 +30,7 @@ type Temporal interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
 	GetWorkflow(ctx context.Context, workflowID string, runID string) client.WorkflowRun
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
 }
 
@@ -54,6 +56,7 @@ type Server struct {
 	keys     *secret.Keyring
 	metrics  *metrics.Metrics
 	pages    *pageRenderer
+	limits   limits
 }
 
 const maxBody = "64K"
@@ -63,7 +66,8 @@ func New(d Deps) *echo.Echo {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, keys: d.Keys, metrics: d.Metrics, pages: newPageRenderer()}
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, keys: d.Keys, metrics: d.Metrics, pages: newPageRenderer(),
+		limits: newLimits(d.Config.RateLimits)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
@@ -85,6 +89,7 @@ func New(d Deps) *echo.Echo {
 		ContentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 		ReferrerPolicy:        "no-referrer", // personal links must not leak through Referer
 	}))
+	e.Use(s.rateLimit) // before the spec's validation: an abusive client costs as little as possible
 	e.Use(s.enforceSpec)
 
 	e.GET("/healthz", s.healthz)
@@ -109,36 +114,6 @@ func New(d Deps) *echo.Echo {
 		e.GET("/dev/mailbox", s.devMailbox)
 	}
 	return e
-}
-
-// start starts an onboarding's workflow. A workflow already started under
-// its deterministic ID is the same onboarding (a retried request): not an
-// error. When the start fails, abandon marks the row written for it as ended,
-// so that it neither shows as waiting nor blocks a new attempt; a retry with
-// the same Idempotency-Key starts it again.
-func (s *Server) start(ctx context.Context, opts client.StartWorkflowOptions, kind string, abandon func(context.Context) error, workflow any, input any) error {
-	_, err := s.temporal.ExecuteWorkflow(ctx, opts, workflow, input)
-	switch {
-	case err == nil:
-		s.metrics.OnboardingStarted(kind)
-		return nil
-	case alreadyStarted(err):
-		return nil
-	}
-	// The client may have gone; the clean-up must still happen.
-	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if aerr := abandon(cleanupCtx); aerr != nil {
-		s.logger.ErrorContext(ctx, "Could not mark an onboarding whose start failed", "workflow_id", opts.ID, "error", aerr)
-	}
-	return err
-}
-
-// startFailed records on the timeline why an onboarding never started.
-func (s *Server) startFailed(ctx context.Context, subjectID string) error {
-	_, err := s.store.AppendEvent(ctx, models.OnboardingEvent{SubjectID: subjectID, Seq: 0, Type: "start_failed", At: time.Now().UTC(),
-		Details: map[string]string{"reason": "the workflow service was unavailable; retry the request with the same Idempotency-Key"}})
-	return err
 }
 
 func (s *Server) healthz(c echo.Context) error {
@@ -203,14 +178,29 @@ func (s *Server) authenticatePartner(c echo.Context) error {
 	if !ok {
 		return problem(http.StatusUnauthorized, CodeUnauthorized, "send Authorization: Bearer <api key>")
 	}
-	p, err := s.store.PartnerByAPIKeyHash(c.Request().Context(), secret.Hash(key))
+	ctx := c.Request().Context()
+	k, p, err := s.store.APIKeyByHash(ctx, secret.Hash(key))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key is not valid")
+			return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key is not valid (unknown or revoked)")
 		}
 		return err
 	}
-	c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), partnerKey{}, p)))
+	now := time.Now().UTC()
+	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return problem(http.StatusUnauthorized, CodeUnauthorized, "this API key expired at "+k.ExpiresAt.UTC().Format(time.RFC3339)+
+			"; use your other key, or ask an operator for a new partner key")
+	}
+	if p.DisabledAt != nil {
+		return problem(http.StatusUnauthorized, CodeUnauthorized, "this partner is disabled; ask an operator")
+	}
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= touchEvery {
+		if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
+			s.logger.WarnContext(ctx, "Could not record an API key's use", "key_id", k.ID, "error", err)
+		}
+	}
+	ctx = context.WithValue(context.WithValue(ctx, partnerKey{}, p), apiKeyIDKey{}, k.ID)
+	c.SetRequest(c.Request().WithContext(ctx))
 	return nil
 }
 

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
+
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -16,7 +19,7 @@ import (
 
 func tenantRequestView(r models.CustomerTenantRequest) oapi.TenantRequest {
 	return oapi.TenantRequest{Id: r.ID, Status: oapi.TenantRequestStatus(r.Status), WorkflowId: r.WorkflowID, ResellerId: r.ResellerID, ProviderId: r.ProviderID,
-		CompanyName: r.CompanyName, Domain: r.Domain, ContactEmail: r.ContactEmail, BillTo: billToView(r.BillTo), TenantId: r.TenantID,
+		CompanyName: r.CompanyName, Domain: r.Domain, ContactEmail: r.ContactEmail, BillTo: billToView(r.BillTo), Locale: oapi.Locale(r.Locale), TenantId: r.TenantID,
 		CustomerId: valueOf(r.CustomerID), RelationshipId: valueOf(r.RelationshipID), Reason: r.Reason, ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt}
 }
 
@@ -27,6 +30,17 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller asks its provider for a customer tenant")
 	}
 	req := request.Body
+	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-tenant-request", req)
+	if err != nil {
+		return nil, err
+	}
+	if r, found, err := replayOf(ctx, s, k, s.store.TenantRequest, workflows.KindTenantRequest, workflows.TenantRequestWorkflowID); err != nil || found {
+		if err != nil {
+			return nil, err
+		}
+		return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
+			Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil
+	}
 	billTo := billToModel(req.BillTo)
 	var f fieldErrors
 	if strings.TrimSpace(req.ProviderId) == "" {
@@ -60,48 +74,53 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	if taken {
 		return nil, problem(http.StatusConflict, CodeConflict, "the domain "+req.Domain+" is already registered to a customer")
 	}
-	id, replay, err := s.claim(ctx, request.Params.IdempotencyKey, me.ID, "create-tenant-request", req)
+	id, now := newID(), time.Now().UTC()
+	r := models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
+		Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Locale: i18n.Choose(string(req.Locale), me.Locale), Status: models.TenantRequestWaitingForProvider,
+		WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
+	replayed, err := createRow(ctx, s, k, &r, id, workflows.KindTenantRequest, r.WorkflowID, s.store.TenantRequest, workflows.TenantRequestWorkflowID)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, problem(http.StatusConflict, CodeConflict, "a tenant request for "+req.Domain+" is already waiting for its provider")
+	}
 	if err != nil {
 		return nil, err
 	}
-	var r models.CustomerTenantRequest
-	if replay {
-		if r, err = s.store.TenantRequest(ctx, id); err != nil {
+	if !replayed {
+		if err := s.launch(ctx, s.tenantRequestPlanOf(r, me, provider)); err != nil {
 			return nil, err
 		}
-	} else {
-		now := time.Now().UTC()
-		r = models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
-			Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Status: models.TenantRequestWaitingForProvider,
-			WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreateTenantRequest(ctx, &r); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return nil, problem(http.StatusConflict, CodeConflict, "a tenant request for "+req.Domain+" is already waiting for its provider")
-			}
-			return nil, err
-		}
-	}
-	opts := startOptions(s.cfg.TemporalTaskQueue, r.WorkflowID, "Tenant request for "+r.CompanyName+" ("+r.Domain+")",
-		workflows.SearchKind.ValueSet(workflows.KindTenantRequest), workflows.SearchStatus.ValueSet(models.TenantRequestWaitingForProvider),
-		workflows.SearchReseller.ValueSet(me.ID), workflows.SearchProvider.ValueSet(provider.ID))
-	abandon := func(ctx context.Context) error {
-		if err := s.store.SetTenantRequestStatus(ctx, r.ID, models.TenantRequestFailed, "the request could not be started", "", ""); err != nil {
-			return err
-		}
-		return s.startFailed(ctx, r.ID)
-	}
-	err = s.start(ctx, opts, workflows.KindTenantRequest, abandon, workflows.TenantRequestWorkflow, workflows.TenantRequestInput{
-		RequestID:   r.ID,
-		Reseller:    workflows.Party{ID: me.ID, Name: me.Name, Email: me.ContactEmail},
-		Provider:    workflows.Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
-		CompanyName: r.CompanyName, Domain: r.Domain,
-		Reminders: s.cfg.Timing.TenantRequestRemind, ExpireAfter: r.ExpiresAt.Sub(r.CreatedAt),
-	})
-	if err != nil {
-		return nil, err
 	}
 	return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
 		Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil
+}
+
+// tenantRequestPlan plans a tenant request's start from its row.
+func (s *Server) tenantRequestPlan(ctx context.Context, r models.CustomerTenantRequest) (startPlan, error) {
+	reseller, provider, err := s.partners(ctx, r.ResellerID, r.ProviderID)
+	if err != nil {
+		return startPlan{}, err
+	}
+	return s.tenantRequestPlanOf(r, reseller, provider), nil
+}
+
+func (s *Server) tenantRequestPlanOf(r models.CustomerTenantRequest, reseller, provider models.Partner) startPlan {
+	return startPlan{kind: workflows.KindTenantRequest, subjectID: r.ID,
+		opts: startOptions(s.cfg.TemporalTaskQueue, r.WorkflowID, "Tenant request for "+r.CompanyName+" ("+r.Domain+")",
+			workflows.SearchKind.ValueSet(workflows.KindTenantRequest), workflows.SearchStatus.ValueSet(models.TenantRequestWaitingForProvider),
+			workflows.SearchReseller.ValueSet(reseller.ID), workflows.SearchProvider.ValueSet(provider.ID)),
+		workflow: workflows.TenantRequestWorkflow,
+		input: workflows.TenantRequestInput{
+			RequestID: r.ID, Reseller: party(reseller), Provider: party(provider),
+			CompanyName: r.CompanyName, Domain: r.Domain, Locale: r.Locale,
+			Reminders: s.cfg.Timing.TenantRequestRemind, ExpireAfter: r.ExpiresAt.Sub(r.CreatedAt),
+		},
+		abandon: func(ctx context.Context, reason string) error {
+			if err := s.store.SetTenantRequestStatus(ctx, r.ID, models.TenantRequestFailed, reason, "", ""); err != nil {
+				return err
+			}
+			return s.startFailed(ctx, r.ID, reason)
+		},
+	}
 }
 
 func (s *Server) visibleTenantRequest(ctx context.Context, id string) (models.CustomerTenantRequest, error) {
@@ -245,7 +264,15 @@ func (s *Server) TerminateDelegatedAdmin(ctx context.Context, request oapi.Termi
 		return nil, problem(http.StatusConflict, CodeConflict, "this delegated admin relationship is already "+d.Status)
 	}
 	var status string
-	if err := s.update(ctx, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: reason}); err != nil {
+	err = s.update(ctx, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: reason})
+	// The row is written just before its lifecycle workflow starts: a
+	// terminate in that moment waits for the start rather than failing.
+	var nf *serviceerror.NotFound
+	for deadline := time.Now().Add(10 * time.Second); errors.As(err, &nf) && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(100 * time.Millisecond)
+		err = s.update(ctx, workflows.DelegatedAdminWorkflowID(d.ID), workflows.UpdateTerminate, &status, workflows.Answer{Reason: reason})
+	}
+	if err != nil {
 		return nil, err
 	}
 	d.Status = status

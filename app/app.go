@@ -48,6 +48,8 @@ type App struct {
 	http     *http.Server
 	listener net.Listener
 	logger   *slog.Logger
+	// stopSweeper ends the sweep of unconfirmed workflow starts.
+	stopSweeper context.CancelFunc
 }
 
 // OpenStore opens (and migrates, when migrate is set) the app database.
@@ -133,6 +135,11 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 			return nil, fmt.Errorf("listen on %s (ONBOARDING_HTTP_ADDR; is another process using it?): %w", cfg.HTTPAddr, err)
 		}
 		a.listener = l
+		// Every API replica sweeps: starts are idempotent under their
+		// deterministic IDs, so replicas sweeping together do no harm.
+		sweepCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		a.stopSweeper = stop
+		go api.NewSweeper(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics}).Run(sweepCtx, cfg.StartSweepEvery)
 		a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 		go func() {
@@ -168,6 +175,9 @@ func (a *App) HTTPAddr() string {
 
 // Stop drains HTTP requests, stops the worker and closes the client.
 func (a *App) Stop(ctx context.Context) {
+	if a.stopSweeper != nil {
+		a.stopSweeper()
+	}
 	if a.http != nil {
 		shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := a.http.Shutdown(shutdownCtx); err != nil {

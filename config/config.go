@@ -53,7 +53,28 @@ type Config struct {
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
 
+	// StartSweepEvery is how often the API looks for onboardings whose
+	// workflow start was never confirmed, and how old such a start must be
+	// (ONBOARDING_START_SWEEP).
+	StartSweepEvery time.Duration
+
+	RateLimits RateLimits
+
 	Timing Timing
+}
+
+// RateLimits are token buckets: Rate requests per second on average, Burst
+// at once. A zero Rate turns that limit off.
+type RateLimits struct {
+	PerKey      Rate // ONBOARDING_RATE_PER_KEY, _BURST: /v1 requests per API key
+	PerAddr     Rate // ONBOARDING_RATE_PER_ADDR, _BURST: /v1 requests per client address
+	LinkPerAddr Rate // ONBOARDING_RATE_LINK_PER_ADDR, _BURST: customer-link answers (POST /i/…, /c/…) per client address
+}
+
+// Rate is one token bucket.
+type Rate struct {
+	PerSecond float64
+	Burst     int
 }
 
 // Timing holds the waits of the processes. Workflows receive a copy at start,
@@ -103,6 +124,12 @@ func Default() Config {
 			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
 				10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour},
 			DisableAfter: 3 * day,
+		},
+		StartSweepEvery: time.Minute,
+		RateLimits: RateLimits{
+			PerKey:      Rate{PerSecond: 20, Burst: 100},
+			PerAddr:     Rate{PerSecond: 50, Burst: 200},
+			LinkPerAddr: Rate{PerSecond: 1, Burst: 20},
 		},
 		Timing: Timing{
 			InvitationReminders:  []time.Duration{3 * day, 7 * day},
@@ -213,6 +240,28 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 		}
 		*dst = d
 	}
+	duration("ONBOARDING_START_SWEEP", &c.StartSweepEvery)
+	rate := func(name string, dst *Rate) {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0 {
+				errs = append(errs, fmt.Sprintf("%s=%q must be requests per second (0 turns the limit off)", name, v))
+			} else {
+				dst.PerSecond = f
+			}
+		}
+		if v, ok := lookup(name + "_BURST"); ok && strings.TrimSpace(v) != "" {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Sprintf("%s_BURST=%q must be a whole number of requests, at least 1", name, v))
+			} else {
+				dst.Burst = n
+			}
+		}
+	}
+	rate("ONBOARDING_RATE_PER_KEY", &c.RateLimits.PerKey)
+	rate("ONBOARDING_RATE_PER_ADDR", &c.RateLimits.PerAddr)
+	rate("ONBOARDING_RATE_LINK_PER_ADDR", &c.RateLimits.LinkPerAddr)
 	durations("INVITATION_REMINDERS", &c.Timing.InvitationReminders)
 	duration("INVITATION_EXPIRY", &c.Timing.InvitationExpiry)
 	durations("PARTNERSHIP_REMINDERS", &c.Timing.PartnershipReminders)

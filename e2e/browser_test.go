@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/csp-onboarding/onboarding/emails"
 )
 
 // Screenshots of each page state land here (git-ignored) for people to look at.
@@ -58,6 +61,12 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // asset from anywhere but this server.
 func pageChecks(t *testing.T, ctx context.Context) {
 	t.Helper()
+	pageChecksIn(t, ctx, "en")
+}
+
+// pageChecksIn is pageChecks for a page in the language wantLang.
+func pageChecksIn(t *testing.T, ctx context.Context, wantLang string) {
+	t.Helper()
 	lang, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
 	require.NoError(t, err)
 	check := func(expr string) bool {
@@ -68,7 +77,7 @@ func pageChecks(t *testing.T, ctx context.Context) {
 	fitsPhone := check(`document.documentElement.scrollWidth <= window.innerWidth`)
 	buttonsLabelled := check(`[...document.querySelectorAll('button')].every(b => b.innerText.trim().length > 0)`)
 	sameOrigin := check(`performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin))`)
-	require.Equal(t, "en", lang)
+	require.Equal(t, wantLang, lang)
 	require.True(t, fitsPhone, "the page fits a phone-width window")
 	require.True(t, buttonsLabelled, "every button says what it does")
 	require.True(t, sameOrigin, "no external assets")
@@ -155,5 +164,35 @@ func TestCustomerPagesInABrowser(t *testing.T) {
 		require.Equal(t, "This link is not valid", text(t, ctx, "h1"))
 		pageChecks(t, ctx)
 		screenshot(t, ctx, "link-unknown")
+	})
+
+	t.Run("German: the invitation page and the e-mail's HTML part", func(t *testing.T) {
+		provider := p.createPartner("Browser Vertrieb", "indirect_provider", false)
+		reseller := p.createPartner("Browser Händler", "reseller", false)
+		p.activePartnership(provider, reseller)
+		p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
+			"provider_id": provider.id, "locale": "de", "customer": map[string]any{"company_name": "Vierter Kaffee GmbH", "email": "admin@vierterkaffee.example"},
+			"message": "Guten Tag, bitte nehmen Sie unsere Einladung an: {{link}}"}))
+		mail, err := p.smtp.WaitFor("admin@vierterkaffee.example", "lädt Sie", 20*time.Second)
+		require.NoError(t, err)
+		link := invitationLink.FindString(mail.Body)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link)))
+		require.Equal(t, "Browser Händler lädt Sie zu einer Reseller-Beziehung ein", text(t, ctx, "h1"))
+		pageChecksIn(t, ctx, "de")
+		screenshot(t, ctx, "invitation-open-de")
+
+		// The HTML part as a mail client shows it: fits a phone, loads nothing.
+		m, err := emails.Render(emails.Invitation, "de", emails.Data{Recipient: "Vierter Kaffee GmbH", Reseller: "Browser Händler", Provider: "Browser Vertrieb",
+			Message: "Guten Tag, bitte nehmen Sie unsere Einladung an: {{link}}", ExpiresAt: time.Now().Add(30 * 24 * time.Hour),
+			Roles: []string{"Helpdesk Agent", "User Administrator"}, DurationDays: 90, AutoExtend: true, ExtendDays: 180})
+		require.NoError(t, err)
+		html := strings.ReplaceAll(m.HTML, emails.LinkPlaceholder, link)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("data:text/html;charset=utf-8,"+url.PathEscape(html))))
+		require.Equal(t, "Einladung ansehen", text(t, ctx, "a"))
+		href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('a').href`))
+		require.NoError(t, err)
+		require.Equal(t, link, href, "the button is the personal link")
+		pageChecksIn(t, ctx, "de")
+		screenshot(t, ctx, "email-invitation-de")
 	})
 }

@@ -162,6 +162,15 @@ func (r response) str(key string) string {
 // call sends a request; body may be nil, a string (sent as is) or a value (JSON).
 func (p *product) call(method, path, bearer string, body any, headers ...string) response {
 	p.t.Helper()
+	r, err := p.try(method, path, bearer, body, headers...)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return r
+}
+
+// try is call for goroutines other than the test's: it returns the error.
+func (p *product) try(method, path, bearer string, body any, headers ...string) (response, error) {
 	var reader io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -172,13 +181,17 @@ func (p *product) call(method, path, bearer string, body any, headers ...string)
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			p.t.Fatal(err)
+			return response{}, err
 		}
 		reader = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, p.base+path, reader)
+	u := p.base + path
+	if strings.HasPrefix(path, "http") {
+		u = path
+	}
+	req, err := http.NewRequest(method, u, reader)
 	if err != nil {
-		p.t.Fatal(err)
+		return response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -191,13 +204,13 @@ func (p *product) call(method, path, bearer string, body any, headers ...string)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		p.t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	out := response{status: res.StatusCode, header: res.Header, body: raw}
 	_ = json.Unmarshal(raw, &out.json)
-	return out
+	return out, nil
 }
 
 // must asserts a status and returns the answer.
@@ -239,7 +252,7 @@ func (p *product) activePartnership(provider, reseller partner) {
 		r := p.call("GET", "/v1/partnerships/"+ps.str("id"), reseller.key, nil)
 		return r.str("status") == "active"
 	})
-	saveHistory(p.t, p.app.Temporal, workflows.PartnershipWorkflowID(ps.str("id")), "partnership-accepted-v1.json")
+	saveHistory(p.t, p.app.Temporal, workflows.PartnershipWorkflowID(ps.str("id")), "partnership-accepted-ryw.json")
 }
 
 func (p *product) eventually(what string, cond func() bool) {

@@ -60,7 +60,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		require.Contains(t, html, `<html lang="en">`)
 		require.Contains(t, html, "Fabrikam Reseller")
 		require.Contains(t, html, "Contoso Distribution")
-		require.Contains(t, html, "Helpdesk Agent, User Administrator")
+		require.Contains(t, html, "Helpdesk Agent and User Administrator for 180 days")
 		require.Contains(t, html, `action="/i/`)
 	}
 	require.Equal(t, "waiting_for_customer", p.call("GET", "/v1/invitations/"+invID, reseller.key, nil).str("status"))
@@ -130,7 +130,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		return err == nil && len(res.Executions) == 1 && res.Executions[0].Execution.WorkflowId == workflows.InvitationWorkflowID(invID)
 	})
 
-	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-v1.json")
+	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-ryw.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-v1.json")
 
 	// Metrics: HTTP, business counters, the waiting gauge and the SDK's own.
@@ -190,14 +190,26 @@ func TestInvitationCancelledAndDeclined(t *testing.T) {
 	resent := p.must(202, p.call("POST", "/v1/invitations/"+declineID+"/resend", reseller.key, nil))
 	require.EqualValues(t, 1, resent.json["resend"])
 	p.eventually("second e-mail", func() bool { return len(mailsTo(p.smtp, "decline@customer.example")) == 2 })
+	// The resend replaced the first link: it no longer works, the new one does.
+	superseded := postJSON(t, declineLink+"/decline")
+	require.Equal(t, 410, superseded.status, string(superseded.body))
+	require.Equal(t, "token-used", superseded.json["code"])
+	page, err := http.Get(declineLink)
+	require.NoError(t, err)
+	pageBody, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	require.Equal(t, 410, page.StatusCode)
+	require.Contains(t, string(pageBody), "A newer link was sent")
+	mails := mailsTo(p.smtp, "decline@customer.example")
+	declineLink = invitationLink.FindString(mails[len(mails)-1].Body)
 	declined := postJSON(t, declineLink+"/decline")
 	require.Equal(t, 200, declined.status, string(declined.body))
 	require.Equal(t, "declined", declined.json["status"])
 	p.eventually("declined recorded", func() bool {
 		return p.call("GET", "/v1/invitations/"+declineID, reseller.key, nil).str("status") == "declined"
 	})
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-v1.json")
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-v1.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-ryw.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-ryw.json")
 	list := p.must(200, p.call("GET", "/v1/invitations?status=declined", reseller.key, nil))
 	require.Len(t, list.json["items"].([]any), 1)
 
@@ -240,6 +252,12 @@ func TestEmbeddedDefaultSurvivesRestart(t *testing.T) {
 		link = invitationLink.FindString(string(page.body))
 		return page.status == 200 && link != ""
 	})
+	// The mailbox shows the HTML part in a sandboxed frame (no scripts, own
+	// origin), escaped into srcdoc, and the text part.
+	mailbox := string(get(t, p.base+"/dev/mailbox", "").body)
+	require.Contains(t, mailbox, `<iframe class="mail-html" sandbox title="HTML part" srcdoc="&lt;!DOCTYPE html&gt;`)
+	require.Contains(t, mailbox, "Restart Reseller invites you to a reseller relationship")
+	require.Contains(t, mailbox, "<summary>Text part</summary>")
 
 	p.app.Stop(context.Background())
 	require.NoError(t, st.Close())

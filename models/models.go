@@ -112,15 +112,53 @@ const (
 // Partner is an indirect provider or a reseller. The API key is shown once at
 // creation; only its SHA-256 is kept.
 type Partner struct {
-	ID               string    `gorm:"primaryKey" json:"id"`
-	Name             string    `json:"name"`
-	Type             string    `json:"type"`
-	DirectBill       bool      `json:"direct_bill"`
-	ContactEmail     string    `json:"contact_email"`
-	APIKeyHash       string    `json:"-"`
-	EnrollmentStatus string    `json:"-"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               string     `gorm:"primaryKey" json:"id"`
+	Name             string     `json:"name"`
+	Type             string     `json:"type"`
+	DirectBill       bool       `json:"direct_bill"`
+	ContactEmail     string     `json:"contact_email"`
+	Locale           string     `json:"locale,omitempty"` // default language of its customers' e-mails and pages; empty: English
+	APIKeyHash       string     `json:"-"`                // a placeholder since the keys moved to api_keys
+	EnrollmentStatus string     `json:"-"`
+	DisabledAt       *time.Time `json:"-"` // a disabled partner's keys are refused
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
+
+// APIKey is one of a partner's API keys: only its SHA-256 and its last four
+// characters (to tell keys apart) are kept.
+type APIKey struct {
+	ID         string     `gorm:"primaryKey"`
+	PartnerID  string     ``
+	Hash       string     ``
+	Last4      string     `gorm:"column:last4"`
+	CreatedAt  time.Time  ``
+	ExpiresAt  *time.Time ``
+	LastUsedAt *time.Time ``
+	RevokedAt  *time.Time ``
+}
+
+// MaxActiveAPIKeys is how many keys a partner may hold at once: two, so that
+// a new key can be rolled out before the old one is revoked.
+const MaxActiveAPIKeys = 2
+
+// WorkflowStart is an onboarding's workflow start not yet confirmed by
+// Temporal. It is written with the onboarding's row and deleted once the
+// workflow exists; what is left is started by the sweeper.
+type WorkflowStart struct {
+	WorkflowID string `gorm:"primaryKey"`
+	Kind       string
+	SubjectID  string
+	CreatedAt  time.Time
+}
+
+// Attestation is a partner's attestation of a customer's consent, kept with
+// the extension until its workflow records it.
+type Attestation struct {
+	SignerName  string    `json:"signer_name"`
+	SignerEmail string    `json:"signer_email"`
+	ObtainedAt  time.Time `json:"obtained_at"`
+	Evidence    string    `json:"evidence"`
 }
 
 // Partnership links a provider with a reseller.
@@ -188,6 +226,7 @@ type Invitation struct {
 	CustomerCompany string                 ``
 	CustomerEmail   string                 ``
 	Message         string                 ``
+	Locale          string                 `` // the customer's language (i18n.Supported)
 	DelegatedAdmin  *DelegatedAdminRequest `gorm:"serializer:json"`
 	Status          string                 ``
 	RelationshipID  *string                ``
@@ -249,7 +288,9 @@ type LinkToken struct {
 	SubjectID string     ``
 	ExpiresAt time.Time  ``
 	UsedAt    *time.Time ``
-	CreatedAt time.Time  ``
+	// SupersededAt: closed because a newer link was sent (a resend).
+	SupersededAt *time.Time ``
+	CreatedAt    time.Time  ``
 }
 
 // OutboxMessage is one e-mail, written once under a key the workflow chooses
@@ -258,7 +299,8 @@ type OutboxMessage struct {
 	Key       string     `gorm:"primaryKey"`
 	ToAddr    string     ``
 	Subject   string     ``
-	Body      string     ``
+	Body      string     `` // the text part
+	HTMLBody  *string    `` // the HTML part; nil for text-only messages
 	Status    string     ``
 	Attempts  int        ``
 	LastError string     ``
@@ -290,18 +332,20 @@ type Enrollment struct {
 
 // RelationshipExtension extends a direct-bill customer's relationship to a provider.
 type RelationshipExtension struct {
-	ID             string    `gorm:"primaryKey"`
-	ResellerID     string    ``
-	ProviderID     string    ``
-	CustomerID     string    ``
-	Status         string    ``
-	ConsentMethod  string    ``
-	ConsentID      *string   ``
-	RelationshipID *string   ``
-	WorkflowID     string    ``
-	ExpiresAt      time.Time ``
-	CreatedAt      time.Time ``
-	UpdatedAt      time.Time ``
+	ID             string       `gorm:"primaryKey"`
+	ResellerID     string       ``
+	ProviderID     string       ``
+	CustomerID     string       ``
+	Status         string       ``
+	ConsentMethod  string       ``
+	Attestation    *Attestation `gorm:"serializer:json"` // with the partner_attestation method
+	Locale         string       ``                       // the customer's language (i18n.Supported)
+	ConsentID      *string      ``
+	RelationshipID *string      ``
+	WorkflowID     string       ``
+	ExpiresAt      time.Time    ``
+	CreatedAt      time.Time    ``
+	UpdatedAt      time.Time    ``
 }
 
 // ConsentRecord is the evidence that a customer consented. Append-only: the
@@ -345,6 +389,7 @@ type CustomerTenantRequest struct {
 	Domain         string    ``
 	ContactEmail   string    ``
 	BillTo         *BillTo   `gorm:"serializer:json"`
+	Locale         string    `` // the customer's language (i18n.Supported)
 	Status         string    ``
 	Reason         string    ``
 	TenantID       string    ``

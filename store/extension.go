@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -33,7 +34,9 @@ func (s *Store) Enrollment(ctx context.Context, partnerID string) (models.Enroll
 
 // SubmitEnrollment records a submission: a first one, or a new one after a rejection.
 func (s *Store) SubmitEnrollment(ctx context.Context, partnerID, workflowID string) (models.Enrollment, error) {
-	at := now()
+	// Milliseconds survive every database's round trip exactly: the time
+	// names the submission its workflow run is for.
+	at := now().Truncate(time.Millisecond)
 	e := models.Enrollment{PartnerID: partnerID, Status: models.EnrollmentSubmitted, WorkflowID: workflowID, SubmittedAt: at, UpdatedAt: at}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{
@@ -47,6 +50,11 @@ func (s *Store) SubmitEnrollment(ctx context.Context, partnerID, workflowID stri
 		if res.RowsAffected == 0 {
 			return ErrConflict // submitted or approved already
 		}
+		// The new submission's run must start even if this process dies first.
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.WorkflowStart{
+			WorkflowID: workflowID, Kind: "enrollment", SubjectID: partnerID, CreatedAt: at}).Error; err != nil {
+			return err
+		}
 		return tx.Model(&models.Partner{}).Where("id = ?", partnerID).Updates(map[string]any{"enrollment_status": e.Status, "updated_at": at}).Error
 	})
 	return e, err
@@ -56,6 +64,10 @@ func (s *Store) SubmitEnrollment(ctx context.Context, partnerID, workflowID stri
 func (s *Store) SetEnrollmentStatus(ctx context.Context, partnerID, status, reason string) error {
 	at := now()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if status == "" {
+			// An event only (a reminder): the enrollment is unchanged.
+			return notFound(tx.Where("partner_id = ?", partnerID).Take(&models.Enrollment{}).Error)
+		}
 		updates := map[string]any{"status": status, "reason": reason, "updated_at": at}
 		if status != models.EnrollmentSubmitted {
 			updates["decided_at"] = at
@@ -103,7 +115,7 @@ func (s *Store) ListExtensions(ctx context.Context, partnerID, status string, pa
 
 // SetExtensionStatus records an extension's status, and its consent and relationship once known.
 func (s *Store) SetExtensionStatus(ctx context.Context, id, status, consentID, relationshipID string) error {
-	updates := map[string]any{"status": status, "updated_at": now()}
+	updates := statusUpdates(status)
 	if consentID != "" {
 		updates["consent_id"] = consentID
 	}

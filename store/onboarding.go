@@ -41,7 +41,7 @@ func (s *Store) ListInvitations(ctx context.Context, resellerID, status string, 
 
 // SetInvitationStatus records an invitation's status (and its relationship once made).
 func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error {
-	updates := map[string]any{"status": status, "updated_at": now()}
+	updates := statusUpdates(status)
 	if relationshipID != "" {
 		updates["relationship_id"] = relationshipID
 	}
@@ -53,6 +53,17 @@ func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, rela
 		return ErrNotFound
 	}
 	return nil
+}
+
+// statusUpdates starts the columns of a progress update. An empty status
+// means a timeline event only: the status column is left as it is, so an
+// older event recorded late never writes over a newer decision.
+func statusUpdates(status string) map[string]any {
+	updates := map[string]any{"updated_at": now()}
+	if status != "" {
+		updates["status"] = status
+	}
+	return updates
 }
 
 // AppendEvent adds a timeline step once: the ID is "<subject>:<seq>". It
@@ -111,6 +122,14 @@ func (s *Store) CloseLinkTokens(ctx context.Context, subjectID string, at time.T
 	return s.db.WithContext(ctx).Model(&models.LinkToken{}).
 		Where("subject_id = ? AND used_at IS NULL", subjectID).
 		Update("used_at", at.UTC()).Error
+}
+
+// SupersedeLinkTokens closes a subject's open links of one purpose because a
+// newer one is being sent; their page then says so.
+func (s *Store) SupersedeLinkTokens(ctx context.Context, subjectID, purpose string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&models.LinkToken{}).
+		Where("subject_id = ? AND purpose = ? AND used_at IS NULL", subjectID, purpose).
+		Updates(map[string]any{"used_at": at.UTC(), "superseded_at": at.UTC()}).Error
 }
 
 // UpsertCustomer creates a customer under a workflow-chosen ID, once.

@@ -70,8 +70,10 @@ func TestMigrationsRollBackAndReapply(t *testing.T) {
 		if _, err := st.Partner(ctx, "x"); err == nil {
 			t.Fatal("partners table survived the down migration")
 		}
+		// Numbers are reserved per branch (CONTRACTS.md), so they may have gaps:
+		// every migration comes back, up to the same version.
 		applied, err := st.Migrate(ctx)
-		// Versions need not be contiguous (branches take numbers ahead): the last one applied is the latest.
+		// Versions need not be contiguous (branches number theirs apart).
 		if err != nil || len(applied) == 0 || applied[len(applied)-1] != v {
 			t.Fatalf("re-apply: %v %v", applied, err)
 		}
@@ -86,11 +88,11 @@ func TestPartnerAPIKeyLookupAndUniqueness(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		p := partner(t, st, models.PartnerTypeReseller)
-		got, err := st.PartnerByAPIKeyHash(ctx, p.APIKeyHash)
+		_, got, err := st.APIKeyByHash(ctx, p.APIKeyHash)
 		if err != nil || got.ID != p.ID {
 			t.Fatalf("lookup by key hash: %+v %v", got, err)
 		}
-		if _, err := st.PartnerByAPIKeyHash(ctx, secret.Hash("wrong")); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := st.APIKeyByHash(ctx, secret.Hash("wrong")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown key: %v, want ErrNotFound", err)
 		}
 		dup := p
@@ -205,26 +207,52 @@ func TestLinkTokensCloseTogether(t *testing.T) {
 	})
 }
 
-func TestIdempotencyKeyReplayAndMisuse(t *testing.T) {
+func TestIdempotencyKeyIsClaimedWithItsRowOrNotAtAll(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		k := models.IdempotencyKey{PartnerID: "p", Key: "k", Operation: "create-invitation", RequestHash: "h1", ResourceID: "r1"}
-		got, replay, err := st.ClaimIdempotencyKey(ctx, k)
-		if err != nil || replay || got != "r1" {
-			t.Fatalf("first claim: %s %v %v", got, replay, err)
+		prov, res := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeReseller)
+		row := func(id string) *models.Partnership {
+			now := time.Now().UTC()
+			return &models.Partnership{ID: id, ProviderID: prov.ID, ResellerID: res.ID, Status: models.PartnershipInvited,
+				WorkflowID: "partnership:" + id, ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
 		}
-		k.ResourceID = "r2"
-		got, replay, err = st.ClaimIdempotencyKey(ctx, k)
-		if err != nil || !replay || got != "r1" {
-			t.Fatalf("replay must return the first resource: %s %v %v", got, replay, err)
+		start := func(id string) models.WorkflowStart {
+			return models.WorkflowStart{WorkflowID: "partnership:" + id, Kind: "partnership", SubjectID: id}
 		}
-		k.RequestHash = "h2"
-		if _, _, err := st.ClaimIdempotencyKey(ctx, k); !errors.Is(err, store.ErrIdempotencyKeyReused) {
+		k := models.IdempotencyKey{PartnerID: prov.ID, Key: "k", Operation: "create-partnership", RequestHash: "h1", ResourceID: "r1"}
+		if existing, err := st.CreateOnboarding(ctx, &k, row("r1"), start("r1")); err != nil || existing != "" {
+			t.Fatalf("first create: %q %v", existing, err)
+		}
+		if pending, err := st.PendingStart(ctx, "partnership:r1"); err != nil || !pending {
+			t.Fatalf("the start is pending with its row: %v %v", pending, err)
+		}
+		// A concurrent duplicate under the same key writes nothing and gets the first resource.
+		k2 := k
+		k2.ResourceID = "r2"
+		if existing, err := st.CreateOnboarding(ctx, &k2, row("r2"), start("r2")); err != nil || existing != "r1" {
+			t.Fatalf("duplicate: %q %v", existing, err)
+		}
+		if got, found, err := st.IdempotentResource(ctx, k2); err != nil || !found || got != "r1" {
+			t.Fatalf("replay lookup: %s %v %v", got, found, err)
+		}
+		k2.RequestHash = "h2"
+		if _, _, err := st.IdempotentResource(ctx, k2); !errors.Is(err, store.ErrIdempotencyKeyReused) {
 			t.Fatalf("different request under the same key: %v", err)
 		}
-		k.PartnerID = "other" // keys are per partner
-		if _, replay, err := st.ClaimIdempotencyKey(ctx, k); err != nil || replay {
-			t.Fatalf("another partner's key: %v %v", replay, err)
+		// A row refused by a unique index leaves its key free: no key bound to nothing.
+		k3 := models.IdempotencyKey{PartnerID: prov.ID, Key: "k3", Operation: "create-partnership", RequestHash: "h3", ResourceID: "r3"}
+		if _, err := st.CreateOnboarding(ctx, &k3, row("r3"), start("r3")); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second open partnership of the pair: %v", err)
+		}
+		if _, found, err := st.IdempotentResource(ctx, k3); err != nil || found {
+			t.Fatalf("the key of a refused row stays free: %v %v", found, err)
+		}
+		if pending, _ := st.PendingStart(ctx, "partnership:r3"); pending {
+			t.Fatal("a refused row left a pending start")
+		}
+		k.PartnerID = res.ID // keys are per partner
+		if _, found, err := st.IdempotentResource(ctx, k); err != nil || found {
+			t.Fatalf("another partner's key: %v %v", found, err)
 		}
 	})
 }

@@ -48,7 +48,7 @@ func (s *Store) ListTenantRequests(ctx context.Context, partnerID, status string
 
 // SetTenantRequestStatus records a request's status and what it produced.
 func (s *Store) SetTenantRequestStatus(ctx context.Context, id, status, reason, customerID, relationshipID string) error {
-	updates := map[string]any{"status": status, "updated_at": now()}
+	updates := statusUpdates(status)
 	if reason != "" {
 		updates["reason"] = reason
 	}
@@ -110,7 +110,8 @@ func (s *Store) ListDelegatedAdmins(ctx context.Context, partnerID string, f Del
 
 // UpdateDelegatedAdmin records a lifecycle change: status, end date, extensions.
 func (s *Store) UpdateDelegatedAdmin(ctx context.Context, id, status string, endsAt time.Time, extensions int, autoExtend bool) error {
-	updates := map[string]any{"status": status, "ends_at": endsAt.UTC(), "extensions": extensions, "auto_extend": autoExtend, "updated_at": now()}
+	updates := statusUpdates(status)
+	updates["ends_at"], updates["extensions"], updates["auto_extend"] = endsAt.UTC(), extensions, autoExtend
 	if status == models.DelegatedAdminTerminated {
 		updates["terminated_at"] = now()
 	}

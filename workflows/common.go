@@ -116,6 +116,18 @@ func withActivityOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// readYourWritesChange versions the rule of docs/decisions/read-your-writes.md:
+// an update handler records its decision in the database before it answers,
+// and a record that does not change the status is a timeline event only.
+// Histories recorded before it replay the older shape (DefaultVersion).
+const readYourWritesChange = "read-your-writes"
+
+// readsOwnWrites tells whether this execution follows the rule. The first
+// call pins the answer for the rest of the execution.
+func readsOwnWrites(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, readYourWritesChange, workflow.DefaultVersion, 1) == 1
+}
+
 // tracker keeps an onboarding's status, its timeline sequence and its current
 // step, and writes each change through RecordProgress.
 type tracker struct {
@@ -140,16 +152,97 @@ func (t *tracker) record(ctx workflow.Context, status, event string, details map
 
 // recordWith is record for progress that carries more (a consent ID, say).
 func (t *tracker) recordWith(ctx workflow.Context, p activities.Progress) error {
+	return t.write(ctx, p, false)
+}
+
+// decide records a decision from its update handler, before the update
+// answers, as a local activity: the update completes in the same workflow
+// task instead of waiting for an activity task round trip.
+func (t *tracker) decide(ctx workflow.Context, p activities.Progress) error {
+	return t.write(ctx, p, true)
+}
+
+func (t *tracker) write(ctx workflow.Context, p activities.Progress, local bool) error {
+	// The sequence is taken before anything blocks, so records running at
+	// the same time (a reminder and a decision) never share one.
 	t.seq++
 	p.Kind, p.SubjectID, p.Seq, p.At = t.kind, t.subjectID, t.seq, workflow.Now(ctx).UTC()
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordProgress, p).Get(ctx, nil); err != nil {
+	rw := readsOwnWrites(ctx)
+	if p.Status == t.status && rw {
+		// Event only: a reminder recorded while a decision is being recorded
+		// must not write the older status over the decision's.
+		p.Status = ""
+	}
+	var f workflow.Future
+	// A record is one short database transaction: as a local activity it
+	// costs no activity task round trip, for run() as for the handlers.
+	if local || rw {
+		f = workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), a.RecordProgress, p)
+	} else {
+		f = workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordProgress, p)
+	}
+	if err := f.Get(ctx, nil); err != nil {
 		return err
 	}
-	if p.Status != t.status {
+	if p.Status != "" && p.Status != t.status {
 		t.status = p.Status
 		return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(p.Status))
 	}
 	return nil
+}
+
+func withLocalActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    100 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			NonRetryableErrorTypes: []string{
+				activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypePartnershipNotActive,
+			},
+		},
+	})
+}
+
+// decision is a partner's, operator's or customer's answer to a workflow.
+// Its update handler sets it at once, so the validators refuse a second
+// answer, and records it before answering; run() goes on only once that
+// record finished, and does not record it again.
+type decision struct {
+	name      string // empty until answered
+	inHandler bool   // the handler records it (read-your-writes version)
+	done      bool   // the handler's record finished
+	err       error
+}
+
+// take is called by an update handler: record writes the decision once
+// quiet holds, i.e. once run() has no record of its own in flight (the
+// e-mail just sent, a reminder), so the timeline keeps the order it always
+// had: what run() did before the answer comes before the answer.
+func (d *decision) take(ctx workflow.Context, name string, quiet func() bool, record func(workflow.Context) error) error {
+	d.name = name
+	if !readsOwnWrites(ctx) {
+		return nil // older executions: run() records it, as they always did
+	}
+	d.inHandler = true
+	if d.err = workflow.Await(ctx, quiet); d.err == nil {
+		d.err = record(ctx)
+	}
+	d.done = true
+	return d.err
+}
+
+// settled waits for the handler's record. recorded tells run() that the
+// decision is in the database already.
+func (d *decision) settled(ctx workflow.Context) (recorded bool, err error) {
+	if !d.inHandler {
+		return false, nil
+	}
+	if err := workflow.Await(ctx, func() bool { return d.done }); err != nil {
+		return true, err
+	}
+	return true, d.err
 }
 
 // answerDetails puts who answered on the timeline.
@@ -177,6 +270,9 @@ type answerWait struct {
 	start       time.Time
 	reminders   []time.Duration // after start
 	expireAfter time.Duration   // 0: never expires
+	// quiet: the process waits and records nothing itself (no reminder or
+	// resend in flight), or it is done waiting. Decisions are recorded then.
+	quiet bool
 }
 
 func (w answerWait) expiresAt() time.Time { return w.start.Add(w.expireAfter) }
@@ -184,7 +280,14 @@ func (w answerWait) expiresAt() time.Time { return w.start.Add(w.expireAfter) }
 // waitForAnswer blocks until answered() holds or the wait expires. It calls
 // remind(n) at the n-th reminder time and onWake whenever woken() holds (a
 // resend, say). Each wait's timer is cancelled when a message wins.
-func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bool, onWake func() error, remind func(n int) error) (expired bool, err error) {
+func waitForAnswer(ctx workflow.Context, w *answerWait, answered, woken func() bool, onWake func() error, remind func(n int) error) (expired bool, err error) {
+	w.quiet = true
+	defer func() { w.quiet = true }()
+	busy := func(f func() error) error {
+		w.quiet = false
+		defer func() { w.quiet = true }()
+		return f()
+	}
 	sent := 0
 	for !answered() {
 		deadline, isReminder := w.expiresAt(), false
@@ -196,7 +299,7 @@ func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bo
 				return false, err
 			}
 			if !answered() {
-				if err := onWake(); err != nil {
+				if err := busy(onWake); err != nil {
 					return false, err
 				}
 			}
@@ -209,7 +312,7 @@ func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bo
 			}
 			if ok {
 				if !answered() {
-					if err := onWake(); err != nil {
+					if err := busy(onWake); err != nil {
 						return false, err
 					}
 				}
@@ -220,7 +323,7 @@ func waitForAnswer(ctx workflow.Context, w answerWait, answered, woken func() bo
 			return true, nil
 		}
 		sent++
-		if err := remind(sent); err != nil {
+		if err := busy(func() error { return remind(sent) }); err != nil {
 			return false, err
 		}
 	}

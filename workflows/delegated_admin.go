@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -59,6 +60,8 @@ type delegatedAdmin struct {
 	in        DelegatedAdminInput
 	t         tracker
 	terminate *Answer
+	ended     decision // the termination, recorded by its handler
+	quiet     bool     // run() waits and records nothing: a termination is recorded then
 	logger    log.Logger
 }
 
@@ -92,7 +95,7 @@ func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateTerminate, func(ctx workflow.Context, a Answer) (string, error) {
 		w.terminate = &a
-		return models.DelegatedAdminTerminated, nil
+		return models.DelegatedAdminTerminated, w.ended.take(ctx, models.DelegatedAdminTerminated, func() bool { return w.quiet }, w.recordTermination)
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return active() }}); err != nil {
 		return err
 	}
@@ -135,6 +138,22 @@ func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, deta
 	return w.t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
 }
 
+// recordTermination writes the termination: from the update handler, or from
+// run() in executions older than read-your-writes.
+func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
+	w.t.setStep(ctx, "Terminated on request")
+	p := activities.Progress{Status: models.DelegatedAdminTerminated, Event: "delegated_admin_terminated",
+		Details: answerDetails(*w.terminate), DelegatedAdmin: w.state()}
+	if !w.ended.inHandler {
+		return w.t.recordWith(ctx, p)
+	}
+	if w.t.status != models.DelegatedAdminActive {
+		// It expired while the termination waited for the expiry's record.
+		return temporal.NewApplicationError("this delegated admin relationship is no longer active ("+w.t.status+")", ErrTypeAlreadyDecided)
+	}
+	return w.t.decide(ctx, p)
+}
+
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	id := w.in.DelegatedAdminID
 	if w.in.Seq == 0 {
@@ -156,14 +175,20 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 		w.t.setStep(ctx, fmt.Sprintf("Active until %s; next: %s", w.in.EndsAt.Format("2 Jan 2006"), next))
 		autoExtend := w.in.AutoExtend
 		// One timer per notice or end date; it is cancelled when an update wins.
+		w.quiet = true
 		woken, err := workflow.AwaitWithTimeout(ctx, deadline.Sub(now), func() bool { return w.terminate != nil || w.in.AutoExtend != autoExtend })
 		if err != nil {
 			return w.status(ctx), err
 		}
+		// Busy until the next wait, unless terminating: then the handler records.
+		w.quiet = w.terminate != nil
 		switch {
 		case w.terminate != nil:
-			w.t.setStep(ctx, "Terminated on request")
-			if err := w.record(ctx, models.DelegatedAdminTerminated, "delegated_admin_terminated", answerDetails(*w.terminate)); err != nil {
+			recorded, err := w.ended.settled(ctx)
+			if err == nil && !recorded {
+				err = w.recordTermination(ctx)
+			}
+			if err != nil {
 				return w.status(ctx), err
 			}
 			return w.finish(ctx)
@@ -192,8 +217,8 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err := w.record(ctx, models.DelegatedAdminExpired, "delegated_admin_expired", nil); err != nil {
 				return w.status(ctx), err
 			}
-			body := fmt.Sprintf("The delegated admin relationship with customer %s ended on %s. Ask the customer for a new one through an invitation if you still need access.", w.in.CustomerID, w.in.EndsAt.Format("2 January 2006"))
-			if err := sendEmail(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, "Delegated admin access ended", body)); err != nil {
+			if err := sendEmail(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
+				emails.Data{CustomerID: w.in.CustomerID, EndsAt: w.in.EndsAt})); err != nil {
 				return w.status(ctx), err
 			}
 			return w.finish(ctx)
@@ -205,14 +230,9 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 }
 
 func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
-	body := fmt.Sprintf("Your delegated admin relationship with customer %s (roles: %v) ends on %s, in %d day(s).", w.in.CustomerID, w.in.Roles, w.in.EndsAt.Format("2 January 2006"), days)
-	if w.in.AutoExtend {
-		body += " It will be extended automatically by 180 days."
-	} else {
-		body += " It will not be extended: ask the customer for a new one if you still need access."
-	}
+	notice := emails.Data{CustomerID: w.in.CustomerID, Roles: w.in.Roles, EndsAt: w.in.EndsAt, Days: days, AutoExtend: w.in.AutoExtend, ExtendDays: autoExtendDays()}
 	key := fmt.Sprintf("delegated-admin:%s:notice:%s:%d", w.in.DelegatedAdminID, w.in.EndsAt.Format("20060102"), days)
-	if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, fmt.Sprintf("Delegated admin access ends in %d day(s)", days), body)); err != nil {
+	if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, emails.DelegatedAdminNotice, notice)); err != nil {
 		return err
 	}
 	w.in.NoticesSent = append(w.in.NoticesSent, days)
@@ -220,8 +240,16 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 }
 
 func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	w.quiet = true
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.status(ctx), err
+	}
+	if w.ended.inHandler {
+		// Terminated while extending: the termination is recorded, so end here.
+		if _, err := w.ended.settled(ctx); err != nil {
+			return w.status(ctx), err
+		}
+		return w.finish(ctx)
 	}
 	next := w.in
 	next.Seq = w.t.seq
@@ -229,5 +257,6 @@ func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStat
 }
 
 func (w *delegatedAdmin) finish(ctx workflow.Context) (DelegatedAdminStatus, error) {
+	w.quiet = true
 	return w.status(ctx), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }

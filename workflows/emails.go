@@ -1,53 +1,39 @@
 package workflows
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
-// The texts of the e-mails. Plain text only; the personal link replaces
-// {{link}} inside the activity, so it never enters workflow history.
+// The e-mails name their template (emails.Kind), language and data; the
+// SendEmail activity renders them (package emails), so no template runs in
+// workflow code. The personal link stays {{link}} until delivery, so it never
+// enters workflow history.
 
-func invitationEmail(in InvitationInput, key, subjectPrefix string, st *InvitationStatus) activities.Email {
-	var b strings.Builder
-	printf(&b, "Hello %s,\n\n", nonEmpty(in.CustomerCompany, "there"))
-	printf(&b, "%s invites you to a reseller relationship with %s and its indirect provider %s.\n",
-		in.Reseller.Name, in.Reseller.Name, in.Provider.Name)
-	if in.DelegatedAdmin != nil {
-		printf(&b, "They also ask for delegated admin access (%s) for %d days.\n",
-			strings.Join(in.DelegatedAdmin.Roles, ", "), in.DelegatedAdmin.DurationDays)
+func invitationEmail(in InvitationInput, key string, reminder bool, st *InvitationStatus) activities.Email {
+	d := &emails.Data{
+		Recipient: in.CustomerCompany, Reminder: reminder, Reseller: in.Reseller.Name, Provider: in.Provider.Name,
+		Message: in.Message, ExpiresAt: st.ExpiresAt,
 	}
-	b.WriteString("\n")
-	b.WriteString(MessageWithLink(in.Message))
-	printf(&b, "\n\nThis link is personal and works until %s (UTC).\n", st.ExpiresAt.Format("2 January 2006 15:04"))
-	b.WriteString("Opening it changes nothing: you choose Accept or Decline on the page.\n")
+	if da := in.DelegatedAdmin; da != nil {
+		d.Roles, d.DurationDays, d.AutoExtend, d.ExtendDays = da.Roles, da.DurationDays, da.AutoExtend, autoExtendDays()
+	}
 	return activities.Email{
-		Key:     key,
-		To:      in.CustomerEmail,
-		Subject: subjectPrefix + in.Reseller.Name + " invites you to a reseller relationship",
-		Body:    b.String(),
-		Link:    &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: in.InvitationID, ExpiresAt: st.ExpiresAt},
+		Key: key, To: in.CustomerEmail, Template: emails.Invitation, Locale: in.Locale, Data: d,
+		Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: in.InvitationID, ExpiresAt: st.ExpiresAt},
 	}
 }
 
-// MessageWithLink places the personal link in the partner's text: at {{link}}
-// if the text has it, else after the text.
-func MessageWithLink(message string) string {
-	message = strings.TrimSpace(message)
-	if message == "" {
-		return "Review the invitation: " + activities.LinkPlaceholder
-	}
-	if strings.Contains(message, activities.LinkPlaceholder) {
-		return message
-	}
-	return message + "\n\n" + activities.LinkPlaceholder
-}
+// autoExtendDays is one delegated admin auto-extension, in days.
+func autoExtendDays() int { return int(models.AutoExtendPeriod.Hours() / 24) }
 
-func partnerNotice(key string, to Party, subject, body string) activities.Email {
-	return activities.Email{Key: key, To: to.Email, Subject: subject, Body: "Hello " + to.Name + ",\n\n" + body + "\n"}
+// partnerNotice is an English e-mail to a partner (or the operators).
+func partnerNotice(key string, to Party, kind emails.Kind, d emails.Data) activities.Email {
+	d.Recipient = to.Name
+	return activities.Email{Key: key, To: to.Email, Template: kind, Data: &d}
 }
 
 func nonEmpty(s, fallback string) string {
@@ -55,10 +41,4 @@ func nonEmpty(s, fallback string) string {
 		return fallback
 	}
 	return s
-}
-
-// printf appends formatted text. fmt.Fprintf would do the same, but it writes
-// through an io.Writer, which workflowcheck cannot prove deterministic.
-func printf(b *strings.Builder, format string, args ...any) {
-	b.WriteString(fmt.Sprintf(format, args...))
 }

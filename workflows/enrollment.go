@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -37,7 +38,8 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	start := workflow.Now(ctx)
 	escalatesAt := AddBusinessDays(start, in.EscalateAfterBusinessDays)
 	t := tracker{kind: activities.KindEnrollment, subjectID: in.Partner.ID, status: models.EnrollmentSubmitted}
-	var decision string
+	wait := answerWait{start: start, reminders: []time.Duration{in.RemindAfter, escalatesAt.Sub(start)}}
+	var dec decision
 	var answer Answer
 	status := func() EnrollmentStatus {
 		return EnrollmentStatus{PartnerID: in.Partner.ID, Status: t.status, Step: t.step, SubmittedAt: start, EscalatesAt: escalatesAt, Reason: answer.Reason}
@@ -47,19 +49,33 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	validate := func(ctx workflow.Context, a Answer) error {
-		if decision != "" {
-			return temporal.NewApplicationError("this enrollment was already "+decision, ErrTypeAlreadyDecided)
+		if dec.name != "" {
+			return temporal.NewApplicationError("this enrollment was already "+dec.name, ErrTypeAlreadyDecided)
 		}
 		if len(a.Reason) > 1000 {
 			return temporal.NewApplicationError("the reason is limited to 1000 characters", ErrTypeAlreadyDecided)
 		}
 		return nil
 	}
+	// recordDecision writes the operator's answer: from the update handler,
+	// or from run() in executions older than read-your-writes.
+	recordDecision := func(ctx workflow.Context) error {
+		details := map[string]string{}
+		if answer.Reason != "" {
+			details["reason"] = answer.Reason
+		}
+		t.setStep(ctx, "Enrollment "+dec.name)
+		p := activities.Progress{Status: dec.name, Event: "enrollment_" + dec.name, Details: details}
+		if dec.inHandler {
+			return t.decide(ctx, p)
+		}
+		return t.recordWith(ctx, p)
+	}
 	for _, u := range []struct{ name, decision string }{{UpdateApprove, models.EnrollmentApproved}, {UpdateReject, models.EnrollmentRejected}} {
 		d := u.decision
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, func(ctx workflow.Context, a Answer) (string, error) {
-			decision, answer = d, a
-			return d, nil
+			answer = a
+			return d, dec.take(ctx, d, func() bool { return wait.quiet }, recordDecision)
 		}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
 			return status(), err
 		}
@@ -69,21 +85,21 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	operators := Party{Name: "CSP operations", Email: in.OperatorEmail}
-	review := fmt.Sprintf("%s (%s) submitted its indirect-reseller enrollment.\nApprove: POST /v1/admin/enrollments/%s/approve\nReject:  POST /v1/admin/enrollments/%s/reject with {\"reason\": \"…\"}\nPlease decide by %s (5 business days).",
-		in.Partner.Name, in.Partner.ID, in.Partner.ID, in.Partner.ID, escalatesAt.Format("Monday 2 January 2006"))
-	if err := sendEmail(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, "Enrollment to review: "+in.Partner.Name, review)); err != nil {
+	review := func(stage string) emails.Data {
+		return emails.Data{Stage: stage, Partner: in.Partner.Name, PartnerID: in.Partner.ID, ExpiresAt: escalatesAt, BusinessDays: in.EscalateAfterBusinessDays}
+	}
+	if err := sendEmail(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, emails.EnrollmentReview, review(emails.StageReview))); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for an operator to review the enrollment")
-	wait := answerWait{start: start, reminders: []time.Duration{in.RemindAfter, escalatesAt.Sub(start)}}
-	_, err := waitForAnswer(ctx, wait, func() bool { return decision != "" }, never, nothing, func(n int) error {
-		subject, event := "Reminder: enrollment to review: "+in.Partner.Name, "operators_reminded"
+	_, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
+		stage, event := emails.StageReminder, "operators_reminded"
 		if n == 2 {
-			subject, event = "Escalation: enrollment waiting 5 business days: "+in.Partner.Name, "escalated"
+			stage, event = emails.StageEscalation, "escalated"
 			t.setStep(ctx, "Escalated: waiting for an operator")
 		}
 		key := fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), event)
-		if err := sendEmail(ctx, partnerNotice(key, operators, subject, review)); err != nil {
+		if err := sendEmail(ctx, partnerNotice(key, operators, emails.EnrollmentReview, review(stage))); err != nil {
 			return err
 		}
 		return t.record(ctx, models.EnrollmentSubmitted, event, nil, false, "")
@@ -91,22 +107,19 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	if err != nil {
 		return status(), err
 	}
-	details := map[string]string{}
-	if answer.Reason != "" {
-		details["reason"] = answer.Reason
+	recorded, err := dec.settled(ctx)
+	if err == nil && !recorded {
+		err = recordDecision(ctx)
 	}
-	t.setStep(ctx, "Enrollment "+decision)
-	if err := t.record(ctx, decision, "enrollment_"+decision, details, false, ""); err != nil {
+	if err != nil {
 		return status(), err
 	}
-	body := "Your indirect-reseller enrollment was approved. You can now extend your direct-bill customers' relationships to your providers (POST /v1/relationship-extensions)."
-	if decision == models.EnrollmentRejected {
-		body = "Your indirect-reseller enrollment was rejected: " + nonEmpty(answer.Reason, "no reason given") + ".\nYou can correct it and submit again (POST /v1/enrollment)."
-	}
-	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decision), in.Partner, "Your enrollment was "+decision, body)); err != nil {
+	decided := dec.name
+	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decided), in.Partner, emails.EnrollmentDecision,
+		emails.Data{Approved: decided == models.EnrollmentApproved, Reason: answer.Reason})); err != nil {
 		return status(), err
 	}
-	logger.Info("Enrollment decided", "status", decision)
+	logger.Info("Enrollment decided", "status", decided)
 	return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 

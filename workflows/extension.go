@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -11,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -30,6 +30,7 @@ type ExtensionInput struct {
 	CustomerID    string
 	CustomerName  string
 	CustomerEmail string
+	Locale        string       // the customer's language (i18n.Supported); empty: English
 	Method        string       // models.ConsentCustomerConfirmation or models.ConsentPartnerAttestation
 	Attestation   *Attestation // with the partner_attestation method
 	Reminders     []time.Duration
@@ -52,7 +53,7 @@ type extension struct {
 	t        tracker
 	wait     answerWait
 	st       ExtensionStatus
-	decision string // consent, decline or cancel
+	decision decision // consent, decline or cancel
 	answer   Answer
 	answerAt time.Time
 	logger   log.Logger
@@ -83,7 +84,7 @@ func (w *extension) setup(ctx workflow.Context) error {
 		return err
 	}
 	validate := func(ctx workflow.Context, _ Answer) error {
-		if w.decision != "" || w.t.status != models.ExtensionWaitingForConsent || w.st.ConsentID != "" {
+		if w.decision.name != "" || w.t.status != models.ExtensionWaitingForConsent || w.st.ConsentID != "" {
 			return temporal.NewApplicationError(fmt.Sprintf("this consent request is no longer open (status %s)", w.t.status), ErrTypeAlreadyDecided)
 		}
 		if w.in.Method == models.ConsentPartnerAttestation {
@@ -98,9 +99,9 @@ func (w *extension) setup(ctx workflow.Context) error {
 		decision := name
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name,
 			func(ctx workflow.Context, ans Answer) (string, error) {
-				w.decision, w.answer, w.answerAt = decision, ans, workflow.Now(ctx)
+				w.answer, w.answerAt = ans, workflow.Now(ctx)
 				return map[string]string{UpdateConsent: "consent_given", UpdateDecline: models.ExtensionConsentDeclined,
-					UpdateCancel: models.ExtensionCancelled}[decision], nil
+					UpdateCancel: models.ExtensionCancelled}[decision], w.decision.take(ctx, decision, func() bool { return w.wait.quiet }, w.recordDecision)
 			},
 			workflow.UpdateHandlerOptions{Validator: validate})
 		if err != nil {
@@ -178,7 +179,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	id := w.in.ExtensionID
 	w.t.setStep(ctx, "Sending the consent request to the customer")
-	if err := sendEmail(ctx, w.consentEmail("extension:"+id+":consent", "")); err != nil {
+	if err := sendEmail(ctx, w.consentEmail("extension:"+id+":consent", false)); err != nil {
 		_, ferr := w.fail(ctx, err)
 		return true, ferr
 	}
@@ -186,9 +187,9 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 		return true, err
 	}
 	w.t.setStep(ctx, "Waiting for the customer's consent, until "+w.st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, w.wait, func() bool { return w.decision != "" }, never, nothing,
+	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
-			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), "Reminder: ")); err != nil {
+			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true)); err != nil {
 				return err
 			}
 			w.st.RemindersSent = n
@@ -204,18 +205,19 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 		}
 		return true, err
 	}
+	recorded, err := w.decision.settled(ctx)
+	if err != nil {
+		return true, err
+	}
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without the customer's consent")
 		err = w.t.record(ctx, models.ExtensionExpired, "consent_expired", nil, true, "")
-	case w.decision == UpdateDecline:
-		w.t.setStep(ctx, "The customer declined")
-		err = w.t.record(ctx, models.ExtensionConsentDeclined, "consent_declined", answerDetails(w.answer), true, "")
-	case w.decision == UpdateCancel:
-		w.t.setStep(ctx, "Cancelled by the reseller")
-		err = w.t.record(ctx, models.ExtensionCancelled, "cancelled_by_partner", answerDetails(w.answer), true, "")
-	default:
-		return false, w.t.record(ctx, models.ExtensionWaitingForConsent, "consent_given", answerDetails(w.answer), true, "")
+	case !recorded:
+		err = w.recordDecision(ctx)
+	}
+	if !expired && w.decision.name == UpdateConsent {
+		return false, err
 	}
 	if err != nil {
 		return true, err
@@ -223,19 +225,30 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	return true, w.finish(ctx)
 }
 
-func (w *extension) consentEmail(key, subjectPrefix string) activities.Email {
-	var b strings.Builder
-	printf(&b, "Hello %s,\n\n", nonEmpty(w.in.CustomerName, "there"))
-	printf(&b, "%s, your Microsoft Cloud Solution Provider partner, is now an indirect reseller of %s.\n", w.in.Reseller.Name, w.in.Provider.Name)
-	printf(&b, "To keep serving you through %s, it asks your consent to share a copy of your bill-to information with %s.\n", w.in.Provider.Name, w.in.Provider.Name)
-	b.WriteString("No admin rights are given to anyone by this consent.\n\n")
-	b.WriteString("Review what is shared and answer here: " + activities.LinkPlaceholder + "\n\n")
-	printf(&b, "This link is personal and works until %s (UTC). Opening it changes nothing.\n", w.st.ExpiresAt.Format("2 January 2006 15:04"))
+// recordDecision writes the customer's or reseller's answer: from the update
+// handler, or from run() in executions older than read-your-writes. Consent
+// keeps the status (the extension goes on); the others end it.
+func (w *extension) recordDecision(ctx workflow.Context) error {
+	status, event, step := models.ExtensionWaitingForConsent, "consent_given", w.t.step
+	switch w.decision.name {
+	case UpdateDecline:
+		status, event, step = models.ExtensionConsentDeclined, "consent_declined", "The customer declined"
+	case UpdateCancel:
+		status, event, step = models.ExtensionCancelled, "cancelled_by_partner", "Cancelled by the reseller"
+	}
+	w.t.setStep(ctx, step)
+	p := activities.Progress{Status: status, Event: event, Details: answerDetails(w.answer), CloseLinks: true}
+	if w.decision.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.recordWith(ctx, p)
+}
+
+func (w *extension) consentEmail(key string, reminder bool) activities.Email {
 	return activities.Email{
-		Key: key, To: w.in.CustomerEmail,
-		Subject: subjectPrefix + w.in.Reseller.Name + " asks your consent to work with " + w.in.Provider.Name,
-		Body:    b.String(),
-		Link:    &activities.Link{Purpose: models.LinkPurposeConsent, SubjectID: w.in.ExtensionID, ExpiresAt: w.st.ExpiresAt},
+		Key: key, To: w.in.CustomerEmail, Template: emails.ConsentRequest, Locale: w.in.Locale,
+		Data: &emails.Data{Recipient: w.in.CustomerName, Reminder: reminder, Reseller: w.in.Reseller.Name, Provider: w.in.Provider.Name, ExpiresAt: w.st.ExpiresAt},
+		Link: &activities.Link{Purpose: models.LinkPurposeConsent, SubjectID: w.in.ExtensionID, ExpiresAt: w.st.ExpiresAt},
 	}
 }
 

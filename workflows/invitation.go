@@ -23,6 +23,7 @@ type InvitationInput struct {
 	CustomerCompany string
 	CustomerEmail   string
 	Message         string
+	Locale          string // the customer's language (i18n.Supported); empty: English
 	DelegatedAdmin  *models.DelegatedAdminRequest
 	Reminders       []time.Duration
 	ExpireAfter     time.Duration
@@ -45,11 +46,23 @@ type invitation struct {
 	t            tracker
 	wait         answerWait
 	st           InvitationStatus
-	decision     string // models.InvitationAccepted, …Declined or …Cancelled
+	decision     decision // models.InvitationAccepted, …Declined or …Cancelled
 	answer       Answer
 	resendsAsked int
-	logger       log.Logger
+	// resendInHandler: the resend handler sends and records the e-mail
+	// itself (read-your-writes); resending counts those still running.
+	resendInHandler bool
+	resending       int
+	resentAt        []time.Time // accepted resends, for the limit per day
+	logger          log.Logger
 }
+
+// Resends are limited per invitation, in the update's validator, so the
+// limit holds whichever API replica asks.
+const (
+	MaxResendsPerDay   = 5
+	ErrTypeResendLimit = "ResendLimit"
+)
 
 // InvitationWorkflow sends the invitation, waits for the customer (with
 // reminders, resends, partner cancel and expiry) and, on acceptance, runs
@@ -78,7 +91,7 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		return err
 	}
 	validateOpen := func(ctx workflow.Context) error {
-		if w.decision != "" || w.t.status != models.InvitationWaitingForCustomer {
+		if w.decision.name != "" || w.t.status != models.InvitationWaitingForCustomer {
 			return temporal.NewApplicationError(fmt.Sprintf("this invitation is no longer open (status %s)", w.t.status), ErrTypeAlreadyDecided)
 		}
 		if !workflow.Now(ctx).Before(w.wait.expiresAt()) {
@@ -94,8 +107,8 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		decision := u.decision
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
 			func(ctx workflow.Context, ans Answer) (string, error) {
-				w.decision, w.answer = decision, ans
-				return decision, nil
+				w.answer = ans
+				return decision, w.decision.take(ctx, decision, w.quiet, w.recordDecision)
 			},
 			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return validateOpen(ctx) }})
 		if err != nil {
@@ -105,9 +118,44 @@ func (w *invitation) setup(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResend,
 		func(ctx workflow.Context) (int, error) {
 			w.resendsAsked++
-			return w.resendsAsked, nil
+			w.resentAt = append(w.resentAt, workflow.Now(ctx))
+			n := w.resendsAsked
+			if !readsOwnWrites(ctx) {
+				return n, nil // older executions: run() resends
+			}
+			w.resendInHandler = true
+			// One at a time, and not while run() records: the timeline
+			// keeps its order.
+			if err := workflow.Await(ctx, w.quiet); err != nil {
+				return n, err
+			}
+			w.resending++
+			defer func() { w.resending-- }()
+			return n, w.resendNumber(ctx, n)
 		},
-		workflow.UpdateHandlerOptions{Validator: validateOpen})
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context) error {
+			if err := validateOpen(ctx); err != nil {
+				return err
+			}
+			return w.validateResendLimit(workflow.Now(ctx))
+		}})
+}
+
+// validateResendLimit refuses a resend past MaxResendsPerDay in the last 24
+// hours; the error's details carry the seconds until one is allowed again.
+func (w *invitation) validateResendLimit(now time.Time) error {
+	var recent []time.Time
+	for _, at := range w.resentAt {
+		if now.Sub(at) < 24*time.Hour {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) < MaxResendsPerDay {
+		return nil
+	}
+	wait := recent[len(recent)-MaxResendsPerDay].Add(24 * time.Hour).Sub(now)
+	return temporal.NewApplicationError(fmt.Sprintf("this invitation was resent %d times in the last 24 hours, the most allowed; "+
+		"the next resend is possible in %s", len(recent), wait.Round(time.Minute)), ErrTypeResendLimit, int(wait.Seconds())+1)
 }
 
 func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
@@ -117,7 +165,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
 		return w.status(), err
 	}
-	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", "", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st)); err != nil {
 		return w.fail(ctx, err)
 	}
 	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_sent", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
@@ -125,9 +173,9 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	}
 
 	w.t.setStep(ctx, "Waiting for the customer to accept or decline, until "+w.st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, w.wait,
-		func() bool { return w.decision != "" },
-		func() bool { return w.resendsAsked > w.st.Resends },
+	expired, err := waitForAnswer(ctx, &w.wait,
+		func() bool { return w.decision.name != "" },
+		func() bool { return !w.resendInHandler && w.resendsAsked > w.st.Resends },
 		func() error { return w.resend(ctx) },
 		func(n int) error { return w.remind(ctx, n) })
 	if err != nil {
@@ -137,18 +185,18 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		return w.status(), err
 	}
 
+	recorded, err := w.decision.settled(ctx)
+	if err != nil {
+		return w.status(), err
+	}
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without an answer")
 		err = w.t.record(ctx, models.InvitationExpired, "invitation_expired", nil, true, "")
-	case w.decision == models.InvitationDeclined:
-		w.t.setStep(ctx, "Declined by the customer")
-		err = w.t.record(ctx, models.InvitationDeclined, "customer_declined", answerDetails(w.answer), true, "")
-	case w.decision == models.InvitationCancelled:
-		w.t.setStep(ctx, "Cancelled by the reseller")
-		err = w.t.record(ctx, models.InvitationCancelled, "cancelled_by_partner", answerDetails(w.answer), true, "")
-	default:
-		return w.accept(ctx)
+	case w.decision.name == models.InvitationAccepted:
+		return w.accept(ctx, recorded)
+	case !recorded:
+		err = w.recordDecision(ctx)
 	}
 	if err != nil {
 		return w.status(), err
@@ -157,10 +205,35 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	return w.status(), w.finish(ctx)
 }
 
-func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
-	w.t.setStep(ctx, "Accepted: creating the reseller relationship")
-	if err := w.t.record(ctx, models.InvitationAccepted, "customer_accepted", answerDetails(w.answer), true, ""); err != nil {
-		return w.status(), err
+// recordDecision writes the customer's or reseller's answer: from the update
+// handler, or from run() in executions older than read-your-writes.
+func (w *invitation) recordDecision(ctx workflow.Context) error {
+	var step, event string
+	switch w.decision.name {
+	case models.InvitationAccepted:
+		step, event = "Accepted: creating the reseller relationship", "customer_accepted"
+	case models.InvitationDeclined:
+		step, event = "Declined by the customer", "customer_declined"
+	default:
+		step, event = "Cancelled by the reseller", "cancelled_by_partner"
+	}
+	p := activities.Progress{Status: w.decision.name, Event: event, Details: answerDetails(w.answer), CloseLinks: true}
+	w.t.setStep(ctx, step)
+	if w.decision.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.recordWith(ctx, p)
+}
+
+// quiet: run() records nothing now and no resend is running (a resend mints
+// a link, which the decision must close after it).
+func (w *invitation) quiet() bool { return w.wait.quiet && w.resending == 0 }
+
+func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStatus, error) {
+	if !recorded {
+		if err := w.recordDecision(ctx); err != nil {
+			return w.status(), err
+		}
 	}
 	rel := RelationshipInput{
 		RelationshipID: newID(ctx),
@@ -199,7 +272,7 @@ func (w *invitation) accept(ctx workflow.Context) (InvitationStatus, error) {
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "Reminder: ", &w.st)); err != nil {
+	if err := sendEmail(ctx, invitationEmail(w.in, key, true, &w.st)); err != nil {
 		return err
 	}
 	w.st.RemindersSent = n
@@ -207,12 +280,24 @@ func (w *invitation) remind(ctx workflow.Context, n int) error {
 }
 
 func (w *invitation) resend(ctx workflow.Context) error {
-	n := w.st.Resends + 1
+	return w.resendNumber(ctx, w.st.Resends+1)
+}
+
+// resendNumber sends the n-th resend with a fresh link and records it.
+func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, "", &w.st)); err != nil {
+	// A resend replaces the earlier links (runs started before this change
+	// keep them, as their history says).
+	if workflow.GetVersion(ctx, "resend-supersedes-links", workflow.DefaultVersion, 1) == 1 {
+		in := activities.SupersedeLinksInput{SubjectID: w.in.InvitationID, Purpose: models.LinkPurposeInvitation, At: workflow.Now(ctx)}
+		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.SupersedeLinks, in).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	if err := sendEmail(ctx, invitationEmail(w.in, key, false, &w.st)); err != nil {
 		return err
 	}
-	w.st.Resends = n
+	w.st.Resends = max(w.st.Resends, n)
 	return w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_resent", map[string]string{"resend": fmt.Sprint(n)}, false, "")
 }
 

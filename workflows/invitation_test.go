@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ func (r *recorder) statuses() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for _, p := range r.progress {
+		if p.Status == "" {
+			continue // an event only: the status is unchanged
+		}
 		if len(out) == 0 || out[len(out)-1] != p.Status {
 			out = append(out, p.Status)
 		}
@@ -91,11 +95,20 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		return nil
 	}).Maybe()
 	env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, e activities.Email) (activities.EmailResult, error) {
+		// Rendered as the real activity would: every e-mail a workflow asks for must render.
+		e, err := activities.RenderEmail(e)
+		if err != nil {
+			return activities.EmailResult{}, err
+		}
 		rec.mu.Lock()
 		rec.emails = append(rec.emails, e)
 		rec.emailedAt[e.Key] = env.Now()
 		rec.mu.Unlock()
 		return activities.EmailResult{Status: models.OutboxSent}, nil
+	}).Maybe()
+	env.OnActivity(a.SupersedeLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SupersedeLinksInput) error {
+		count("SupersedeLinks")
+		return nil
 	}).Maybe()
 	env.OnActivity(a.EnsureCustomer, mock.Anything, mock.Anything).Return(func(context.Context, activities.NewCustomer) error {
 		count("EnsureCustomer")
@@ -185,7 +198,9 @@ func TestInvitationAcceptedCreatesRelationship(t *testing.T) {
 	require.Equal(t, models.InvitationCompleted, st.Status)
 	require.NotEmpty(t, st.RelationshipID)
 	require.NotEmpty(t, st.CustomerID)
-	require.Equal(t, []string{models.InvitationWaitingForCustomer, models.InvitationAccepted, models.InvitationCompleted}, rec.statuses())
+	// waiting_for_customer is the row's status from its creation: the
+	// workflow's records while waiting are timeline events only.
+	require.Equal(t, []string{models.InvitationAccepted, models.InvitationCompleted}, rec.statuses())
 	require.Equal(t, []string{"invitation_created", "invitation_sent", "customer_accepted", "relationship_created"}, rec.events())
 	require.Equal(t, "203.0.113.9", rec.progress[2].Details["ip"], "the accepting request is recorded")
 	require.True(t, rec.progress[2].CloseLinks, "accepting closes every link of the invitation")
@@ -291,6 +306,42 @@ func TestInvitationResendSendsAFreshLink(t *testing.T) {
 	require.Contains(t, rec.events(), "invitation_resent")
 }
 
+// TestInvitationResendsAreLimitedPerDay: five resends in a day, the sixth is
+// refused by the validator (with the wait in its details) and sends nothing;
+// a day later resending works again. Each resend closes the earlier links.
+func TestInvitationResendsAreLimitedPerDay(t *testing.T) {
+	env, rec := newTestEnv(t)
+	outcomes := make([]updateOutcome, 7)
+	for i := range 6 {
+		env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateResend, &outcomes[i]) }, time.Duration(i+1)*time.Minute)
+	}
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateResend, &outcomes[6]) }, 25*time.Hour)
+	var accept updateOutcome
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateAccept, &accept, Answer{}) }, 26*time.Hour)
+
+	env.ExecuteWorkflow(InvitationWorkflow, invitationInput())
+
+	require.NoError(t, env.GetWorkflowError())
+	for i := range 5 {
+		require.NoError(t, outcomes[i].rejected, "resend %d", i+1)
+	}
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, outcomes[5].rejected, &app, "the sixth resend in a day")
+	require.Equal(t, ErrTypeResendLimit, app.Type())
+	var wait int
+	require.NoError(t, app.Details(&wait))
+	require.InDelta(t, (24*time.Hour - 5*time.Minute).Seconds(), wait, 120, "seconds until a resend is allowed again")
+	require.NoError(t, outcomes[6].rejected, "a day later")
+	require.Equal(t, 6, rec.calls["SupersedeLinks"], "each resend closes the earlier links")
+	var invitationMails []string
+	for _, k := range rec.emailKeys() {
+		if strings.HasPrefix(k, "invitation:") {
+			invitationMails = append(invitationMails, k)
+		}
+	}
+	require.Len(t, invitationMails, 7, "the initial e-mail and six resends, not the refused one")
+}
+
 func TestInvitationCancelledByOperatorIsRecorded(t *testing.T) {
 	env, rec := newTestEnv(t)
 	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 2*day)
@@ -342,10 +393,4 @@ func TestInvitationStatusQuery(t *testing.T) {
 	}, 4*day)
 	env.ExecuteWorkflow(InvitationWorkflow, invitationInput())
 	require.NoError(t, env.GetWorkflowError())
-}
-
-func TestMessageWithLink(t *testing.T) {
-	require.Equal(t, "Hi {{link}} bye", MessageWithLink("Hi {{link}} bye"))
-	require.Equal(t, "Hi\n\n{{link}}", MessageWithLink("Hi"))
-	require.Equal(t, "Review the invitation: {{link}}", MessageWithLink("  "))
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -33,7 +34,7 @@ type partnership struct {
 	in       PartnershipInput
 	t        tracker
 	wait     answerWait
-	decision string
+	decision decision
 	logger   log.Logger
 }
 
@@ -59,7 +60,7 @@ func (w *partnership) setup(ctx workflow.Context) error {
 		return err
 	}
 	validate := func(ctx workflow.Context) error {
-		if w.decision != "" || w.t.status != models.PartnershipInvited {
+		if w.decision.name != "" || w.t.status != models.PartnershipInvited {
 			return temporal.NewApplicationError("this partnership invitation was already answered (status "+w.t.status+")", ErrTypeAlreadyDecided)
 		}
 		if !workflow.Now(ctx).Before(w.wait.expiresAt()) {
@@ -73,8 +74,7 @@ func (w *partnership) setup(ctx workflow.Context) error {
 		decision := u.decision
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
 			func(ctx workflow.Context) (string, error) {
-				w.decision = decision
-				return decision, nil
+				return decision, w.decision.take(ctx, decision, func() bool { return w.wait.quiet }, w.recordDecision)
 			},
 			workflow.UpdateHandlerOptions{Validator: validate})
 		if err != nil {
@@ -89,16 +89,16 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	if err := w.t.record(ctx, models.PartnershipInvited, "partnership_invited", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
 		return w.status(), err
 	}
-	notice := fmt.Sprintf("%s invites you to become one of its indirect resellers.\n\nAccept with POST /v1/partnerships/%s/accept, or decline with POST /v1/partnerships/%s/decline.\nThe invitation expires on %s (UTC).",
-		w.in.Provider.Name, id, id, w.wait.expiresAt().Format("2 January 2006"))
-	if err := sendEmail(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, "Partnership invitation from "+w.in.Provider.Name, notice)); err != nil {
+	notice := emails.Data{Provider: w.in.Provider.Name, ID: id, ExpiresAt: w.wait.expiresAt()}
+	if err := sendEmail(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, emails.PartnershipInvitation, notice)); err != nil {
 		return w.status(), err
 	}
 	w.t.setStep(ctx, "Waiting for the reseller to accept or decline")
-	expired, err := waitForAnswer(ctx, w.wait, func() bool { return w.decision != "" }, never, nothing,
+	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
-			return sendEmail(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller,
-				"Reminder: partnership invitation from "+w.in.Provider.Name, notice))
+			reminder := notice
+			reminder.Reminder = true
+			return sendEmail(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller, emails.PartnershipInvitation, reminder))
 		})
 	if err != nil {
 		if isCancellation(err) {
@@ -106,25 +106,40 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		}
 		return w.status(), err
 	}
+	recorded, err := w.decision.settled(ctx)
+	if err != nil {
+		return w.status(), err
+	}
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without an answer")
 		err = w.t.record(ctx, models.PartnershipExpired, "partnership_expired", nil, false, "")
-	case w.decision == models.PartnershipActive:
-		w.t.setStep(ctx, "Active")
-		if err = w.t.record(ctx, models.PartnershipActive, "partnership_accepted", nil, false, ""); err == nil {
-			err = sendEmail(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, w.in.Reseller.Name+" accepted your partnership",
-				w.in.Reseller.Name+" is now one of your indirect resellers."))
-		}
-	default:
-		w.t.setStep(ctx, "Declined by the reseller")
-		err = w.t.record(ctx, models.PartnershipDeclined, "partnership_declined", nil, false, "")
+	case !recorded:
+		err = w.recordDecision(ctx)
+	}
+	if err == nil && !expired && w.decision.name == models.PartnershipActive {
+		err = sendEmail(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
 	}
 	if err != nil {
 		return w.status(), err
 	}
 	w.logger.Info("Partnership decided", "status", w.t.status)
 	return w.status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// recordDecision writes the reseller's answer: from the update handler, or
+// from run() in executions older than read-your-writes.
+func (w *partnership) recordDecision(ctx workflow.Context) error {
+	step, event := "Declined by the reseller", "partnership_declined"
+	if w.decision.name == models.PartnershipActive {
+		step, event = "Active", "partnership_accepted"
+	}
+	w.t.setStep(ctx, step)
+	p := activities.Progress{Status: w.decision.name, Event: event}
+	if w.decision.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.recordWith(ctx, p)
 }
 
 // recordCancelled must run even though the workflow's context is cancelled.

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -99,10 +100,8 @@ func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (Relations
 	step("Notifying both partners")
 	customer := nonEmpty(in.CustomerName, in.CustomerID)
 	for _, p := range []Party{in.Reseller, in.Provider} {
-		body := "The reseller relationship for " + customer + " is in place (reseller " + in.Reseller.Name +
-			", indirect provider " + in.Provider.Name + ").\nRelationship ID: " + relationshipID +
-			"\nSee GET /v1/relationships?customer_id=" + in.CustomerID + "."
-		if err := sendEmail(ctx, partnerNotice("relationship:"+relationshipID+":notify:"+p.ID, p, "New reseller relationship: "+customer, body)); err != nil {
+		notice := emails.Data{Customer: customer, CustomerID: in.CustomerID, Reseller: in.Reseller.Name, Provider: in.Provider.Name, ID: relationshipID}
+		if err := sendEmail(ctx, partnerNotice("relationship:"+relationshipID+":notify:"+p.ID, p, emails.RelationshipCreated, notice)); err != nil {
 			return st.Result, err
 		}
 	}

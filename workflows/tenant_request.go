@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/emails"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -25,6 +26,7 @@ type TenantRequestInput struct {
 	Provider    Party
 	CompanyName string
 	Domain      string
+	Locale      string // the customer's language (i18n.Supported); empty: English
 	Reminders   []time.Duration
 	ExpireAfter time.Duration
 }
@@ -53,56 +55,86 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	st := TenantRequestStatus{RequestID: in.RequestID, ExpiresAt: wait.expiresAt().UTC()}
 	status := func() TenantRequestStatus { s := st; s.Status, s.Step = t.status, t.step; return s }
 	logger := log.With(workflow.GetLogger(ctx), "tenant_request_id", in.RequestID, "reseller_id", in.Reseller.ID)
-	var decision string
+	var dec decision
 	var approval TenantApproval
 	var rejection Answer
+	var tenantID string
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (TenantRequestStatus, error) { return status(), nil }); err != nil {
 		return status(), err
 	}
 	open := func(ctx workflow.Context) error {
-		if decision != "" {
-			return temporal.NewApplicationError("this tenant request was already "+decision, ErrTypeAlreadyDecided)
+		if dec.name != "" {
+			return temporal.NewApplicationError("this tenant request was already "+dec.name, ErrTypeAlreadyDecided)
 		}
 		if !workflow.Now(ctx).Before(wait.expiresAt()) {
 			return temporal.NewApplicationError("this tenant request has expired", ErrTypeExpired)
 		}
 		return nil
 	}
+	// recordDecision writes the provider's answer: from the update handler,
+	// or from run() in executions older than read-your-writes. An approval
+	// names the new customer and its tenant here, so that the answer's
+	// "approved" is on the request when the provider reads it back.
+	recordDecision := func(ctx workflow.Context) error {
+		p := activities.Progress{Status: models.TenantRequestRejected, Event: "tenant_request_rejected", Details: map[string]string{"reason": rejection.Reason}}
+		if dec.name == TenantRequestApproved {
+			st.CustomerID = newID(ctx)
+			if tenantID = approval.TenantID; tenantID == "" {
+				tenantID = newID(ctx)
+			}
+			t.setStep(ctx, "Approved: registering the customer")
+			p = activities.Progress{Status: TenantRequestApproved, Event: "tenant_created", Details: map[string]string{"tenant_id": tenantID}}
+		} else {
+			t.setStep(ctx, "Rejected by the provider")
+		}
+		if dec.inHandler {
+			return t.decide(ctx, p)
+		}
+		return t.recordWith(ctx, p)
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, func(ctx workflow.Context, a TenantApproval) (string, error) {
-		decision, approval = TenantRequestApproved, a
-		return TenantRequestApproved, nil
+		approval = a
+		return TenantRequestApproved, dec.take(ctx, TenantRequestApproved, func() bool { return wait.quiet }, recordDecision)
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ TenantApproval) error { return open(ctx) }}); err != nil {
 		return status(), err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, func(ctx workflow.Context, a Answer) (string, error) {
-		decision, rejection = models.TenantRequestRejected, a
-		return models.TenantRequestRejected, nil
+		rejection = a
+		return models.TenantRequestRejected, dec.take(ctx, models.TenantRequestRejected, func() bool { return wait.quiet }, recordDecision)
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return open(ctx) }}); err != nil {
 		return status(), err
 	}
 	finish := func() (TenantRequestStatus, error) {
 		return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}
-	notifyReseller := func(key, subject, body string) error {
-		return sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, subject, body))
+	notifyReseller := func(key string, kind emails.Kind, reason string) error {
+		return sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, kind,
+			emails.Data{Provider: in.Provider.Name, Customer: in.CompanyName, Reason: reason}))
 	}
 
 	if err := t.record(ctx, models.TenantRequestWaitingForProvider, "tenant_requested", map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}, false, ""); err != nil {
 		return status(), err
 	}
-	ask := fmt.Sprintf("%s asks you to create a customer tenant for %s (%s).\nApprove with POST /v1/customer-tenant-requests/%s/approve (optionally {\"tenant_id\": \"…\"}),\nor reject with POST /v1/customer-tenant-requests/%s/reject and {\"reason\": \"…\"}.\nThe request expires on %s (UTC).",
-		in.Reseller.Name, in.CompanyName, in.Domain, in.RequestID, in.RequestID, st.ExpiresAt.Format("2 January 2006 15:04"))
-	if err := sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, "Tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
+	ask := emails.Data{Reseller: in.Reseller.Name, Customer: in.CompanyName, Domain: in.Domain, ID: in.RequestID, ExpiresAt: st.ExpiresAt}
+	if err := sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, emails.TenantRequest, ask)); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for the provider to create the tenant, until "+st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, wait, func() bool { return decision != "" }, never, nothing, func(n int) error {
-		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider,
-			"Reminder: tenant request from "+in.Reseller.Name+": "+in.CompanyName, ask)); err != nil {
+	expired, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
+		reminder := ask
+		reminder.Reminder = true
+		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider, emails.TenantRequest, reminder)); err != nil {
 			return err
 		}
 		return t.record(ctx, models.TenantRequestWaitingForProvider, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
 	})
+	if err != nil {
+		return status(), err
+	}
+	recorded, err := dec.settled(ctx)
+	if err == nil && !expired && !recorded {
+		err = recordDecision(ctx)
+	}
 	if err != nil {
 		return status(), err
 	}
@@ -112,30 +144,17 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 		if err := t.record(ctx, models.TenantRequestExpired, "tenant_request_expired", map[string]string{"reason": "the provider did not answer within the window"}, false, ""); err != nil {
 			return status(), err
 		}
-		if err := notifyReseller("expired", "Tenant request expired: "+in.CompanyName, in.Provider.Name+" did not answer your tenant request for "+in.CompanyName+" in time. You can send a new request."); err != nil {
+		if err := notifyReseller("expired", emails.TenantRequestExpired, ""); err != nil {
 			return status(), err
 		}
 		return finish()
-	case decision == models.TenantRequestRejected:
-		t.setStep(ctx, "Rejected by the provider")
-		if err := t.record(ctx, models.TenantRequestRejected, "tenant_request_rejected", map[string]string{"reason": rejection.Reason}, false, ""); err != nil {
-			return status(), err
-		}
-		if err := notifyReseller("rejected", "Tenant request rejected: "+in.CompanyName, in.Provider.Name+" rejected your tenant request for "+in.CompanyName+": "+rejection.Reason); err != nil {
+	case dec.name == models.TenantRequestRejected:
+		if err := notifyReseller("rejected", emails.TenantRequestRejected, rejection.Reason); err != nil {
 			return status(), err
 		}
 		return finish()
 	}
 
-	st.CustomerID = newID(ctx)
-	tenantID := approval.TenantID
-	if tenantID == "" {
-		tenantID = newID(ctx)
-	}
-	t.setStep(ctx, "Approved: registering the customer")
-	if err := t.record(ctx, TenantRequestApproved, "tenant_created", map[string]string{"tenant_id": tenantID}, false, ""); err != nil {
-		return status(), err
-	}
 	fail := func(cause error) (TenantRequestStatus, error) {
 		logger.Error("Tenant request failed", "error", cause)
 		t.setStep(ctx, "Failed: "+rootMessage(cause))

@@ -206,6 +206,33 @@ func (e InvitationStatus) Valid() bool {
 	}
 }
 
+// Defines values for Locale.
+const (
+	De Locale = "de"
+	En Locale = "en"
+	Es Locale = "es"
+	Fr Locale = "fr"
+	Nl Locale = "nl"
+)
+
+// Valid indicates whether the value is a known member of the Locale enum.
+func (e Locale) Valid() bool {
+	switch e {
+	case De:
+		return true
+	case En:
+		return true
+	case Es:
+		return true
+	case Fr:
+		return true
+	case Nl:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MeType.
 const (
 	MeTypeIndirectProvider MeType = "indirect_provider"
@@ -320,7 +347,9 @@ const (
 	NotFound                         ProblemCode = "not-found"
 	PartnershipNotActive             ProblemCode = "partnership-not-active"
 	PayloadTooLarge                  ProblemCode = "payload-too-large"
+	RateLimited                      ProblemCode = "rate-limited"
 	RelationshipExists               ProblemCode = "relationship-exists"
+	ResendLimit                      ProblemCode = "resend-limit"
 	TokenExpired                     ProblemCode = "token-expired"
 	TokenUsed                        ProblemCode = "token-used"
 	Unauthorized                     ProblemCode = "unauthorized"
@@ -358,7 +387,11 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case PayloadTooLarge:
 		return true
+	case RateLimited:
+		return true
 	case RelationshipExists:
+		return true
+	case ResendLimit:
 		return true
 	case TokenExpired:
 		return true
@@ -524,6 +557,27 @@ func (e CreateExtensionJSONBodyConsentMethod) Valid() bool {
 	}
 }
 
+// ApiKey defines model for ApiKey.
+type ApiKey struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current the key this request was made with
+	Current   bool      `json:"current"`
+	ExpiresAt time.Time `json:"expires_at,omitempty,omitzero"`
+	Id        string    `json:"id"`
+
+	// Last4 the key's last four characters, to tell keys apart (empty for keys made before keys were listed)
+	Last4 string `json:"last4"`
+
+	// LastUsedAt recorded at most once a minute
+	LastUsedAt time.Time `json:"last_used_at,omitempty,omitzero"`
+}
+
+// ApiKeyList defines model for ApiKeyList.
+type ApiKeyList struct {
+	Items []ApiKey `json:"items"`
+}
+
 // BillTo defines model for BillTo.
 type BillTo struct {
 	AddressLine1 string `json:"address_line1"`
@@ -648,11 +702,14 @@ type Extension struct {
 		SignerName  string                 `json:"signer_name,omitempty,omitzero"`
 		Status      ExtensionConsentStatus `json:"status"`
 	} `json:"consent"`
-	CreatedAt      time.Time       `json:"created_at"`
-	CustomerId     string          `json:"customer_id"`
-	Events         []Event         `json:"events,omitempty,omitzero"`
-	ExpiresAt      time.Time       `json:"expires_at"`
-	Id             string          `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	CustomerId string    `json:"customer_id"`
+	Events     []Event   `json:"events,omitempty,omitzero"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Id         string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale         Locale          `json:"locale,omitempty,omitzero"`
 	ProviderId     string          `json:"provider_id"`
 	RelationshipId string          `json:"relationship_id,omitempty,omitzero"`
 	ResellerId     string          `json:"reseller_id"`
@@ -680,24 +737,33 @@ type Invitation struct {
 	Events         []Event           `json:"events,omitempty,omitzero"`
 	ExpiresAt      time.Time         `json:"expires_at"`
 	Id             string            `json:"id"`
-	Message        string            `json:"message,omitempty,omitzero"`
-	ProviderId     string            `json:"provider_id"`
-	RelationshipId string            `json:"relationship_id,omitempty,omitzero"`
-	ResellerId     string            `json:"reseller_id"`
-	Status         InvitationStatus  `json:"status"`
-	WorkflowId     string            `json:"workflow_id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale         Locale           `json:"locale,omitempty,omitzero"`
+	Message        string           `json:"message,omitempty,omitzero"`
+	ProviderId     string           `json:"provider_id"`
+	RelationshipId string           `json:"relationship_id,omitempty,omitzero"`
+	ResellerId     string           `json:"reseller_id"`
+	Status         InvitationStatus `json:"status"`
+	WorkflowId     string           `json:"workflow_id"`
 }
 
 // InvitationStatus defines model for Invitation.Status.
 type InvitationStatus string
 
+// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+type Locale string
+
 // Me defines model for Me.
 type Me struct {
-	ContactEmail string        `json:"contact_email"`
-	CreatedAt    time.Time     `json:"created_at"`
-	DirectBill   bool          `json:"direct_bill"`
-	Enrollment   Enrollment    `json:"enrollment"`
-	Id           string        `json:"id"`
+	ContactEmail string     `json:"contact_email"`
+	CreatedAt    time.Time  `json:"created_at"`
+	DirectBill   bool       `json:"direct_bill"`
+	Enrollment   Enrollment `json:"enrollment"`
+	Id           string     `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale       Locale        `json:"locale,omitempty,omitzero"`
 	Name         string        `json:"name"`
 	Partnerships []Partnership `json:"partnerships"`
 	Type         MeType        `json:"type"`
@@ -706,16 +772,37 @@ type Me struct {
 // MeType defines model for Me.Type.
 type MeType string
 
+// NewApiKey defines model for NewApiKey.
+type NewApiKey struct {
+	// ApiKey shown once; stored only as a hash
+	ApiKey    string    `json:"api_key"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current the key this request was made with
+	Current   bool      `json:"current"`
+	ExpiresAt time.Time `json:"expires_at,omitempty,omitzero"`
+	Id        string    `json:"id"`
+
+	// Last4 the key's last four characters, to tell keys apart (empty for keys made before keys were listed)
+	Last4 string `json:"last4"`
+
+	// LastUsedAt recorded at most once a minute
+	LastUsedAt time.Time `json:"last_used_at,omitempty,omitzero"`
+}
+
 // NewPartner defines model for NewPartner.
 type NewPartner struct {
 	// ApiKey shown once; stored only as a hash
-	ApiKey       string         `json:"api_key"`
-	ContactEmail string         `json:"contact_email"`
-	CreatedAt    time.Time      `json:"created_at"`
-	DirectBill   bool           `json:"direct_bill"`
-	Id           string         `json:"id"`
-	Name         string         `json:"name"`
-	Type         NewPartnerType `json:"type"`
+	ApiKey       string    `json:"api_key"`
+	ContactEmail string    `json:"contact_email"`
+	CreatedAt    time.Time `json:"created_at"`
+	DirectBill   bool      `json:"direct_bill"`
+	Id           string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale         `json:"locale,omitempty,omitzero"`
+	Name   string         `json:"name"`
+	Type   NewPartnerType `json:"type"`
 }
 
 // NewPartnerType defines model for NewPartner.Type.
@@ -751,12 +838,15 @@ type OrderEligibility struct {
 
 // Partner defines model for Partner.
 type Partner struct {
-	ContactEmail string      `json:"contact_email"`
-	CreatedAt    time.Time   `json:"created_at"`
-	DirectBill   bool        `json:"direct_bill"`
-	Id           string      `json:"id"`
-	Name         string      `json:"name"`
-	Type         PartnerType `json:"type"`
+	ContactEmail string    `json:"contact_email"`
+	CreatedAt    time.Time `json:"created_at"`
+	DirectBill   bool      `json:"direct_bill"`
+	Id           string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale      `json:"locale,omitempty,omitzero"`
+	Name   string      `json:"name"`
+	Type   PartnerType `json:"type"`
 }
 
 // PartnerType defines model for Partner.Type.
@@ -844,15 +934,18 @@ type Resent struct {
 
 // TenantRequest defines model for TenantRequest.
 type TenantRequest struct {
-	BillTo         BillTo              `json:"bill_to,omitempty,omitzero"`
-	CompanyName    string              `json:"company_name"`
-	ContactEmail   string              `json:"contact_email"`
-	CreatedAt      time.Time           `json:"created_at"`
-	CustomerId     string              `json:"customer_id,omitempty,omitzero"`
-	Domain         string              `json:"domain"`
-	Events         []Event             `json:"events,omitempty,omitzero"`
-	ExpiresAt      time.Time           `json:"expires_at"`
-	Id             string              `json:"id"`
+	BillTo       BillTo    `json:"bill_to,omitempty,omitzero"`
+	CompanyName  string    `json:"company_name"`
+	ContactEmail string    `json:"contact_email"`
+	CreatedAt    time.Time `json:"created_at"`
+	CustomerId   string    `json:"customer_id,omitempty,omitzero"`
+	Domain       string    `json:"domain"`
+	Events       []Event   `json:"events,omitempty,omitzero"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Id           string    `json:"id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale         Locale              `json:"locale,omitempty,omitzero"`
 	ProviderId     string              `json:"provider_id"`
 	Reason         string              `json:"reason,omitempty,omitzero"`
 	RelationshipId string              `json:"relationship_id,omitempty,omitzero"`
@@ -959,9 +1052,12 @@ type CreatePartnerJSONBody struct {
 	ContactEmail string `json:"contact_email"`
 
 	// DirectBill only for resellers
-	DirectBill bool                      `json:"direct_bill,omitempty,omitzero"`
-	Name       string                    `json:"name"`
-	Type       CreatePartnerJSONBodyType `json:"type"`
+	DirectBill bool `json:"direct_bill,omitempty,omitzero"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale                    `json:"locale,omitempty,omitzero"`
+	Name   string                    `json:"name"`
+	Type   CreatePartnerJSONBodyType `json:"type"`
 }
 
 // CreatePartnerJSONBodyType defines parameters for CreatePartner.
@@ -983,7 +1079,10 @@ type CreateTenantRequestJSONBody struct {
 	CompanyName  string `json:"company_name"`
 	ContactEmail string `json:"contact_email"`
 	Domain       string `json:"domain"`
-	ProviderId   string `json:"provider_id"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale     Locale `json:"locale,omitempty,omitzero"`
+	ProviderId string `json:"provider_id"`
 }
 
 // CreateTenantRequestParams defines parameters for CreateTenantRequest.
@@ -1065,6 +1164,9 @@ type CreateInvitationJSONBody struct {
 	} `json:"customer"`
 	DelegatedAdmin DelegatedAdminRequest `json:"delegated_admin,omitempty,omitzero"`
 
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale `json:"locale,omitempty,omitzero"`
+
 	// Message plain text; the personal link goes at {{link}} if present, else after the text; markup and other links are refused
 	Message    string `json:"message,omitempty,omitzero"`
 	ProviderId string `json:"provider_id"`
@@ -1079,6 +1181,12 @@ type CreateInvitationParams struct {
 // CancelInvitationJSONBody defines parameters for CancelInvitation.
 type CancelInvitationJSONBody struct {
 	Reason string `json:"reason,omitempty,omitzero"`
+}
+
+// CreateApiKeyJSONBody defines parameters for CreateApiKey.
+type CreateApiKeyJSONBody struct {
+	// ExpiresAt optional; the key is refused from then on
+	ExpiresAt time.Time `json:"expires_at,omitempty,omitzero"`
 }
 
 // ListPartnershipsParams defines parameters for ListPartnerships.
@@ -1124,8 +1232,11 @@ type CreateExtensionJSONBody struct {
 	CustomerId string `json:"customer_id"`
 
 	// DelegatedAdminRequired must be false (rule R5: delegated-admin-requires-invitation otherwise)
-	DelegatedAdminRequired bool   `json:"delegated_admin_required,omitempty,omitzero"`
-	ProviderId             string `json:"provider_id"`
+	DelegatedAdminRequired bool `json:"delegated_admin_required,omitempty,omitzero"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale     Locale `json:"locale,omitempty,omitzero"`
+	ProviderId string `json:"provider_id"`
 
 	// ShareBillTo must be true (rule R4: bill-to-sharing-not-acknowledged otherwise)
 	ShareBillTo bool `json:"share_bill_to"`
@@ -1235,6 +1346,9 @@ type CreateInvitationJSONRequestBody CreateInvitationJSONBody
 // CancelInvitationJSONRequestBody defines body for CancelInvitation for application/json ContentType.
 type CancelInvitationJSONRequestBody CancelInvitationJSONBody
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody CreateApiKeyJSONBody
+
 // CreatePartnershipJSONRequestBody defines body for CreatePartnership for application/json ContentType.
 type CreatePartnershipJSONRequestBody CreatePartnershipJSONBody
 
@@ -1261,6 +1375,12 @@ type ServerInterface interface {
 	// CreatePartner Create a partner; its API key is shown once
 	// (POST /v1/admin/partners)
 	CreatePartner(ctx echo.Context) error
+	// AdminRevokeApiKey Revoke any API key of a partner (a leaked key); it stops working at once
+	// (DELETE /v1/admin/partners/{id}/api-keys/{key_id})
+	AdminRevokeApiKey(ctx echo.Context, id ID, keyId string) error
+	// DisablePartner Disable a partner; every one of its API keys is refused from then on
+	// (POST /v1/admin/partners/{id}/disable)
+	DisablePartner(ctx echo.Context, id ID) error
 	// ListTenantRequests Tenant requests the caller made or must answer
 	// (GET /v1/customer-tenant-requests)
 	ListTenantRequests(ctx echo.Context, params ListTenantRequestsParams) error
@@ -1312,12 +1432,21 @@ type ServerInterface interface {
 	// CancelInvitation Withdraw an invitation that still waits
 	// (POST /v1/invitations/{id}/cancel)
 	CancelInvitation(ctx echo.Context, id ID) error
-	// ResendInvitation Send the invitation e-mail again, with a fresh link
+	// ResendInvitation Send the invitation e-mail again, with a fresh link; the earlier links stop working. At most 5 resends in 24 hours (429 resend-limit)
 	// (POST /v1/invitations/{id}/resend)
 	ResendInvitation(ctx echo.Context, id ID) error
 	// GetMe The calling partner, its enrollment and partnerships
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
+	// ListApiKeys The calling partner's active API keys (never the keys themselves)
+	// (GET /v1/me/api-keys)
+	ListApiKeys(ctx echo.Context) error
+	// CreateApiKey Create an API key, shown once; a partner holds at most two active keys (roll out the new one, then revoke the old)
+	// (POST /v1/me/api-keys)
+	CreateApiKey(ctx echo.Context) error
+	// RevokeApiKey Revoke one of the calling partner's API keys; the last active key cannot be revoked
+	// (DELETE /v1/me/api-keys/{id})
+	RevokeApiKey(ctx echo.Context, id ID) error
 	// ListPartnerships The partnerships the caller is party to
 	// (GET /v1/partnerships)
 	ListPartnerships(ctx echo.Context, params ListPartnershipsParams) error
@@ -1423,6 +1552,46 @@ func (w *ServerInterfaceWrapper) CreatePartner(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreatePartner(ctx)
+	return err
+}
+
+// AdminRevokeApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) AdminRevokeApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "key_id" -------------
+	var keyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", ctx.Param("key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AdminRevokeApiKey(ctx, id, keyId)
+	return err
+}
+
+// DisablePartner converts echo context to params.
+func (w *ServerInterfaceWrapper) DisablePartner(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisablePartner(ctx, id)
 	return err
 }
 
@@ -1810,6 +1979,40 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ListApiKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListApiKeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListApiKeys(ctx)
+	return err
+}
+
+// CreateApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateApiKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateApiKey(ctx)
+	return err
+}
+
+// RevokeApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeApiKey(ctx, id)
 	return err
 }
 
@@ -2304,9 +2507,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.POST(options.BaseURL+"/v1/admin/partners", wrapper.CreatePartner, options.OperationMiddlewares["createPartner"]...)
+	router.DELETE(options.BaseURL+"/v1/admin/partners/:id/api-keys/:key_id", wrapper.AdminRevokeApiKey, options.OperationMiddlewares["adminRevokeApiKey"]...)
+	router.POST(options.BaseURL+"/v1/admin/partners/:id/disable", wrapper.DisablePartner, options.OperationMiddlewares["disablePartner"]...)
 	router.POST(options.BaseURL+"/v1/admin/enrollments/:partner_id/approve", wrapper.ApproveEnrollment, options.OperationMiddlewares["approveEnrollment"]...)
 	router.POST(options.BaseURL+"/v1/admin/enrollments/:partner_id/reject", wrapper.RejectEnrollment, options.OperationMiddlewares["rejectEnrollment"]...)
 	router.GET(options.BaseURL+"/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/v1/me/api-keys", wrapper.ListApiKeys, options.OperationMiddlewares["listApiKeys"]...)
+	router.POST(options.BaseURL+"/v1/me/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
+	router.DELETE(options.BaseURL+"/v1/me/api-keys/:id", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
 	router.POST(options.BaseURL+"/v1/enrollment", wrapper.SubmitEnrollment, options.OperationMiddlewares["submitEnrollment"]...)
 	router.GET(options.BaseURL+"/v1/partnerships", wrapper.ListPartnerships, options.OperationMiddlewares["listPartnerships"]...)
 	router.POST(options.BaseURL+"/v1/partnerships", wrapper.CreatePartnership, options.OperationMiddlewares["createPartnership"]...)
@@ -2580,6 +2788,99 @@ func (response CreatePartner422ApplicationProblemPlusJSONResponse) VisitCreatePa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminRevokeApiKeyRequestObject struct {
+	Id    ID     `json:"id"`
+	KeyId string `json:"key_id"`
+}
+
+type AdminRevokeApiKeyResponseObject interface {
+	VisitAdminRevokeApiKeyResponse(w http.ResponseWriter) error
+}
+
+type AdminRevokeApiKey204Response struct {
+}
+
+func (response AdminRevokeApiKey204Response) VisitAdminRevokeApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AdminRevokeApiKey401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response AdminRevokeApiKey401ApplicationProblemPlusJSONResponse) VisitAdminRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminRevokeApiKey404ApplicationProblemPlusJSONResponse Problem
+
+func (response AdminRevokeApiKey404ApplicationProblemPlusJSONResponse) VisitAdminRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisablePartnerRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DisablePartnerResponseObject interface {
+	VisitDisablePartnerResponse(w http.ResponseWriter) error
+}
+
+type DisablePartner204Response struct {
+}
+
+func (response DisablePartner204Response) VisitDisablePartnerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisablePartner401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response DisablePartner401ApplicationProblemPlusJSONResponse) VisitDisablePartnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisablePartner404ApplicationProblemPlusJSONResponse Problem
+
+func (response DisablePartner404ApplicationProblemPlusJSONResponse) VisitDisablePartnerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3454,6 +3755,20 @@ func (response ResendInvitation409ApplicationProblemPlusJSONResponse) VisitResen
 	return err
 }
 
+type ResendInvitation429ApplicationProblemPlusJSONResponse Problem
+
+func (response ResendInvitation429ApplicationProblemPlusJSONResponse) VisitResendInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -3487,6 +3802,177 @@ func (response GetMe401ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeysRequestObject struct {
+}
+
+type ListApiKeysResponseObject interface {
+	VisitListApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListApiKeys200JSONResponse ApiKeyList
+
+func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys401ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeyRequestObject struct {
+	Body *CreateApiKeyJSONRequestBody
+}
+
+type CreateApiKeyResponseObject interface {
+	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateApiKey201ResponseHeaders struct {
+	Location string
+}
+
+type CreateApiKey201JSONResponse struct {
+	Body    NewApiKey
+	Headers CreateApiKey201ResponseHeaders
+}
+
+func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey401ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey409ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateApiKey409ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey422ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateApiKey422ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKeyRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RevokeApiKeyResponseObject interface {
+	VisitRevokeApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeApiKey204Response struct {
+}
+
+func (response RevokeApiKey204Response) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeApiKey401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey401ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey404ApplicationProblemPlusJSONResponse Problem
+
+func (response RevokeApiKey404ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey409ApplicationProblemPlusJSONResponse Problem
+
+func (response RevokeApiKey409ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4479,6 +4965,12 @@ type StrictServerInterface interface {
 	// CreatePartner Create a partner; its API key is shown once
 	// (POST /v1/admin/partners)
 	CreatePartner(ctx context.Context, request CreatePartnerRequestObject) (CreatePartnerResponseObject, error)
+	// AdminRevokeApiKey Revoke any API key of a partner (a leaked key); it stops working at once
+	// (DELETE /v1/admin/partners/{id}/api-keys/{key_id})
+	AdminRevokeApiKey(ctx context.Context, request AdminRevokeApiKeyRequestObject) (AdminRevokeApiKeyResponseObject, error)
+	// DisablePartner Disable a partner; every one of its API keys is refused from then on
+	// (POST /v1/admin/partners/{id}/disable)
+	DisablePartner(ctx context.Context, request DisablePartnerRequestObject) (DisablePartnerResponseObject, error)
 	// ListTenantRequests Tenant requests the caller made or must answer
 	// (GET /v1/customer-tenant-requests)
 	ListTenantRequests(ctx context.Context, request ListTenantRequestsRequestObject) (ListTenantRequestsResponseObject, error)
@@ -4530,12 +5022,21 @@ type StrictServerInterface interface {
 	// CancelInvitation Withdraw an invitation that still waits
 	// (POST /v1/invitations/{id}/cancel)
 	CancelInvitation(ctx context.Context, request CancelInvitationRequestObject) (CancelInvitationResponseObject, error)
-	// ResendInvitation Send the invitation e-mail again, with a fresh link
+	// ResendInvitation Send the invitation e-mail again, with a fresh link; the earlier links stop working. At most 5 resends in 24 hours (429 resend-limit)
 	// (POST /v1/invitations/{id}/resend)
 	ResendInvitation(ctx context.Context, request ResendInvitationRequestObject) (ResendInvitationResponseObject, error)
 	// GetMe The calling partner, its enrollment and partnerships
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListApiKeys The calling partner's active API keys (never the keys themselves)
+	// (GET /v1/me/api-keys)
+	ListApiKeys(ctx context.Context, request ListApiKeysRequestObject) (ListApiKeysResponseObject, error)
+	// CreateApiKey Create an API key, shown once; a partner holds at most two active keys (roll out the new one, then revoke the old)
+	// (POST /v1/me/api-keys)
+	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
+	// RevokeApiKey Revoke one of the calling partner's API keys; the last active key cannot be revoked
+	// (DELETE /v1/me/api-keys/{id})
+	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
 	// ListPartnerships The partnerships the caller is party to
 	// (GET /v1/partnerships)
 	ListPartnerships(ctx context.Context, request ListPartnershipsRequestObject) (ListPartnershipsResponseObject, error)
@@ -4752,6 +5253,57 @@ func (sh *strictHandler) CreatePartner(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CreatePartnerResponseObject); ok {
 		return validResponse.VisitCreatePartnerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AdminRevokeApiKey operation middleware
+func (sh *strictHandler) AdminRevokeApiKey(ctx echo.Context, id ID, keyId string) error {
+	var request AdminRevokeApiKeyRequestObject
+
+	request.Id = id
+	request.KeyId = keyId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminRevokeApiKey(ctx.Request().Context(), request.(AdminRevokeApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminRevokeApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AdminRevokeApiKeyResponseObject); ok {
+		return validResponse.VisitAdminRevokeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisablePartner operation middleware
+func (sh *strictHandler) DisablePartner(ctx echo.Context, id ID) error {
+	var request DisablePartnerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisablePartner(ctx.Request().Context(), request.(DisablePartnerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisablePartner")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisablePartnerResponseObject); ok {
+		return validResponse.VisitDisablePartnerResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5420,6 +5972,103 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListApiKeys operation middleware
+func (sh *strictHandler) ListApiKeys(ctx echo.Context) error {
+	var request ListApiKeysRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListApiKeys(ctx.Request().Context(), request.(ListApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListApiKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListApiKeysResponseObject); ok {
+		return validResponse.VisitListApiKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateApiKey operation middleware
+func (sh *strictHandler) CreateApiKey(ctx echo.Context) error {
+	var request CreateApiKeyRequestObject
+
+	var body CreateApiKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateApiKey(ctx.Request().Context(), request.(CreateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
+		return validResponse.VisitCreateApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeApiKey operation middleware
+func (sh *strictHandler) RevokeApiKey(ctx echo.Context, id ID) error {
+	var request RevokeApiKeyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeApiKey(ctx.Request().Context(), request.(RevokeApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
+		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
