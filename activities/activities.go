@@ -57,6 +57,8 @@ type Activities struct {
 	PartnerCenter PartnerCenter
 	PublicBaseURL string
 	Metrics       Metrics
+	// Secrets seals personal links while their e-mail is pending (ONBOARDING_SECRET_KEY).
+	Secrets *secret.Keyring
 }
 
 type noMetrics struct{}
@@ -130,24 +132,28 @@ type Progress struct {
 	Event          string
 	At             time.Time
 	Details        map[string]string
-	CloseLinks     bool // the process has decided or ended: no link works any more
+	CloseLinks     bool   // the process has decided or ended: no link works any more
+	CustomerEmail  string // an invitation's corrected customer address
 }
 
 // RecordProgress writes an onboarding's status and appends its timeline event.
 func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 	var err error
-	switch p.Kind {
-	case KindInvitation:
+	// An empty Status is a timeline event only: the store leaves the status
+	// as it is, but still finds the onboarding (an event for a missing one is
+	// refused).
+	switch {
+	case p.Kind == KindInvitation:
 		err = a.Store.SetInvitationStatus(ctx, p.SubjectID, p.Status, p.RelationshipID)
-	case KindPartnership:
+	case p.Kind == KindPartnership:
 		err = a.Store.SetPartnershipStatus(ctx, p.SubjectID, p.Status)
-	case KindExtension:
+	case p.Kind == KindExtension:
 		err = a.Store.SetExtensionStatus(ctx, p.SubjectID, p.Status, p.ConsentID, p.RelationshipID)
-	case KindEnrollment:
+	case p.Kind == KindEnrollment:
 		err = a.Store.SetEnrollmentStatus(ctx, p.SubjectID, p.Status, p.Details["reason"])
-	case KindTenantRequest:
+	case p.Kind == KindTenantRequest:
 		err = a.Store.SetTenantRequestStatus(ctx, p.SubjectID, p.Status, p.Details["reason"], p.CustomerID, p.RelationshipID)
-	case KindDelegatedAdmin:
+	case p.Kind == KindDelegatedAdmin:
 		if p.DelegatedAdmin == nil {
 			return temporal.NewNonRetryableApplicationError("delegated admin progress needs its state", ErrTypeInvalidInput, nil)
 		}
@@ -155,6 +161,9 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 		err = a.Store.UpdateDelegatedAdmin(ctx, p.SubjectID, p.Status, d.EndsAt, d.Extensions, d.AutoExtend)
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
+	}
+	if err == nil && p.Kind == KindInvitation && p.CustomerEmail != "" {
+		err = a.Store.SetInvitationCustomerEmail(ctx, p.SubjectID, p.CustomerEmail)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return temporal.NewNonRetryableApplicationError(p.Kind+" "+p.SubjectID+" does not exist", ErrTypeNotFound, err)
@@ -195,6 +204,8 @@ type Link struct {
 // Template (an emails.Kind), Locale and Data; SendEmail renders Subject,
 // Body (the text part) and HTML from them. An Email without a Template is
 // sent as its Subject and Body say (those queued before the templates).
+// Both parts carry the {{link}} placeholder, never the link: it is put in
+// at delivery.
 type Email struct {
 	Key      string
 	To       string
@@ -230,10 +241,30 @@ type EmailResult struct {
 	Status string // sent or held
 }
 
+// E-mail error types. EmailRejected is final: the relay refused the message,
+// the recipient, the credentials or the TLS (its details are an EmailFailure).
+const (
+	ErrTypeEmailRejected = "EmailRejected"
+	// ErrTypeEmailObsolete: the process closed its links before the e-mail
+	// carrying one could be delivered; sending it would only mislead.
+	ErrTypeEmailObsolete = "EmailObsolete"
+	// ErrTypeNoSecretKey: a link cannot be kept for delivery without ONBOARDING_SECRET_KEY.
+	ErrTypeNoSecretKey = "NoSecretKey"
+)
+
+// EmailFailure is the details of an EmailRejected error: why, in a word and
+// in a sentence a partner or operator can act on. It never holds a secret.
+type EmailFailure struct {
+	Reason  string `json:"reason"` // mail.Reason…, or "gave_up"
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message"`
+}
+
 // SendEmail writes the message to the outbox under its key (minting its link
 // token in the same transaction), then delivers it unless an earlier attempt
 // did. A retry after a crash finds the same row, the same link, and does not
-// send twice once delivery was recorded.
+// send twice once delivery was recorded. The outbox keeps the body with its
+// placeholder and the link only sealed (ONBOARDING_SECRET_KEY) until delivery.
 func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error) {
 	if e.Key == "" || e.To == "" {
 		return EmailResult{}, temporal.NewNonRetryableApplicationError("an e-mail needs a key and a recipient", ErrTypeInvalidInput, nil)
@@ -242,20 +273,21 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	if err != nil {
 		return EmailResult{}, err
 	}
+	row := models.OutboxMessage{Key: e.Key, ToAddr: e.To, Subject: e.Subject, Body: e.Body, HTMLBody: e.HTML}
 	var token *models.LinkToken
-	body, htmlBody := e.Body, e.HTML
 	if e.Link != nil {
 		raw, hash := secret.New("")
 		token = &models.LinkToken{Hash: hash, Purpose: e.Link.Purpose, SubjectID: e.Link.SubjectID, ExpiresAt: e.Link.ExpiresAt.UTC()}
-		link := a.linkURL(e.Link.Purpose, raw)
-		body = strings.ReplaceAll(body, LinkPlaceholder, link)
-		htmlBody = strings.ReplaceAll(htmlBody, LinkPlaceholder, html.EscapeString(link))
+		row.LinkSubjectID = e.Link.SubjectID
+		switch sealed, err := a.Secrets.Seal(a.linkURL(e.Link.Purpose, raw), e.Key); {
+		case err == nil:
+			row.SealedLink = &sealed
+		case a.Mailer != nil:
+			return EmailResult{}, temporal.NewNonRetryableApplicationError("set ONBOARDING_SECRET_KEY: personal links are kept sealed until their e-mail is delivered", ErrTypeNoSecretKey, nil)
+		}
+		// Without a key and without SMTP the held message keeps no link at all.
 	}
-	out := models.OutboxMessage{Key: e.Key, ToAddr: e.To, Subject: e.Subject, Body: body}
-	if htmlBody != "" {
-		out.HTMLBody = &htmlBody
-	}
-	msg, err := a.Store.QueueMessage(ctx, out, token)
+	msg, err := a.Store.QueueMessage(ctx, row, token)
 	if err != nil {
 		return EmailResult{}, fmt.Errorf("queue e-mail %s: %w", e.Key, err)
 	}
@@ -263,6 +295,8 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	switch {
 	case msg.Status == models.OutboxSent || msg.Status == models.OutboxHeld:
 		return EmailResult{Status: msg.Status}, nil
+	case msg.Status == models.OutboxFailed:
+		return EmailResult{}, rejected(EmailFailure{Reason: "failed", Message: msg.LastError})
 	case a.Mailer == nil:
 		if err := a.Store.MarkMessage(ctx, msg.Key, models.OutboxHeld, ""); err != nil {
 			return EmailResult{}, err
@@ -271,8 +305,21 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 		logger.Info("E-mail kept in the outbox (no SMTP_URL): read it on /dev/mailbox", "key", msg.Key)
 		return EmailResult{Status: models.OutboxHeld}, nil
 	}
-	if err := a.Mailer.Send(ctx, mail.Message{Key: msg.Key, To: msg.ToAddr, Subject: msg.Subject, Body: msg.Body}); err != nil {
-		a.metrics().Email("failed")
+	text, html, err := ExpandLink(a.Secrets, msg)
+	if err != nil {
+		return EmailResult{}, err
+	}
+	err = a.Mailer.Send(ctx, mail.Message{Key: msg.Key, To: msg.ToAddr, Subject: msg.Subject, Text: text, HTML: html})
+	if perm, ok := mail.IsPermanent(err); ok {
+		a.metrics().Email(models.OutboxFailed)
+		if markErr := a.Store.MarkMessage(ctx, msg.Key, models.OutboxFailed, perm.Error()); markErr != nil {
+			return EmailResult{}, fmt.Errorf("record the refused e-mail %s: %w", msg.Key, markErr)
+		}
+		logger.Warn("E-mail refused for good", "key", msg.Key, "reason", perm.Reason, "error", perm.Error())
+		return EmailResult{}, rejected(EmailFailure{Reason: perm.Reason, Code: perm.Code, Message: perm.Error()})
+	}
+	if err != nil {
+		a.metrics().Email("deferred")
 		if markErr := a.Store.MarkMessage(ctx, msg.Key, models.OutboxPending, err.Error()); markErr != nil {
 			logger.Warn("Could not record the failed delivery", "key", msg.Key, "error", markErr)
 		}
@@ -284,6 +331,46 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	a.metrics().Email(models.OutboxSent)
 	logger.Info("E-mail sent", "key", msg.Key)
 	return EmailResult{Status: models.OutboxSent}, nil
+}
+
+func rejected(f EmailFailure) error {
+	return temporal.NewNonRetryableApplicationError(f.Message, ErrTypeEmailRejected, nil, f)
+}
+
+// ExpandLink returns the text and HTML of a message with its personal link in
+// place of the placeholder, opening the sealed link. A message whose link was
+// closed (its process ended) cannot be delivered.
+func ExpandLink(keys *secret.Keyring, m models.OutboxMessage) (textPart, htmlPart string, err error) {
+	if m.LinkSubjectID == "" {
+		return m.Body, m.HTMLBody, nil
+	}
+	if m.SealedLink == nil {
+		return "", "", temporal.NewNonRetryableApplicationError("the personal link was closed before its e-mail could be delivered", ErrTypeEmailObsolete, nil)
+	}
+	link, err := keys.Open(*m.SealedLink, m.Key)
+	if err != nil {
+		return "", "", temporal.NewNonRetryableApplicationError("the e-mail's personal link cannot be opened: "+err.Error()+
+			" (was ONBOARDING_SECRET_KEY changed without keeping the old one in ONBOARDING_SECRET_KEY_OLD?)", ErrTypeNoSecretKey, nil)
+	}
+	return strings.ReplaceAll(m.Body, LinkPlaceholder, link), strings.ReplaceAll(m.HTMLBody, LinkPlaceholder, html.EscapeString(link)), nil
+}
+
+// GiveUpEmail marks an e-mail failed after MAIL_GIVE_UP and erases its sealed
+// link. Delivered says it went out after all (a last attempt won the race).
+func (a *Activities) GiveUpEmail(ctx context.Context, key string) (delivered bool, err error) {
+	failed, err := a.Store.GiveUpMessage(ctx, key, "given up: not delivered within MAIL_GIVE_UP")
+	if err != nil {
+		return false, err
+	}
+	if failed {
+		a.metrics().Email(models.OutboxFailed)
+		return false, nil
+	}
+	m, err := a.Store.Message(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return m.Status == models.OutboxSent, err
 }
 
 func (a *Activities) linkURL(purpose, token string) string {

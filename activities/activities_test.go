@@ -31,9 +31,10 @@ func TestSendEmailDeliversOnceOverSMTPWithAHashedLink(t *testing.T) {
 			smtpServer, err := mailtest.Start()
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = smtpServer.Close() })
-			sender, err := mail.NewSMTPSender(smtpServer.URL(), "Onboarding <onboarding@localhost>")
+			sender, err := mail.NewSMTPSender(mail.Options{URL: smtpServer.URL(), From: "Onboarding <onboarding@localhost>"})
 			require.NoError(t, err)
 			acts := activities.New(st, sender, "http://onboarding.test/")
+			acts.Secrets = testKeys(t)
 
 			env := activityEnv(acts)
 			email := activities.Email{
@@ -59,9 +60,92 @@ func TestSendEmailDeliversOnceOverSMTPWithAHashedLink(t *testing.T) {
 			var raw int64
 			require.NoError(t, st.DB().Model(&models.LinkToken{}).Where("hash = ?", m[1]).Count(&raw).Error)
 			require.Zero(t, raw, "the raw token is never stored")
+			row, err := st.Message(context.Background(), email.Key)
+			require.NoError(t, err)
+			require.Contains(t, row.Body, activities.LinkPlaceholder, "the outbox keeps the placeholder, not the link")
+			require.NotContains(t, row.Body, m[1])
+			require.Nil(t, row.SealedLink, "the sealed link is erased once the e-mail is sent")
 		})
 	}
 }
+
+func testKeys(t *testing.T) *secret.Keyring {
+	k, err := secret.NewKeyring(secret.NewKey())
+	require.NoError(t, err)
+	return k
+}
+
+func TestSendEmailRefusedForGoodIsNotRetried(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[0])
+	acts := activities.New(st, permanentMailer{}, "http://onboarding.test")
+	acts.Secrets = testKeys(t)
+	metrics := &countingMetrics{}
+	acts.Metrics = metrics
+	env := activityEnv(acts)
+	email := activities.Email{Key: "k3", To: "nobody@b.example", Subject: "s", Body: "open {{link}}",
+		Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: "inv-3", ExpiresAt: time.Now().Add(time.Hour)}}
+	_, err := env.ExecuteActivity(acts.SendEmail, email)
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "got %v", err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, activities.ErrTypeEmailRejected, app.Type())
+	var f activities.EmailFailure
+	require.NoError(t, app.Details(&f))
+	require.Equal(t, mail.ReasonRecipientRefused, f.Reason)
+	require.Equal(t, 550, f.Code)
+	row, err := st.Message(context.Background(), "k3")
+	require.NoError(t, err)
+	require.Equal(t, models.OutboxFailed, row.Status)
+	require.Nil(t, row.SealedLink, "a refused e-mail keeps no link")
+	require.Equal(t, []string{models.OutboxFailed}, metrics.emails)
+
+	_, err = env.ExecuteActivity(acts.SendEmail, email)
+	require.True(t, errors.As(err, &app) && app.Type() == activities.ErrTypeEmailRejected, "a retry finds it failed: %v", err)
+}
+
+func TestSendEmailNeedsTheSecretKeyToSendALink(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[1])
+	acts := activities.New(st, failingMailer{}, "http://onboarding.test")
+	env := activityEnv(acts)
+	_, err := env.ExecuteActivity(acts.SendEmail, activities.Email{Key: "k4", To: "a@b.example", Subject: "s", Body: "{{link}}",
+		Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: "inv-4", ExpiresAt: time.Now().Add(time.Hour)}})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "got %v", err)
+	require.Equal(t, activities.ErrTypeNoSecretKey, app.Type())
+}
+
+func TestHeldEmailKeepsItsLinkSealedUntilTheProcessCloses(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[0])
+	acts := activities.New(st, nil, "http://onboarding.test")
+	acts.Secrets = testKeys(t)
+	env := activityEnv(acts)
+	_, err := env.ExecuteActivity(acts.SendEmail, activities.Email{Key: "k5", To: "a@b.example", Subject: "s", Body: "open {{link}}",
+		Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: "inv-5", ExpiresAt: time.Now().Add(time.Hour)}})
+	require.NoError(t, err)
+	row, err := st.Message(context.Background(), "k5")
+	require.NoError(t, err)
+	require.NotNil(t, row.SealedLink)
+	require.NotContains(t, *row.SealedLink, "onboarding.test")
+	text, _, err := activities.ExpandLink(acts.Secrets, row)
+	require.NoError(t, err)
+	require.Regexp(t, linkPattern, text, "the dev mailbox can still show a usable link")
+
+	require.NoError(t, st.CloseLinkTokens(context.Background(), "inv-5", time.Now()))
+	row, err = st.Message(context.Background(), "k5")
+	require.NoError(t, err)
+	require.Nil(t, row.SealedLink, "a closed process keeps no link")
+}
+
+type permanentMailer struct{}
+
+func (permanentMailer) Send(context.Context, mail.Message) error {
+	return &mail.PermanentError{Reason: mail.ReasonRecipientRefused, Code: 550, Err: errors.New("550 5.1.1 no such user")}
+}
+
+type countingMetrics struct{ emails []string }
+
+func (m *countingMetrics) OnboardingEnded(string, string) {}
+func (m *countingMetrics) Email(outcome string)           { m.emails = append(m.emails, outcome) }
 
 func TestSendEmailWithoutSMTPIsHeldForTheMailbox(t *testing.T) {
 	st := storetest.New(t, storetest.Dialects[1])
@@ -93,7 +177,7 @@ func TestSendEmailRetriesAFailedDelivery(t *testing.T) {
 type failingMailer struct{}
 
 func (failingMailer) Send(context.Context, mail.Message) error {
-	return errors.New("550 mailbox unavailable")
+	return &mail.TransientError{Code: 451, Err: errors.New("451 mailbox unavailable")}
 }
 
 func TestRecordProgressOfAMissingOnboardingIsNotRetried(t *testing.T) {
@@ -186,6 +270,7 @@ func TestSendEmailRendersTheTemplateIntoTheOutbox(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			st := storetest.New(t, d)
 			acts := activities.New(st, nil, "http://onboarding.test")
+			acts.Secrets = testKeys(t)
 			env := activityEnv(acts)
 			expires := time.Date(2026, 12, 15, 14, 30, 0, 0, time.UTC)
 			_, err := env.ExecuteActivity(acts.SendEmail, activities.Email{
@@ -199,11 +284,14 @@ func TestSendEmailRendersTheTemplateIntoTheOutbox(t *testing.T) {
 			require.Len(t, msgs, 1)
 			m := msgs[0]
 			require.Equal(t, "Fabrikam & Söhne lädt Sie zu einer Reseller-Beziehung ein", m.Subject)
-			link := linkPattern.FindString(m.Body)
-			require.NotEmpty(t, link, m.Body)
-			require.Contains(t, m.Body, "Bitte <hier> annehmen: "+link, "the partner's message as written, with the link where it asked")
-			require.NotNil(t, m.HTMLBody)
-			html := *m.HTMLBody
+			// The outbox keeps both parts with the placeholder; the link is put in at delivery.
+			require.Contains(t, m.Body, activities.LinkPlaceholder)
+			require.Contains(t, m.HTMLBody, activities.LinkPlaceholder)
+			text, html, err := activities.ExpandLink(acts.Secrets, m)
+			require.NoError(t, err)
+			link := linkPattern.FindString(text)
+			require.NotEmpty(t, link, text)
+			require.Contains(t, text, "Bitte <hier> annehmen: "+link, "the partner's message as written, with the link where it asked")
 			require.Contains(t, html, `<html lang="de">`)
 			require.Equal(t, 2, strings.Count(html, `href="`+link+`"`), "button and plain link carry the same link")
 			require.Contains(t, html, "Bitte &lt;hier&gt; annehmen: "+link)

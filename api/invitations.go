@@ -235,11 +235,64 @@ func (s *Server) GetInvitation(ctx context.Context, request oapi.GetInvitationRe
 	if err != nil {
 		return nil, err
 	}
-	out := invitationView(inv)
-	if out.Events, err = s.timeline(ctx, inv.ID); err != nil {
+	out, err := s.invitationWithTimeline(ctx, inv)
+	if err != nil {
 		return nil, err
 	}
 	return oapi.GetInvitation200JSONResponse{InvitationBodyJSONResponse: oapi.InvitationBodyJSONResponse(out)}, nil
+}
+
+func (s *Server) invitationWithTimeline(ctx context.Context, inv models.Invitation) (oapi.Invitation, error) {
+	out := invitationView(inv)
+	events, err := s.store.Events(ctx, inv.ID)
+	if err != nil {
+		return out, err
+	}
+	out.Events = toEvents(events)
+	out.EmailDelivery = emailDelivery(events)
+	return out, nil
+}
+
+// emailDelivery reads what became of the latest e-mail to the customer from
+// the timeline: the workflow records each delivery and each final failure.
+func emailDelivery(events []models.OnboardingEvent) oapi.EmailDelivery {
+	d := oapi.EmailDelivery{State: "pending"}
+	for _, e := range events {
+		switch e.Type {
+		case "invitation_sent", "invitation_resent", "reminder_sent":
+			d = oapi.EmailDelivery{State: "sent", To: e.Details["to"], At: e.At}
+		case "email_failed":
+			d = oapi.EmailDelivery{State: "failed", To: e.Details["to"], Reason: e.Details["reason"], Message: e.Details["message"], At: e.At}
+		}
+	}
+	return d
+}
+
+// UpdateInvitation corrects the customer's address of a waiting invitation;
+// later e-mails (a resend, the reminders) go to it.
+func (s *Server) UpdateInvitation(ctx context.Context, request oapi.UpdateInvitationRequestObject) (oapi.UpdateInvitationResponseObject, error) {
+	inv, err := s.ownInvitation(ctx, request.Id)
+	if err != nil {
+		return nil, err
+	}
+	email := request.Body.Customer.Email
+	var f fieldErrors
+	f.requireEmail("customer.email", email)
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	var changed string
+	if err := s.update(ctx, inv.WorkflowID, workflows.UpdateChangeEmail, &changed, workflows.EmailChange{Email: email}); err != nil {
+		return nil, s.closedInvitation(err)
+	}
+	if inv, err = s.store.Invitation(ctx, inv.ID); err != nil {
+		return nil, err
+	}
+	out, err := s.invitationWithTimeline(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.UpdateInvitation200JSONResponse{InvitationBodyJSONResponse: oapi.InvitationBodyJSONResponse(out)}, nil
 }
 
 func (s *Server) ListInvitations(ctx context.Context, request oapi.ListInvitationsRequestObject) (oapi.ListInvitationsResponseObject, error) {

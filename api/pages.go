@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/csp-onboarding/onboarding/i18n"
+	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -339,6 +340,12 @@ func (s *Server) devMailbox(c echo.Context) error {
 	msgs, err := s.store.Messages(c.Request().Context(), 100)
 	if err != nil {
 		return err
+	}
+	// The outbox keeps {{link}} and the link only sealed: open it for display.
+	for i, m := range msgs {
+		if text, html, err := activities.ExpandLink(s.secrets, m); err == nil {
+			msgs[i].Body, msgs[i].HTMLBody = text, html
+		}
 	}
 	return s.pages.render(c, http.StatusOK, "mailbox", map[string]any{"L": i18n.For(i18n.Default), "Title": "Dev mailbox", "Messages": msgs})
 }

@@ -43,8 +43,8 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	// DevMailbox serves /dev/mailbox (only in `onboarding dev`).
 	DevMailbox bool
-	// Keys seal webhook signing secrets; nil refuses new webhook endpoints.
-	Keys *secret.Keyring
+	// Secrets opens the sealed links of held e-mails for the dev mailbox.
+	Secrets *secret.Keyring
 }
 
 // Server holds the handlers' dependencies.
@@ -53,10 +53,10 @@ type Server struct {
 	temporal Temporal
 	cfg      config.Config
 	logger   *slog.Logger
-	keys     *secret.Keyring
 	metrics  *metrics.Metrics
 	pages    *pageRenderer
 	limits   limits
+	secrets  *secret.Keyring
 }
 
 const maxBody = "64K"
@@ -66,8 +66,8 @@ func New(d Deps) *echo.Echo {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, keys: d.Keys, metrics: d.Metrics, pages: newPageRenderer(),
-		limits: newLimits(d.Config.RateLimits)}
+	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(),
+		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)

@@ -91,7 +91,7 @@ func validWebhookEvents(events []string) ([]string, error) {
 }
 
 func (s *Server) needKeys() error {
-	if s.keys == nil {
+	if s.secrets == nil {
 		return problem(http.StatusServiceUnavailable, CodeUnavailable, "webhooks need ONBOARDING_SECRET_KEY on the server: signing secrets are kept sealed under it")
 	}
 	return nil
@@ -124,7 +124,7 @@ func (s *Server) CreateWebhookEndpoint(ctx context.Context, request oapi.CreateW
 	e := models.WebhookEndpoint{ID: "whe_" + newID(), PartnerID: currentPartner(ctx).ID, URL: req.Url, Description: req.Description,
 		Events: events, Enabled: true}
 	plain := webhooks.NewSecret()
-	if e.SecretSealed, err = webhooks.SealSecret(s.keys, e.ID, plain); err != nil {
+	if e.SecretSealed, err = webhooks.SealSecret(s.secrets, e.ID, plain); err != nil {
 		return nil, err
 	}
 	if err := s.store.CreateWebhookEndpoint(ctx, &e); err != nil {
@@ -212,7 +212,7 @@ func (s *Server) RotateWebhookSecret(ctx context.Context, request oapi.RotateWeb
 		return nil, err
 	}
 	plain := webhooks.NewSecret()
-	sealed, err := webhooks.SealSecret(s.keys, e.ID, plain)
+	sealed, err := webhooks.SealSecret(s.secrets, e.ID, plain)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/csp-onboarding/onboarding/temporalclient"
 	"github.com/csp-onboarding/onboarding/webhooks"
 	"github.com/csp-onboarding/onboarding/worker"
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 // Roles says which parts this process runs.
@@ -85,12 +86,33 @@ func NewMailer(cfg config.Config) (activities.Mailer, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
-	return mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
+	return mail.NewSMTPSender(mail.Options{URL: cfg.SMTPURL, From: cfg.MailFrom, CAFile: cfg.SMTPTLSCA,
+		ConnectTimeout: cfg.SMTPConnectTimeout, SendTimeout: cfg.SMTPSendTimeout})
+}
+
+// Secrets returns the keyring that seals personal links, or nil without
+// ONBOARDING_SECRET_KEY. With SMTP_URL every process needs one, so that a
+// misconfigured deployment stops at start rather than at its first e-mail.
+func Secrets(cfg config.Config) (*secret.Keyring, error) {
+	keys, err := secret.NewKeyring(cfg.SecretKey, cfg.SecretKeyOld)
+	if err != nil {
+		return nil, err
+	}
+	if keys == nil && cfg.SMTPURL != "" {
+		return nil, errors.New("ONBOARDING_SECRET_KEY is required with SMTP_URL: personal links are kept sealed under it until their e-mail is delivered " +
+			"(make one with: openssl rand -base64 32; keep it like a password, the same on every api and worker process)")
+	}
+	return keys, nil
 }
 
 // Start runs the chosen roles against an open store.
 func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger, roles Roles) (*App, error) {
-	keys, err := secret.NewKeyring(cfg.SecretKey, cfg.SecretKeyOld)
+	keys, err := Secrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Parsed by every process, so a wrong SMTP_URL stops any of them at start.
+	mailer, err := NewMailer(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -105,13 +127,13 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		if err := temporalclient.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 			logger.Warn("Could not register the search attributes; UI searches on them will fail until they exist", "error", err)
 		}
-		mailer, err := NewMailer(cfg)
-		if err != nil {
-			c.Close()
-			return nil, err
+		if mailer != nil {
+			logger.Info("E-mail goes through SMTP", "relay", mailer.(*mail.SMTPSender).Describe(), "give_up_after", cfg.MailGiveUp)
 		}
+		workflows.MailGiveUp = cfg.MailGiveUp
 		acts := activities.New(st, mailer, cfg.PublicBaseURL)
 		acts.Metrics = a.Metrics
+		acts.Secrets = keys
 		a.worker = worker.New(c, cfg.TemporalTaskQueue, acts, cfg.WorkerStopTimeout)
 		if err := a.worker.Start(); err != nil {
 			c.Close()
@@ -128,7 +150,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		}
 	}
 	if roles.API {
-		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Keys: keys})
+		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Secrets: keys})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			a.Stop(ctx)
@@ -247,7 +269,7 @@ func notifier(st *store.Store, mailer activities.Mailer) webhooks.Notifier {
 		if mailer == nil {
 			return st.MarkMessage(ctx, key, models.OutboxHeld, "")
 		}
-		if err := mailer.Send(ctx, mail.Message{Key: key, To: to, Subject: subject, Body: body}); err != nil {
+		if err := mailer.Send(ctx, mail.Message{Key: key, To: to, Subject: subject, Text: body}); err != nil {
 			return errors.Join(err, st.MarkMessage(ctx, key, models.OutboxPending, err.Error()))
 		}
 		return st.MarkMessage(ctx, key, models.OutboxSent, "")

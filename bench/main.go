@@ -164,6 +164,7 @@ func run(o options) error {
 	// One key and one loopback address stand for every simulated customer:
 	// the benchmark measures the engine, not the per-client limits.
 	cfg.RateLimits = config.RateLimits{}
+	cfg.SecretKey = secret.NewKey()
 	port, err := freePort()
 	if err != nil {
 		return err

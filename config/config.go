@@ -29,9 +29,19 @@ type Config struct {
 	TemporalTLSServer string // TEMPORAL_TLS_SERVER_NAME
 	TemporalUIPort    int    // TEMPORAL_UI_PORT: Web UI of the embedded server (dev only)
 
-	SMTPURL       string // SMTP_URL: smtp://user:pass@host:port; empty keeps mail in the outbox
-	MailFrom      string // MAIL_FROM
-	OperatorEmail string // ONBOARDING_OPERATOR_EMAIL: where enrollment reviews are asked for
+	SMTPURL            string        // SMTP_URL: smtp[s]://user:pass@host:port[?tls=required|none]; empty keeps mail in the outbox
+	SMTPTLSCA          string        // SMTP_TLS_CA: PEM file of a private CA the relay's certificate is verified against
+	SMTPConnectTimeout time.Duration // SMTP_CONNECT_TIMEOUT: connect, and each reply of the relay
+	SMTPSendTimeout    time.Duration // SMTP_SEND_TIMEOUT: the whole exchange of one e-mail
+	MailGiveUp         time.Duration // MAIL_GIVE_UP: how long an e-mail is retried before it counts as failed
+	MailFrom           string        // MAIL_FROM
+	OperatorEmail      string        // ONBOARDING_OPERATOR_EMAIL: where enrollment reviews are asked for
+
+	// SecretKey seals personal links while their e-mail is pending, and
+	// webhook signing secrets (ONBOARDING_SECRET_KEY, 32 bytes in base64); SecretKeyOld are earlier
+	// keys still accepted for opening (ONBOARDING_SECRET_KEY_OLD, comma-separated).
+	SecretKey    string
+	SecretKeyOld string
 
 	// AllowConsentAttestation lets a partner attest the customer's consent
 	// instead of the customer confirming it (ONBOARDING_ALLOW_CONSENT_ATTESTATION).
@@ -40,13 +50,6 @@ type Config struct {
 	// WorkerStopTimeout is how long a stopping worker (SIGTERM) lets its
 	// in-flight activities finish before it exits (WORKER_STOP_TIMEOUT).
 	WorkerStopTimeout time.Duration
-
-	// SecretKey seals what must be kept secret yet used again (webhook
-	// signing secrets): ONBOARDING_SECRET_KEY, 32 bytes in base64;
-	// SecretKeyOld are earlier keys still accepted for opening
-	// (ONBOARDING_SECRET_KEY_OLD, comma-separated).
-	SecretKey    string
-	SecretKeyOld string
 
 	Webhooks Webhooks
 
@@ -107,18 +110,21 @@ const day = 24 * time.Hour
 // Default is the configuration with no variable set.
 func Default() Config {
 	return Config{
-		HTTPAddr:          ":8080",
-		MetricsAddr:       ":9090",
-		PublicBaseURL:     "http://localhost:8080",
-		DataDir:           "./data",
-		TemporalAddress:   "127.0.0.1:7233",
-		TemporalNamespace: "default",
-		TemporalTaskQueue: "onboarding",
-		TemporalUIPort:    8233,
-		MailFrom:          "CSP Onboarding <onboarding@localhost>",
-		OperatorEmail:     "operators@localhost",
-		LogLevel:          "info",
-		WorkerStopTimeout: 30 * time.Second,
+		HTTPAddr:           ":8080",
+		MetricsAddr:        ":9090",
+		PublicBaseURL:      "http://localhost:8080",
+		DataDir:            "./data",
+		TemporalAddress:    "127.0.0.1:7233",
+		TemporalNamespace:  "default",
+		TemporalTaskQueue:  "onboarding",
+		TemporalUIPort:     8233,
+		MailFrom:           "CSP Onboarding <onboarding@localhost>",
+		SMTPConnectTimeout: 10 * time.Second,
+		SMTPSendTimeout:    time.Minute,
+		MailGiveUp:         day,
+		OperatorEmail:      "operators@localhost",
+		LogLevel:           "info",
+		WorkerStopTimeout:  30 * time.Second,
 		Webhooks: Webhooks{
 			Timeout: 10 * time.Second,
 			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
@@ -174,10 +180,11 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("TEMPORAL_TLS_CA", &c.TemporalTLSCA)
 	str("TEMPORAL_TLS_SERVER_NAME", &c.TemporalTLSServer)
 	str("SMTP_URL", &c.SMTPURL)
-	str("MAIL_FROM", &c.MailFrom)
-	str("ONBOARDING_OPERATOR_EMAIL", &c.OperatorEmail)
+	str("SMTP_TLS_CA", &c.SMTPTLSCA)
 	str("ONBOARDING_SECRET_KEY", &c.SecretKey)
 	str("ONBOARDING_SECRET_KEY_OLD", &c.SecretKeyOld)
+	str("MAIL_FROM", &c.MailFrom)
+	str("ONBOARDING_OPERATOR_EMAIL", &c.OperatorEmail)
 	str("LOG_LEVEL", &c.LogLevel)
 	str("LOG_FORMAT", &c.LogFormat)
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
@@ -275,6 +282,9 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("WEBHOOKS_TIMEOUT", &c.Webhooks.Timeout)
 	durations("WEBHOOKS_RETRY_SCHEDULE", &c.Webhooks.RetrySchedule)
 	duration("WEBHOOKS_DISABLE_AFTER", &c.Webhooks.DisableAfter)
+	duration("SMTP_CONNECT_TIMEOUT", &c.SMTPConnectTimeout)
+	duration("SMTP_SEND_TIMEOUT", &c.SMTPSendTimeout)
+	duration("MAIL_GIVE_UP", &c.MailGiveUp)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

@@ -50,3 +50,24 @@ func TestBadValuesAreRefusedWithTheirName(t *testing.T) {
 		}
 	}
 }
+
+func TestMailSettings(t *testing.T) {
+	c, err := fromLookup(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MailGiveUp != 24*time.Hour || c.SMTPConnectTimeout != 10*time.Second || c.SMTPSendTimeout != time.Minute {
+		t.Fatalf("mail defaults: %+v", c)
+	}
+	c, err = fromLookup(env(map[string]string{"MAIL_GIVE_UP": "2h", "SMTP_TLS_CA": "/ca.pem", "SMTP_SEND_TIMEOUT": "30s",
+		"ONBOARDING_SECRET_KEY": "k", "ONBOARDING_SECRET_KEY_OLD": "o1,o2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MailGiveUp != 2*time.Hour || c.SMTPTLSCA != "/ca.pem" || c.SMTPSendTimeout != 30*time.Second || c.SecretKey != "k" || c.SecretKeyOld != "o1,o2" {
+		t.Fatalf("mail overrides: %+v", c)
+	}
+	if _, err := fromLookup(env(map[string]string{"MAIL_GIVE_UP": "never"})); err == nil || !strings.Contains(err.Error(), "MAIL_GIVE_UP") {
+		t.Fatalf("bad MAIL_GIVE_UP: %v", err)
+	}
+}

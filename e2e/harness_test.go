@@ -27,6 +27,7 @@ import (
 	"github.com/csp-onboarding/onboarding/devserver"
 	"github.com/csp-onboarding/onboarding/mail/mailtest"
 	"github.com/csp-onboarding/onboarding/migrations"
+	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/store/storetest"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -114,6 +115,7 @@ func startProductWith(t *testing.T, adjust func(*config.Config)) *product {
 	cfg.TemporalAddress = temporalServer.FrontendAddress()
 	cfg.TemporalTaskQueue = "e2e-" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
 	cfg.AdminToken = adminToken
+	cfg.SecretKey = secret.NewKey()
 	if adjust != nil {
 		adjust(&cfg)
 	}

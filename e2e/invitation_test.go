@@ -18,6 +18,7 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/mail/mailtest"
 	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -231,6 +232,7 @@ func TestEmbeddedDefaultSurvivesRestart(t *testing.T) {
 	cfg.TemporalAddress = srv.FrontendAddress()
 	cfg.TemporalTaskQueue = "e2e-restart"
 	cfg.AdminToken = adminToken
+	cfg.SecretKey = secret.NewKey() // as `onboarding dev` keeps one in data/secret-key
 
 	openStore := func() *store.Store {
 		st, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(dir, "onboarding.db")})

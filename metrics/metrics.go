@@ -46,7 +46,7 @@ func New() *Metrics {
 			Name: "onboarding_onboardings_ended_total", Help: "Onboardings that reached a final status (completed, declined, expired, …), by kind.",
 		}, []string{"kind", "status"}),
 		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "onboarding_emails_total", Help: "E-mails by outcome: sent, held (no SMTP) or failed (a delivery attempt).",
+			Name: "onboarding_emails_total", Help: "E-mails by outcome: sent, held (no SMTP), deferred (an attempt to retry) or failed (refused for good, or given up after MAIL_GIVE_UP).",
 		}, []string{"outcome"}),
 	}
 	r.MustRegister(m.httpRequests, m.httpDuration, m.started, m.ended, m.emails)

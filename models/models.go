@@ -107,6 +107,7 @@ const (
 	OutboxPending = "pending"
 	OutboxSent    = "sent"
 	OutboxHeld    = "held"
+	OutboxFailed  = "failed" // refused for good, or given up after MAIL_GIVE_UP
 )
 
 // Partner is an indirect provider or a reseller. The API key is shown once at
@@ -295,18 +296,22 @@ type LinkToken struct {
 
 // OutboxMessage is one e-mail, written once under a key the workflow chooses
 // and delivered at most once per successful send.
+// Body and HTMLBody keep the {{link}} placeholder: the link itself is only in
+// SealedLink (encrypted) until the message is delivered.
 type OutboxMessage struct {
-	Key       string     `gorm:"primaryKey"`
-	ToAddr    string     ``
-	Subject   string     ``
-	Body      string     `` // the text part
-	HTMLBody  *string    `` // the HTML part; nil for text-only messages
-	Status    string     ``
-	Attempts  int        ``
-	LastError string     ``
-	SentAt    *time.Time ``
-	CreatedAt time.Time  ``
-	UpdatedAt time.Time  ``
+	Key           string     `gorm:"primaryKey"`
+	ToAddr        string     ``
+	Subject       string     ``
+	Body          string     `` // the text part
+	HTMLBody      string     `` // the HTML part; empty for text-only messages
+	SealedLink    *string    ``
+	LinkSubjectID string     ``
+	Status        string     ``
+	Attempts      int        ``
+	LastError     string     ``
+	SentAt        *time.Time ``
+	CreatedAt     time.Time  ``
+	UpdatedAt     time.Time  ``
 }
 
 // IdempotencyKey remembers which resource a partner's Idempotency-Key created.

@@ -40,6 +40,16 @@ func (s *Store) ListInvitations(ctx context.Context, resellerID, status string, 
 }
 
 // SetInvitationStatus records an invitation's status (and its relationship once made).
+// SetInvitationCustomerEmail records a corrected customer address.
+func (s *Store) SetInvitationCustomerEmail(ctx context.Context, id, email string) error {
+	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).
+		Updates(map[string]any{"customer_email": email, "updated_at": now()})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}
+
 func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error {
 	updates := statusUpdates(status)
 	if relationshipID != "" {
@@ -118,10 +128,16 @@ func (s *Store) LinkToken(ctx context.Context, hash string) (models.LinkToken, e
 
 // CloseLinkTokens marks every link of a subject used, so that no link works
 // once its process has decided or ended.
+// The sealed links of its e-mails go too: a link that cannot work is not kept.
 func (s *Store) CloseLinkTokens(ctx context.Context, subjectID string, at time.Time) error {
-	return s.db.WithContext(ctx).Model(&models.LinkToken{}).
-		Where("subject_id = ? AND used_at IS NULL", subjectID).
-		Update("used_at", at.UTC()).Error
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&models.LinkToken{}).Where("subject_id = ? AND used_at IS NULL", subjectID).
+			Update("used_at", at.UTC()).Error; err != nil {
+			return err
+		}
+		return tx.Model(&models.OutboxMessage{}).Where("link_subject_id = ? AND sealed_link IS NOT NULL", subjectID).
+			Update("sealed_link", nil).Error
+	})
 }
 
 // SupersedeLinkTokens closes a subject's open links of one purpose because a

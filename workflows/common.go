@@ -76,6 +76,8 @@ const (
 	UpdateConsent = "consent"
 	UpdateApprove = "approve"
 	UpdateReject  = "reject"
+	// UpdateChangeEmail gives an invitation a corrected customer address for later e-mails.
+	UpdateChangeEmail = "change_customer_email"
 )
 
 // Error types of rejected updates; the API maps them to problems.
@@ -184,6 +186,7 @@ func (t *tracker) write(ctx workflow.Context, p activities.Progress, local bool)
 	if err := f.Get(ctx, nil); err != nil {
 		return err
 	}
+	// An empty status is a timeline event only: the status stays as it is.
 	if p.Status != "" && p.Status != t.status {
 		t.status = p.Status
 		return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(p.Status))
@@ -260,9 +263,10 @@ func answerDetails(ans Answer) map[string]string {
 	return d
 }
 
-// sendEmail runs SendEmail; its key makes it exactly-once.
+// sendEmail runs SendEmail and waits; its key makes it exactly-once. New
+// code sends through a mailer, which never blocks a wait.
 func sendEmail(ctx workflow.Context, e activities.Email) error {
-	return workflow.ExecuteActivity(withActivityOptions(ctx), a.SendEmail, e).Get(ctx, nil)
+	return workflow.ExecuteActivity(emailOptions(ctx), a.SendEmail, e).Get(ctx, nil)
 }
 
 // answerWait describes how long a process waits for an answer, and when it reminds.

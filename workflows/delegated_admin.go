@@ -63,6 +63,7 @@ type delegatedAdmin struct {
 	ended     decision // the termination, recorded by its handler
 	quiet     bool     // run() waits and records nothing: a termination is recorded then
 	logger    log.Logger
+	mail      *mailer
 }
 
 // DelegatedAdminWorkflow runs a delegated admin relationship from activation
@@ -156,6 +157,7 @@ func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
 
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	id := w.in.DelegatedAdminID
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	if w.in.Seq == 0 {
 		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
 			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
@@ -217,7 +219,7 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err := w.record(ctx, models.DelegatedAdminExpired, "delegated_admin_expired", nil); err != nil {
 				return w.status(ctx), err
 			}
-			if err := sendEmail(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
+			if err := w.mail.sendNow(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
 				emails.Data{CustomerID: w.in.CustomerID, EndsAt: w.in.EndsAt})); err != nil {
 				return w.status(ctx), err
 			}
@@ -232,15 +234,27 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 	notice := emails.Data{CustomerID: w.in.CustomerID, Roles: w.in.Roles, EndsAt: w.in.EndsAt, Days: days, AutoExtend: w.in.AutoExtend, ExtendDays: autoExtendDays()}
 	key := fmt.Sprintf("delegated-admin:%s:notice:%s:%d", w.in.DelegatedAdminID, w.in.EndsAt.Format("20060102"), days)
-	if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, emails.DelegatedAdminNotice, notice)); err != nil {
-		return err
+	if !w.mail.async {
+		if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, emails.DelegatedAdminNotice, notice)); err != nil {
+			return err
+		}
+		w.in.NoticesSent = append(w.in.NoticesSent, days)
+		return w.record(ctx, models.DelegatedAdminActive, "notice_sent", map[string]string{"days_before_end": fmt.Sprint(days)})
 	}
+	// Marked at once, so the loop goes on to the next date while the notice goes out.
 	w.in.NoticesSent = append(w.in.NoticesSent, days)
-	return w.record(ctx, models.DelegatedAdminActive, "notice_sent", map[string]string{"days_before_end": fmt.Sprint(days)})
+	return w.mail.send(ctx, partnerNotice(key, w.in.Reseller, emails.DelegatedAdminNotice, notice), func(ctx workflow.Context) error {
+		return w.t.recordWith(ctx, activities.Progress{Event: "notice_sent", Details: map[string]string{"days_before_end": fmt.Sprint(days)}, DelegatedAdmin: w.state()})
+	})
 }
 
 func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	w.quiet = true
+	if w.mail.async {
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(ctx), err
+		}
+	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.status(ctx), err
 	}
@@ -258,5 +272,10 @@ func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStat
 
 func (w *delegatedAdmin) finish(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	w.quiet = true
+	if w.mail.async {
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(ctx), err
+		}
+	}
 	return w.status(ctx), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }

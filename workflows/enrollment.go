@@ -81,6 +81,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		}
 	}
 
+	m := newMailer(ctx, &t, logger)
 	if err := t.record(ctx, models.EnrollmentSubmitted, "enrollment_submitted", nil, false, ""); err != nil {
 		return status(), err
 	}
@@ -88,7 +89,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 	review := func(stage string) emails.Data {
 		return emails.Data{Stage: stage, Partner: in.Partner.Name, PartnerID: in.Partner.ID, ExpiresAt: escalatesAt, BusinessDays: in.EscalateAfterBusinessDays}
 	}
-	if err := sendEmail(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, emails.EnrollmentReview, review(emails.StageReview))); err != nil {
+	if err := m.send(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, emails.EnrollmentReview, review(emails.StageReview)), nil); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for an operator to review the enrollment")
@@ -99,10 +100,9 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 			t.setStep(ctx, "Escalated: waiting for an operator")
 		}
 		key := fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), event)
-		if err := sendEmail(ctx, partnerNotice(key, operators, emails.EnrollmentReview, review(stage))); err != nil {
-			return err
-		}
-		return t.record(ctx, models.EnrollmentSubmitted, event, nil, false, "")
+		return m.send(ctx, partnerNotice(key, operators, emails.EnrollmentReview, review(stage)), func(ctx workflow.Context) error {
+			return t.record(ctx, "", event, nil, false, "")
+		})
 	})
 	if err != nil {
 		return status(), err
@@ -115,9 +115,14 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		return status(), err
 	}
 	decided := dec.name
-	if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decided), in.Partner, emails.EnrollmentDecision,
+	if err := m.sendNow(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decided), in.Partner, emails.EnrollmentDecision,
 		emails.Data{Approved: decided == models.EnrollmentApproved, Reason: answer.Reason})); err != nil {
 		return status(), err
+	}
+	if m.async {
+		if err := m.finish(ctx); err != nil {
+			return status(), err
+		}
 	}
 	logger.Info("Enrollment decided", "status", decided)
 	return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })

@@ -46,6 +46,8 @@ type ExtensionStatus struct {
 	RemindersSent  int       `json:"reminders_sent"`
 	ConsentID      string    `json:"consent_id,omitempty"`
 	RelationshipID string    `json:"relationship_id,omitempty"`
+	// EmailDelivery is the latest e-mail to the customer: pending, sent or failed (with why).
+	EmailDelivery *EmailDelivery `json:"email_delivery,omitempty"`
 }
 
 type extension struct {
@@ -57,6 +59,7 @@ type extension struct {
 	answer   Answer
 	answerAt time.Time
 	logger   log.Logger
+	mail     *mailer
 }
 
 // ExtensionWorkflow is the relationship extension with its consent gate: no
@@ -72,6 +75,10 @@ func ExtensionWorkflow(ctx workflow.Context, in ExtensionInput) (ExtensionStatus
 func (w *extension) status() ExtensionStatus {
 	s := w.st
 	s.Status, s.Step = w.t.status, w.t.step
+	if w.mail != nil && w.mail.delivery != nil {
+		d := *w.mail.delivery
+		s.EmailDelivery = &d
+	}
 	return s
 }
 
@@ -113,6 +120,7 @@ func (w *extension) setup(ctx workflow.Context) error {
 
 func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	id := w.in.ExtensionID
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Checking the extension's rules")
 	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "extension_requested",
 		map[string]string{"provider_id": w.in.Provider.ID, "consent_method": w.in.Method}, false, ""); err != nil {
@@ -179,21 +187,19 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	id := w.in.ExtensionID
 	w.t.setStep(ctx, "Sending the consent request to the customer")
-	if err := sendEmail(ctx, w.consentEmail("extension:"+id+":consent", false)); err != nil {
+	if err := w.mail.send(ctx, w.consentEmail("extension:"+id+":consent", false), func(ctx workflow.Context) error {
+		return w.t.record(ctx, "", "consent_requested", map[string]string{"to": w.in.CustomerEmail}, false, "")
+	}); err != nil {
 		_, ferr := w.fail(ctx, err)
 		return true, ferr
-	}
-	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "consent_requested", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
-		return true, err
 	}
 	w.t.setStep(ctx, "Waiting for the customer's consent, until "+w.st.ExpiresAt.Format(time.RFC3339))
 	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
-			if err := sendEmail(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true)); err != nil {
-				return err
-			}
-			w.st.RemindersSent = n
-			return w.t.record(ctx, models.ExtensionWaitingForConsent, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+			return w.mail.send(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true), func(ctx workflow.Context) error {
+				w.st.RemindersSent = n
+				return w.t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+			})
 		})
 	if err != nil {
 		if isCancellation(err) {
@@ -204,6 +210,12 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 			}
 		}
 		return true, err
+	}
+	if w.mail.async {
+		// Answered or expired: a consent e-mail still being retried must not go out now.
+		if err := w.mail.finish(ctx); err != nil {
+			return true, err
+		}
 	}
 	recorded, err := w.decision.settled(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,6 +40,14 @@ type InvitationStatus struct {
 	Resends        int       `json:"resends"`
 	CustomerID     string    `json:"customer_id,omitempty"`
 	RelationshipID string    `json:"relationship_id,omitempty"`
+	CustomerEmail  string    `json:"customer_email,omitempty"`
+	// EmailDelivery is the latest e-mail to the customer: pending, sent or failed (with why).
+	EmailDelivery *EmailDelivery `json:"email_delivery,omitempty"`
+}
+
+// EmailChange is a partner's corrected customer address.
+type EmailChange struct {
+	Email string `json:"email"`
 }
 
 type invitation struct {
@@ -55,6 +64,7 @@ type invitation struct {
 	resending       int
 	resentAt        []time.Time // accepted resends, for the limit per day
 	logger          log.Logger
+	mail            *mailer
 }
 
 // Resends are limited per invitation, in the update's validator, so the
@@ -77,7 +87,11 @@ func InvitationWorkflow(ctx workflow.Context, in InvitationInput) (InvitationSta
 
 func (w *invitation) status() InvitationStatus {
 	s := w.st
-	s.Status, s.Step = w.t.status, w.t.step
+	s.Status, s.Step, s.CustomerEmail = w.t.status, w.t.step, w.in.CustomerEmail
+	if w.mail != nil && w.mail.delivery != nil {
+		d := *w.mail.delivery
+		s.EmailDelivery = &d
+	}
 	return s
 }
 
@@ -114,6 +128,24 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateChangeEmail,
+		func(ctx workflow.Context, c EmailChange) (string, error) {
+			previous := w.in.CustomerEmail
+			w.in.CustomerEmail = c.Email
+			return c.Email, w.t.recordWith(ctx, activities.Progress{Event: "customer_email_changed", CustomerEmail: c.Email,
+				Details: map[string]string{"from": previous, "to": c.Email}})
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c EmailChange) error {
+			if err := validateOpen(ctx); err != nil {
+				return err
+			}
+			if c.Email == "" || !strings.Contains(c.Email, "@") {
+				return temporal.NewApplicationError("a customer e-mail address is needed", activities.ErrTypeInvalidInput)
+			}
+			return nil
+		}}); err != nil {
+		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResend,
 		func(ctx workflow.Context) (int, error) {
@@ -160,16 +192,17 @@ func (w *invitation) validateResendLimit(now time.Time) error {
 
 func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	id := w.in.InvitationID
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Sending the invitation e-mail")
 	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_created",
 		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
 		return w.status(), err
 	}
-	if err := sendEmail(ctx, invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st)); err != nil {
+	to := w.in.CustomerEmail
+	if err := w.mail.send(ctx, invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st), func(ctx workflow.Context) error {
+		return w.t.record(ctx, "", "invitation_sent", map[string]string{"to": to}, false, "")
+	}); err != nil {
 		return w.fail(ctx, err)
-	}
-	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_sent", map[string]string{"to": w.in.CustomerEmail}, false, ""); err != nil {
-		return w.status(), err
 	}
 
 	w.t.setStep(ctx, "Waiting for the customer to accept or decline, until "+w.st.ExpiresAt.Format(time.RFC3339))
@@ -183,6 +216,12 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 			w.recordCancelled(ctx, "cancelled_by_operator")
 		}
 		return w.status(), err
+	}
+	if w.mail.async {
+		// The answer is in: an invitation e-mail still being retried must not go out now.
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(), err
+		}
 	}
 
 	recorded, err := w.decision.settled(ctx)
@@ -272,11 +311,11 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
-	if err := sendEmail(ctx, invitationEmail(w.in, key, true, &w.st)); err != nil {
-		return err
-	}
-	w.st.RemindersSent = n
-	return w.t.record(ctx, models.InvitationWaitingForCustomer, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+	to := w.in.CustomerEmail
+	return w.mail.send(ctx, invitationEmail(w.in, key, true, &w.st), func(ctx workflow.Context) error {
+		w.st.RemindersSent = n
+		return w.t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n), "to": to}, false, "")
+	})
 }
 
 func (w *invitation) resend(ctx workflow.Context) error {
@@ -294,11 +333,21 @@ func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 			return err
 		}
 	}
-	if err := sendEmail(ctx, invitationEmail(w.in, key, false, &w.st)); err != nil {
-		return err
-	}
+	// Counted at once: the wait must not see the same resend asked again while the e-mail goes out.
 	w.st.Resends = max(w.st.Resends, n)
-	return w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_resent", map[string]string{"resend": fmt.Sprint(n)}, false, "")
+	to := w.in.CustomerEmail
+	details := map[string]string{"resend": fmt.Sprint(n), "to": to}
+	if w.resendInHandler && w.mail.async {
+		// The partner's answer says "resent": that is on the timeline now; the
+		// e-mail goes out beside it (email_failed if it cannot).
+		if err := w.mail.send(ctx, invitationEmail(w.in, key, false, &w.st), nil); err != nil {
+			return err
+		}
+		return w.t.record(ctx, "", "invitation_resent", details, false, "")
+	}
+	return w.mail.send(ctx, invitationEmail(w.in, key, false, &w.st), func(ctx workflow.Context) error {
+		return w.t.record(ctx, "", "invitation_resent", details, false, "")
+	})
 }
 
 // fail records a failure the workflow cannot recover from, then ends.

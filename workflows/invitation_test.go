@@ -30,6 +30,8 @@ type recorder struct {
 	calls     map[string]int
 	order     []string
 	consents  []activities.ConsentInput
+	// send, when set, decides each SendEmail attempt (a relay that is down, say).
+	send func(activities.Email) (activities.EmailResult, error)
 }
 
 func (r *recorder) statuses() []string {
@@ -100,6 +102,12 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		if err != nil {
 			return activities.EmailResult{}, err
 		}
+		if rec.send != nil {
+			res, err := rec.send(e)
+			if err != nil {
+				return res, err
+			}
+		}
 		rec.mu.Lock()
 		rec.emails = append(rec.emails, e)
 		rec.emailedAt[e.Key] = env.Now()
@@ -109,6 +117,10 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 	env.OnActivity(a.SupersedeLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SupersedeLinksInput) error {
 		count("SupersedeLinks")
 		return nil
+	}).Maybe()
+	env.OnActivity(a.GiveUpEmail, mock.Anything, mock.Anything).Return(func(context.Context, string) (bool, error) {
+		count("GiveUpEmail")
+		return false, nil
 	}).Maybe()
 	env.OnActivity(a.EnsureCustomer, mock.Anything, mock.Anything).Return(func(context.Context, activities.NewCustomer) error {
 		count("EnsureCustomer")

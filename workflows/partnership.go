@@ -36,6 +36,7 @@ type partnership struct {
 	wait     answerWait
 	decision decision
 	logger   log.Logger
+	mail     *mailer
 }
 
 // PartnershipWorkflow waits for the reseller to accept or decline a
@@ -86,11 +87,12 @@ func (w *partnership) setup(ctx workflow.Context) error {
 
 func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	id := w.in.PartnershipID
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	if err := w.t.record(ctx, models.PartnershipInvited, "partnership_invited", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
 		return w.status(), err
 	}
 	notice := emails.Data{Provider: w.in.Provider.Name, ID: id, ExpiresAt: w.wait.expiresAt()}
-	if err := sendEmail(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, emails.PartnershipInvitation, notice)); err != nil {
+	if err := w.mail.send(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, emails.PartnershipInvitation, notice), nil); err != nil {
 		return w.status(), err
 	}
 	w.t.setStep(ctx, "Waiting for the reseller to accept or decline")
@@ -98,7 +100,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		func(n int) error {
 			reminder := notice
 			reminder.Reminder = true
-			return sendEmail(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller, emails.PartnershipInvitation, reminder))
+			return w.mail.send(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller, emails.PartnershipInvitation, reminder), nil)
 		})
 	if err != nil {
 		if isCancellation(err) {
@@ -118,12 +120,17 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		err = w.recordDecision(ctx)
 	}
 	if err == nil && !expired && w.decision.name == models.PartnershipActive {
-		err = sendEmail(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
+		err = w.mail.sendNow(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
 	}
 	if err != nil {
 		return w.status(), err
 	}
 	w.logger.Info("Partnership decided", "status", w.t.status)
+	if w.mail.async {
+		if err := w.mail.finish(ctx); err != nil {
+			return w.status(), err
+		}
+	}
 	return w.status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 

@@ -102,7 +102,11 @@ func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (Relations
 	for _, p := range []Party{in.Reseller, in.Provider} {
 		notice := emails.Data{Customer: customer, CustomerID: in.CustomerID, Reseller: in.Reseller.Name, Provider: in.Provider.Name, ID: relationshipID}
 		if err := sendEmail(ctx, partnerNotice("relationship:"+relationshipID+":notify:"+p.ID, p, emails.RelationshipCreated, notice)); err != nil {
-			return st.Result, err
+			// The relationship exists: an undeliverable notice must not undo or stall that.
+			if isCancellation(err) {
+				return st.Result, err
+			}
+			logger.Warn("Partner notice not delivered", "partner_id", p.ID, "error", rootMessage(err))
 		}
 	}
 	st.Status = models.RelationshipActive

@@ -104,29 +104,35 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return open(ctx) }}); err != nil {
 		return status(), err
 	}
+	var m *mailer
 	finish := func() (TenantRequestStatus, error) {
+		if m.async {
+			if err := m.finish(ctx); err != nil {
+				return status(), err
+			}
+		}
 		return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}
 	notifyReseller := func(key string, kind emails.Kind, reason string) error {
-		return sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, kind,
+		return m.sendNow(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, kind,
 			emails.Data{Provider: in.Provider.Name, Customer: in.CompanyName, Reason: reason}))
 	}
 
+	m = newMailer(ctx, &t, logger)
 	if err := t.record(ctx, models.TenantRequestWaitingForProvider, "tenant_requested", map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}, false, ""); err != nil {
 		return status(), err
 	}
 	ask := emails.Data{Reseller: in.Reseller.Name, Customer: in.CompanyName, Domain: in.Domain, ID: in.RequestID, ExpiresAt: st.ExpiresAt}
-	if err := sendEmail(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, emails.TenantRequest, ask)); err != nil {
+	if err := m.send(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, emails.TenantRequest, ask), nil); err != nil {
 		return status(), err
 	}
 	t.setStep(ctx, "Waiting for the provider to create the tenant, until "+st.ExpiresAt.Format(time.RFC3339))
 	expired, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
 		reminder := ask
 		reminder.Reminder = true
-		if err := sendEmail(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider, emails.TenantRequest, reminder)); err != nil {
-			return err
-		}
-		return t.record(ctx, models.TenantRequestWaitingForProvider, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+		return m.send(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider, emails.TenantRequest, reminder), func(ctx workflow.Context) error {
+			return t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+		})
 	})
 	if err != nil {
 		return status(), err

@@ -98,6 +98,27 @@ func (e EligibilityReasons) Valid() bool {
 	}
 }
 
+// Defines values for EmailDeliveryState.
+const (
+	EmailDeliveryStateFailed  EmailDeliveryState = "failed"
+	EmailDeliveryStatePending EmailDeliveryState = "pending"
+	EmailDeliveryStateSent    EmailDeliveryState = "sent"
+)
+
+// Valid indicates whether the value is a known member of the EmailDeliveryState enum.
+func (e EmailDeliveryState) Valid() bool {
+	switch e {
+	case EmailDeliveryStateFailed:
+		return true
+	case EmailDeliveryStatePending:
+		return true
+	case EmailDeliveryStateSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnrollmentStatus.
 const (
 	EnrollmentStatusApproved    EnrollmentStatus = "approved"
@@ -676,6 +697,18 @@ type Eligibility struct {
 // EligibilityReasons defines model for Eligibility.Reasons.
 type EligibilityReasons string
 
+// EmailDelivery What became of the latest e-mail to the customer, read from the timeline. `failed` means the relay refused it for good (`reason`: recipient_refused, message_rejected, auth_failed, tls_failed, tls_unavailable, misconfigured) or it could not be delivered within MAIL_GIVE_UP (`gave_up`); the invitation still waits. Fix the address with `PATCH /v1/invitations/{id}`, then `POST /v1/invitations/{id}/resend`.
+type EmailDelivery struct {
+	At      time.Time          `json:"at,omitempty,omitzero"`
+	Message string             `json:"message,omitempty,omitzero"`
+	Reason  string             `json:"reason,omitempty,omitzero"`
+	State   EmailDeliveryState `json:"state"`
+	To      string             `json:"to,omitempty,omitzero"`
+}
+
+// EmailDeliveryState defines model for EmailDelivery.State.
+type EmailDeliveryState string
+
 // Enrollment defines model for Enrollment.
 type Enrollment struct {
 	DecidedAt   time.Time        `json:"decided_at,omitempty,omitzero"`
@@ -734,9 +767,12 @@ type Invitation struct {
 
 	// DelegatedAdmin The delegated admin access an invitation asks for, as answered
 	DelegatedAdmin DelegatedAdminAsk `json:"delegated_admin,omitempty,omitzero"`
-	Events         []Event           `json:"events,omitempty,omitzero"`
-	ExpiresAt      time.Time         `json:"expires_at"`
-	Id             string            `json:"id"`
+
+	// EmailDelivery What became of the latest e-mail to the customer, read from the timeline. `failed` means the relay refused it for good (`reason`: recipient_refused, message_rejected, auth_failed, tls_failed, tls_unavailable, misconfigured) or it could not be delivered within MAIL_GIVE_UP (`gave_up`); the invitation still waits. Fix the address with `PATCH /v1/invitations/{id}`, then `POST /v1/invitations/{id}/resend`.
+	EmailDelivery EmailDelivery `json:"email_delivery,omitempty,omitzero"`
+	Events        []Event       `json:"events,omitempty,omitzero"`
+	ExpiresAt     time.Time     `json:"expires_at"`
+	Id            string        `json:"id"`
 
 	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
 	Locale         Locale           `json:"locale,omitempty,omitzero"`
@@ -1178,6 +1214,13 @@ type CreateInvitationParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key,omitempty,omitzero"`
 }
 
+// UpdateInvitationJSONBody defines parameters for UpdateInvitation.
+type UpdateInvitationJSONBody struct {
+	Customer struct {
+		Email string `json:"email"`
+	} `json:"customer"`
+}
+
 // CancelInvitationJSONBody defines parameters for CancelInvitation.
 type CancelInvitationJSONBody struct {
 	Reason string `json:"reason,omitempty,omitzero"`
@@ -1343,6 +1386,9 @@ type SubmitEnrollmentJSONRequestBody = SubmitEnrollmentJSONBody
 // CreateInvitationJSONRequestBody defines body for CreateInvitation for application/json ContentType.
 type CreateInvitationJSONRequestBody CreateInvitationJSONBody
 
+// UpdateInvitationJSONRequestBody defines body for UpdateInvitation for application/json ContentType.
+type UpdateInvitationJSONRequestBody UpdateInvitationJSONBody
+
 // CancelInvitationJSONRequestBody defines body for CancelInvitation for application/json ContentType.
 type CancelInvitationJSONRequestBody CancelInvitationJSONBody
 
@@ -1429,6 +1475,9 @@ type ServerInterface interface {
 	// GetInvitation One invitation with its timeline
 	// (GET /v1/invitations/{id})
 	GetInvitation(ctx echo.Context, id ID) error
+	// UpdateInvitation Correct the customer's e-mail address of an invitation that still waits
+	// (PATCH /v1/invitations/{id})
+	UpdateInvitation(ctx echo.Context, id ID) error
 	// CancelInvitation Withdraw an invitation that still waits
 	// (POST /v1/invitations/{id}/cancel)
 	CancelInvitation(ctx echo.Context, id ID) error
@@ -1938,6 +1987,22 @@ func (w *ServerInterfaceWrapper) GetInvitation(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetInvitation(ctx, id)
+	return err
+}
+
+// UpdateInvitation converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateInvitation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateInvitation(ctx, id)
 	return err
 }
 
@@ -2528,6 +2593,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/invitations", wrapper.ListInvitations, options.OperationMiddlewares["listInvitations"]...)
 	router.POST(options.BaseURL+"/v1/invitations", wrapper.CreateInvitation, options.OperationMiddlewares["createInvitation"]...)
 	router.GET(options.BaseURL+"/v1/invitations/:id", wrapper.GetInvitation, options.OperationMiddlewares["getInvitation"]...)
+	router.PATCH(options.BaseURL+"/v1/invitations/:id", wrapper.UpdateInvitation, options.OperationMiddlewares["updateInvitation"]...)
 	router.POST(options.BaseURL+"/v1/invitations/:id/cancel", wrapper.CancelInvitation, options.OperationMiddlewares["cancelInvitation"]...)
 	router.POST(options.BaseURL+"/v1/invitations/:id/resend", wrapper.ResendInvitation, options.OperationMiddlewares["resendInvitation"]...)
 	router.GET(options.BaseURL+"/v1/relationship-extensions", wrapper.ListExtensions, options.OperationMiddlewares["listExtensions"]...)
@@ -3646,6 +3712,73 @@ func (response GetInvitation404ApplicationProblemPlusJSONResponse) VisitGetInvit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInvitationRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateInvitationJSONRequestBody
+}
+
+type UpdateInvitationResponseObject interface {
+	VisitUpdateInvitationResponse(w http.ResponseWriter) error
+}
+
+type UpdateInvitation200JSONResponse struct{ InvitationBodyJSONResponse }
+
+func (response UpdateInvitation200JSONResponse) VisitUpdateInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInvitation404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateInvitation404ApplicationProblemPlusJSONResponse) VisitUpdateInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInvitation409ApplicationProblemPlusJSONResponse Problem
+
+func (response UpdateInvitation409ApplicationProblemPlusJSONResponse) VisitUpdateInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateInvitation422ApplicationProblemPlusJSONResponse Problem
+
+func (response UpdateInvitation422ApplicationProblemPlusJSONResponse) VisitUpdateInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5019,6 +5152,9 @@ type StrictServerInterface interface {
 	// GetInvitation One invitation with its timeline
 	// (GET /v1/invitations/{id})
 	GetInvitation(ctx context.Context, request GetInvitationRequestObject) (GetInvitationResponseObject, error)
+	// UpdateInvitation Correct the customer's e-mail address of an invitation that still waits
+	// (PATCH /v1/invitations/{id})
+	UpdateInvitation(ctx context.Context, request UpdateInvitationRequestObject) (UpdateInvitationResponseObject, error)
 	// CancelInvitation Withdraw an invitation that still waits
 	// (POST /v1/invitations/{id}/cancel)
 	CancelInvitation(ctx context.Context, request CancelInvitationRequestObject) (CancelInvitationResponseObject, error)
@@ -5873,6 +6009,54 @@ func (sh *strictHandler) GetInvitation(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(GetInvitationResponseObject); ok {
 		return validResponse.VisitGetInvitationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateInvitation operation middleware
+func (sh *strictHandler) UpdateInvitation(ctx echo.Context, id ID) error {
+	var request UpdateInvitationRequestObject
+
+	request.Id = id
+
+	var body UpdateInvitationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateInvitation(ctx.Request().Context(), request.(UpdateInvitationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateInvitation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateInvitationResponseObject); ok {
+		return validResponse.VisitUpdateInvitationResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
