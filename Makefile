@@ -14,7 +14,7 @@ help:
 	@echo "make build  - build $(BIN)"
 	@echo "make lint   - go vet, staticcheck, and Temporal's workflowcheck on the workflows"
 	@echo "make generate - regenerate the /v1 server (api/oapi) from api/openapi.yaml with oapi-codegen"
-	@echo "make bench  - load benchmark over the real API on the embedded default (BENCH_FLAGS='-n 500 -c 50 -pending 20000')"
+	@echo "make bench  - load benchmark over the real API on the embedded default (BENCH_FLAGS='-n 1000 -c 20 -webhooks 3 -pending 20000')"
 	@echo "make migrate - apply migrations to DATABASE_URL (or the embedded SQLite file)"
 	@echo "make cluster - the production topology without Docker: Temporal server on Postgres, 2 api + 2 worker processes"
 
@@ -73,7 +73,7 @@ test: lint browser jq
 	@echo "    The first run compiles the embedded Temporal server for the end-to-end tests (several minutes)."
 	$(GO) test -count=1 -timeout 30m ./...
 
-BENCH_FLAGS ?= -n 200 -c 20
+BENCH_FLAGS ?= -n 200 -c 20 -webhooks 3
 bench:
 	@echo "==> Go benchmarks of the hot paths (edge validation of a request against the OpenAPI document)"
 	$(GO) test -run '^$$' -bench . -benchmem ./api/

@@ -172,7 +172,7 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 		return fmt.Errorf("record %s status: %w", p.Kind, err)
 	}
 	if p.Event != "" {
-		wrote, err := a.Store.AppendEvent(ctx, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details})
+		wrote, err := a.Store.RecordEvent(ctx, p.Kind, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details})
 		if err != nil {
 			return fmt.Errorf("append %s event: %w", p.Kind, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/models"
 )
 
 var echoParam = regexp.MustCompile(`:([a-z_]+)`)
@@ -85,5 +86,24 @@ func TestDocsPageWorksOffline(t *testing.T) {
 				t.Errorf("/docs refers to another site")
 			}
 		}
+	}
+}
+
+// TestWebhookCatalogueIsDocumented: x-webhooks documents exactly the event
+// types the code delivers (models.WebhookEventTypes).
+func TestWebhookCatalogueIsDocumented(t *testing.T) {
+	var doc struct {
+		Webhooks map[string]any `json:"x-webhooks"`
+	}
+	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for k := range doc.Webhooks {
+		documented = append(documented, k)
+	}
+	slices.Sort(documented)
+	if want := models.WebhookCatalogue(); !slices.Equal(documented, want) {
+		t.Errorf("x-webhooks lists %v\nthe code delivers %v", documented, want)
 	}
 }

@@ -23,9 +23,11 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/mail"
 	"github.com/csp-onboarding/onboarding/metrics"
+	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/temporalclient"
+	"github.com/csp-onboarding/onboarding/webhooks"
 	"github.com/csp-onboarding/onboarding/worker"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -43,6 +45,7 @@ type App struct {
 	Temporal client.Client
 	Metrics  *metrics.Metrics
 	worker   sdkworker.Worker
+	webhooks *webhooks.Dispatcher
 	http     *http.Server
 	listener net.Listener
 	// stopSweeper ends the sweep of unconfirmed workflow starts.
@@ -141,6 +144,14 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 			return nil, fmt.Errorf("start the worker: %w", err)
 		}
 		logger.Info("Worker polling", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
+		if keys == nil {
+			logger.Warn("Webhooks are not delivered: ONBOARDING_SECRET_KEY is not set (signing secrets are sealed under it)")
+		} else {
+			a.webhooks = webhooks.NewDispatcher(webhooks.Options{Store: st, Keys: keys, Logger: logger, Metrics: a.Metrics.NewWebhooks(),
+				Notify: notifier(st, mailer), Schedule: cfg.Webhooks.RetrySchedule, DisableAfter: cfg.Webhooks.DisableAfter,
+				Timeout: cfg.Webhooks.Timeout, AllowPrivate: cfg.Webhooks.AllowPrivateTargets})
+			a.webhooks.Start()
+		}
 	}
 	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
 		l, err := net.Listen("tcp", cfg.MetricsAddr)
@@ -242,6 +253,9 @@ func (a *App) Stop(ctx context.Context) {
 	if a.metricsHTTP != nil {
 		_ = a.metricsHTTP.Close()
 	}
+	if a.webhooks != nil {
+		a.webhooks.Stop()
+	}
 	if a.worker != nil {
 		a.worker.Stop()
 	}
@@ -288,6 +302,24 @@ func SecretKey(cfg config.Config) (string, error) {
 		return "", fmt.Errorf("save the secret key in %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// notifier e-mails a partner from outside a workflow (the webhook
+// dispatcher): through the outbox, sent at once when SMTP is configured.
+func notifier(st *store.Store, mailer activities.Mailer) webhooks.Notifier {
+	return func(ctx context.Context, key, to, subject, body string) error {
+		msg, err := st.QueueMessage(ctx, models.OutboxMessage{Key: key, ToAddr: to, Subject: subject, Body: body}, nil)
+		if err != nil || msg.Status != models.OutboxPending {
+			return err
+		}
+		if mailer == nil {
+			return st.MarkMessage(ctx, key, models.OutboxHeld, "")
+		}
+		if err := mailer.Send(ctx, mail.Message{Key: key, To: to, Subject: subject, Text: body}); err != nil {
+			return errors.Join(err, st.MarkMessage(ctx, key, models.OutboxPending, err.Error()))
+		}
+		return st.MarkMessage(ctx, key, models.OutboxSent, "")
+	}
 }
 
 // NewLogger builds the process logger: text for people (dev), JSON otherwise.

@@ -47,6 +47,7 @@ import (
 type options struct {
 	cluster                 bool
 	n, concurrency, pending int
+	webhooks                int
 	out, cpuProfile         string
 	timeout                 time.Duration
 }
@@ -69,6 +70,7 @@ type Report struct {
 	CPUSeconds        float64            `json:"cpu_seconds"`
 	Pending           *PendingReport     `json:"pending,omitempty"`
 	Cluster           *ClusterReport     `json:"cluster,omitempty"`
+	Webhooks          *WebhookReport     `json:"webhooks,omitempty"`
 }
 
 // ClusterReport is the same end-to-end load on the production topology.
@@ -100,6 +102,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 200, "invitations driven end to end (and floor workflows)")
 	flag.IntVar(&o.concurrency, "c", 20, "concurrent customers")
 	flag.IntVar(&o.pending, "pending", 0, "then start this many invitations and leave them waiting (20000 is the reference; 100000 for the large run)")
+	flag.IntVar(&o.webhooks, "webhooks", 0, "subscribe the reseller with this many webhook endpoints (on a receiver in the benchmark) and report deliveries per second and event-to-delivery latency")
 	flag.StringVar(&o.out, "out", "bench/results", "report folder")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop after this long whatever happens")
 	flag.BoolVar(&o.cluster, "cluster", false, "also run the load on the production topology (Temporal server process on the local Postgres, 2 api + 2 worker processes) and report both")
@@ -156,6 +159,8 @@ func run(o options) error {
 	cfg.TemporalAddress = srv.FrontendAddress()
 	cfg.SMTPURL = smtp.URL()
 	cfg.AdminToken = "bench-admin-token"
+	cfg.SecretKey = secret.NewKey()
+	cfg.Webhooks.AllowPrivateTargets = true // the receiver is on loopback
 	// One key and one loopback address stand for every simulated customer:
 	// the benchmark measures the engine, not the per-client limits.
 	cfg.RateLimits = config.RateLimits{}
@@ -197,6 +202,16 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("seed partners: %w", err)
 	}
+	var sink *hookSink
+	if o.webhooks > 0 {
+		if sink, err = startHookSink(); err != nil {
+			return err
+		}
+		defer sink.close()
+		if err := subscribe(ctx, h, reseller.key, sink.url, o.webhooks); err != nil {
+			return fmt.Errorf("subscribe webhook endpoints: %w", err)
+		}
+	}
 
 	// The floor runs before and after ours: on a shared VM the engine's own
 	// rate drifts within one run, and the mean of both sides is the fairer yardstick.
@@ -231,6 +246,15 @@ func run(o options) error {
 	r.Errors = errs.Load()
 	r.Latency["post_invitations"], r.Latency["accept"], r.Latency["create_to_completed"] = create.summary(), accept.summary(), complete.summary()
 	progress(fmt.Sprintf("  %.1f invitations/s, %d errors", r.EndToEndPerSecond, r.Errors))
+	if sink != nil {
+		// Each completed invitation is five catalogue events (created, sent,
+		// accepted, completed, relationship.created) to every endpoint.
+		expected := (o.n - int(r.Errors)) * 5 * o.webhooks
+		progress(fmt.Sprintf("Webhooks: waiting for %d deliveries to %d endpoints…", expected, o.webhooks))
+		r.Webhooks = sink.report(ctx, o.webhooks, expected, 5*time.Minute)
+		progress(fmt.Sprintf("  %d delivered, %.1f /s, event → delivery p50 %.0f ms p99 %.0f ms", r.Webhooks.Delivered, r.Webhooks.PerSecond,
+			r.Webhooks.EventToDelivery.P50, r.Webhooks.EventToDelivery.P99))
+	}
 
 	r.FloorAfter = floorRun("after")
 	r.FloorPerSecond = (r.FloorBefore + r.FloorAfter) / 2

@@ -70,6 +70,10 @@ func markdown(r *Report) string {
 		}
 		fmt.Fprintf(&b, "| …Temporal database size | %.1f MiB | |\n", p.TemporalDataMiB)
 	}
+	if w := r.Webhooks; w != nil {
+		fmt.Fprintf(&b, "| webhooks: %d endpoints, %d of %d deliveries (%d duplicates) | %.1f /s | |\n", w.Endpoints, w.Delivered, w.Expected, w.Duplicates, w.PerSecond)
+		fmt.Fprintf(&b, "| …event → delivery p50 / p95 / p99 | %.0f / %.0f / %.0f ms | |\n", w.EventToDelivery.P50, w.EventToDelivery.P95, w.EventToDelivery.P99)
+	}
 	if cl := r.Cluster; cl != nil {
 		fmt.Fprintf(&b, "\n## The same load on the production topology\n\n%s, on the same machine.\n\n", cl.Topology)
 		b.WriteString("| measure | embedded default | cluster | cluster / embedded |\n| --- | --- | --- | --- |\n")

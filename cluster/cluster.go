@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
@@ -31,6 +32,9 @@ type Options struct {
 	Name          string
 	APIs, Workers int
 	AdminToken    string
+	// SecretKey seals personal links and webhook secrets at rest
+	// (ONBOARDING_SECRET_KEY); Up makes one when empty.
+	SecretKey string
 	// Env is added to every api and worker process (SMTP_URL, timings…).
 	Env      []string
 	Progress io.Writer
@@ -86,6 +90,9 @@ func (s *Service) WaitReady(ctx context.Context, timeout time.Duration) error {
 func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
+	}
+	if opts.SecretKey == "" {
+		opts.SecretKey = secret.NewKey()
 	}
 	if opts.BinDir == "" {
 		opts.BinDir = filepath.Join(opts.Dir, "bin")
@@ -164,6 +171,7 @@ func (c *Cluster) newService(role string, n int) (*Service, error) {
 		"TEMPORAL_TASK_QUEUE=" + c.TaskQueue,
 		"LOG_FORMAT=json",
 		"ONBOARDING_ADMIN_TOKEN=" + c.opts.AdminToken,
+		"ONBOARDING_SECRET_KEY=" + c.opts.SecretKey,
 	}
 	if role == "api" {
 		env = append(env, "ONBOARDING_HTTP_ADDR="+addr, "ONBOARDING_METRICS_ADDR="+metrics)

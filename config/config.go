@@ -43,8 +43,8 @@ type Config struct {
 	MailFrom           string        // MAIL_FROM
 	OperatorEmail      string        // ONBOARDING_OPERATOR_EMAIL: where enrollment reviews are asked for
 
-	// SecretKey seals personal links while their e-mail is pending
-	// (ONBOARDING_SECRET_KEY, 32 bytes in base64); SecretKeyOld are earlier
+	// SecretKey seals personal links while their e-mail is pending, and
+	// webhook signing secrets (ONBOARDING_SECRET_KEY, 32 bytes in base64); SecretKeyOld are earlier
 	// keys still accepted for opening (ONBOARDING_SECRET_KEY_OLD, comma-separated).
 	SecretKey    string
 	SecretKeyOld string
@@ -56,6 +56,8 @@ type Config struct {
 	// WorkerStopTimeout is how long a stopping worker (SIGTERM) lets its
 	// in-flight activities finish before it exits (WORKER_STOP_TIMEOUT).
 	WorkerStopTimeout time.Duration
+
+	Webhooks Webhooks
 
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
@@ -99,6 +101,16 @@ type Timing struct {
 	TenantRequestExpiry  time.Duration   // TENANT_REQUEST_EXPIRY
 }
 
+// Webhooks configures outbound webhook delivery.
+type Webhooks struct {
+	// AllowPrivateTargets lets endpoints resolve to loopback, private and
+	// link-local addresses (self-hosting, tests): WEBHOOKS_ALLOW_PRIVATE_TARGETS.
+	AllowPrivateTargets bool
+	Timeout             time.Duration   // WEBHOOKS_TIMEOUT: one attempt
+	RetrySchedule       []time.Duration // WEBHOOKS_RETRY_SCHEDULE: waits before each retry
+	DisableAfter        time.Duration   // WEBHOOKS_DISABLE_AFTER: an endpoint failing this long is disabled
+}
+
 const day = 24 * time.Hour
 
 // Default is the configuration with no variable set.
@@ -121,7 +133,13 @@ func Default() Config {
 		OperatorEmail:      "operators@localhost",
 		LogLevel:           "info",
 		WorkerStopTimeout:  30 * time.Second,
-		StartSweepEvery:    time.Minute,
+		Webhooks: Webhooks{
+			Timeout: 10 * time.Second,
+			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+				10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+			DisableAfter: 3 * day,
+		},
+		StartSweepEvery: time.Minute,
 		RateLimits: RateLimits{
 			PerKey:      Rate{PerSecond: 20, Burst: 100},
 			PerAddr:     Rate{PerSecond: 50, Burst: 200},
@@ -196,6 +214,13 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.AllowConsentAttestation = b
 	}
+	if v, ok := lookup("WEBHOOKS_ALLOW_PRIVATE_TARGETS"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("WEBHOOKS_ALLOW_PRIVATE_TARGETS=%q must be true or false", v))
+		}
+		c.Webhooks.AllowPrivateTargets = b
+	}
 	if v, ok := lookup("ENROLLMENT_ESCALATION_BUSINESS_DAYS"); ok && v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 60 {
@@ -264,6 +289,9 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	durations("TENANT_REQUEST_REMINDERS", &c.Timing.TenantRequestRemind)
 	duration("TENANT_REQUEST_EXPIRY", &c.Timing.TenantRequestExpiry)
 	duration("WORKER_STOP_TIMEOUT", &c.WorkerStopTimeout)
+	duration("WEBHOOKS_TIMEOUT", &c.Webhooks.Timeout)
+	durations("WEBHOOKS_RETRY_SCHEDULE", &c.Webhooks.RetrySchedule)
+	duration("WEBHOOKS_DISABLE_AFTER", &c.Webhooks.DisableAfter)
 	duration("SMTP_CONNECT_TIMEOUT", &c.SMTPConnectTimeout)
 	duration("SMTP_SEND_TIMEOUT", &c.SMTPSendTimeout)
 	duration("MAIL_GIVE_UP", &c.MailGiveUp)

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/csp-onboarding/onboarding/cluster"
+	"github.com/csp-onboarding/onboarding/secret"
 )
 
 func main() {
@@ -48,12 +49,17 @@ func run(name string, apis, workers int, pgURL, dir string, fresh bool) error {
 		return err
 	}
 	dir = filepath.Join(root, dir)
-	token, err := adminToken(dir)
+	token, err := kept(dir, "admin-token", "ONBOARDING_ADMIN_TOKEN", func() string { return "csp_admin_" + randomHex(32) })
+	if err != nil {
+		return err
+	}
+	// Links and webhook secrets are sealed at rest with it: the same key on every start.
+	key, err := kept(dir, "secret-key", "ONBOARDING_SECRET_KEY", secret.NewKey)
 	if err != nil {
 		return err
 	}
 	opts := cluster.Options{RepoRoot: root, Dir: dir, BinDir: filepath.Join(root, "bin"), Postgres: pg, Name: name,
-		APIs: apis, Workers: workers, AdminToken: token, Progress: os.Stdout}
+		APIs: apis, Workers: workers, AdminToken: token, SecretKey: key, Progress: os.Stdout}
 	if fresh {
 		fmt.Println("==> Dropping the databases of", name)
 		if err := cluster.DropDatabases(ctx, opts); err != nil {
@@ -85,23 +91,29 @@ func run(name string, apis, workers int, pgURL, dir string, fresh bool) error {
 	return nil
 }
 
-func adminToken(dir string) (string, error) {
-	if t := os.Getenv("ONBOARDING_ADMIN_TOKEN"); t != "" {
-		return t, nil
+// kept is the value of the environment variable, or the one saved in dir,
+// or a new one saved there, so a restart keeps it.
+func kept(dir, file, env string, make func() string) (string, error) {
+	if v := os.Getenv(env); v != "" {
+		return v, nil
 	}
-	path := filepath.Join(dir, "admin-token")
+	path := filepath.Join(dir, file)
 	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
 		return strings.TrimSpace(string(b)), nil
 	}
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		return "", err
-	}
-	token := "csp_admin_" + hex.EncodeToString(buf)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
-	return token, os.WriteFile(path, []byte(token+"\n"), 0o600)
+	v := make()
+	return v, os.WriteFile(path, []byte(v+"\n"), 0o600)
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(buf)
 }
 
 func envOr(name, fallback string) string {
