@@ -138,56 +138,73 @@ type Progress struct {
 
 // RecordProgress writes an onboarding's status and appends its timeline event.
 func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
-	var err error
-	// An empty Status is a timeline event only: the store leaves the status
-	// as it is, but still finds the onboarding (an event for a missing one is
-	// refused).
-	switch {
-	case p.Kind == KindInvitation:
-		err = a.Store.SetInvitationStatus(ctx, p.SubjectID, p.Status, p.RelationshipID)
-	case p.Kind == KindPartnership:
-		err = a.Store.SetPartnershipStatus(ctx, p.SubjectID, p.Status)
-	case p.Kind == KindExtension:
-		err = a.Store.SetExtensionStatus(ctx, p.SubjectID, p.Status, p.ConsentID, p.RelationshipID)
-	case p.Kind == KindEnrollment:
-		err = a.Store.SetEnrollmentStatus(ctx, p.SubjectID, p.Status, p.Details["reason"])
-	case p.Kind == KindTenantRequest:
-		err = a.Store.SetTenantRequestStatus(ctx, p.SubjectID, p.Status, p.Details["reason"], p.CustomerID, p.RelationshipID)
-	case p.Kind == KindDelegatedAdmin:
-		if p.DelegatedAdmin == nil {
-			return temporal.NewNonRetryableApplicationError("delegated admin progress needs its state", ErrTypeInvalidInput, nil)
+	if p.Kind == KindDelegatedAdmin && p.DelegatedAdmin == nil {
+		return temporal.NewNonRetryableApplicationError("delegated admin progress needs its state", ErrTypeInvalidInput, nil)
+	}
+	// The status, its timeline event and the links it closes are one
+	// transaction: a reader never sees a new status without its event.
+	var wrote bool
+	err := a.Store.InTransaction(ctx, func(st *store.Store) error {
+		if err := setStatus(ctx, st, p); err != nil {
+			var app *temporal.ApplicationError
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return temporal.NewNonRetryableApplicationError(p.Kind+" "+p.SubjectID+" does not exist", ErrTypeNotFound, err)
+			case errors.As(err, &app):
+				return err
+			}
+			return fmt.Errorf("record %s status: %w", p.Kind, err)
 		}
-		d := p.DelegatedAdmin
-		err = a.Store.UpdateDelegatedAdmin(ctx, p.SubjectID, p.Status, d.EndsAt, d.Extensions, d.AutoExtend)
-	default:
-		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
-	}
-	if err == nil && p.Kind == KindInvitation && p.CustomerEmail != "" {
-		err = a.Store.SetInvitationCustomerEmail(ctx, p.SubjectID, p.CustomerEmail)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return temporal.NewNonRetryableApplicationError(p.Kind+" "+p.SubjectID+" does not exist", ErrTypeNotFound, err)
-	}
+		if p.Event != "" {
+			var err error
+			if wrote, err = st.RecordEvent(ctx, p.Kind, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details}); err != nil {
+				return fmt.Errorf("append %s event: %w", p.Kind, err)
+			}
+		}
+		if p.CloseLinks {
+			if err := st.CloseLinkTokens(ctx, p.SubjectID, p.At); err != nil {
+				return fmt.Errorf("close links of %s: %w", p.SubjectID, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("record %s status: %w", p.Kind, err)
+		return err
 	}
-	if p.Event != "" {
-		wrote, err := a.Store.RecordEvent(ctx, p.Kind, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details})
-		if err != nil {
-			return fmt.Errorf("append %s event: %w", p.Kind, err)
-		}
-		// Counted once: a retried activity finds its event written already.
-		if wrote && slices.Contains(finalStatuses[p.Kind], p.Status) {
-			a.metrics().OnboardingEnded(p.Kind, p.Status)
-		}
-	}
-	if p.CloseLinks {
-		if err := a.Store.CloseLinkTokens(ctx, p.SubjectID, p.At); err != nil {
-			return fmt.Errorf("close links of %s: %w", p.SubjectID, err)
-		}
+	// Counted once: a retried activity finds its event written already.
+	if wrote && slices.Contains(finalStatuses[p.Kind], p.Status) {
+		a.metrics().OnboardingEnded(p.Kind, p.Status)
 	}
 	activity.GetLogger(ctx).Info("Onboarding progress recorded", "kind", p.Kind, "id", p.SubjectID, "status", p.Status, "event", p.Event)
 	return nil
+}
+
+// setStatus writes an onboarding's new status. An empty Status is a timeline
+// event only: the store leaves the status as it is, but still finds the
+// onboarding (an event for a missing one is refused).
+func setStatus(ctx context.Context, st *store.Store, p Progress) error {
+	var err error
+	switch p.Kind {
+	case KindInvitation:
+		err = st.SetInvitationStatus(ctx, p.SubjectID, p.Status, p.RelationshipID)
+		if err == nil && p.CustomerEmail != "" {
+			err = st.SetInvitationCustomerEmail(ctx, p.SubjectID, p.CustomerEmail)
+		}
+	case KindPartnership:
+		err = st.SetPartnershipStatus(ctx, p.SubjectID, p.Status)
+	case KindExtension:
+		err = st.SetExtensionStatus(ctx, p.SubjectID, p.Status, p.ConsentID, p.RelationshipID)
+	case KindEnrollment:
+		err = st.SetEnrollmentStatus(ctx, p.SubjectID, p.Status, p.Details["reason"])
+	case KindTenantRequest:
+		err = st.SetTenantRequestStatus(ctx, p.SubjectID, p.Status, p.Details["reason"], p.CustomerID, p.RelationshipID)
+	case KindDelegatedAdmin:
+		d := p.DelegatedAdmin
+		err = st.UpdateDelegatedAdmin(ctx, p.SubjectID, p.Status, d.EndsAt, d.Extensions, d.AutoExtend)
+	default:
+		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
+	}
+	return err
 }
 
 // LinkPlaceholder is replaced in an e-mail body by the personal link.

@@ -357,7 +357,7 @@ func (s *Server) mailboxAllowed(c echo.Context) bool {
 func (s *Server) devMailboxLogin(c echo.Context) error {
 	token := strings.TrimSpace(c.FormValue("token"))
 	if s.cfg.AdminToken == "" || !secret.Equal(token, s.cfg.AdminToken) {
-		return s.pages.render(c, http.StatusUnauthorized, "mailbox-login", map[string]any{"Title": "Dev mailbox", "Failed": true})
+		return s.pages.render(c, http.StatusUnauthorized, "mailbox-login", map[string]any{"L": i18n.For(i18n.Default), "Title": "Dev mailbox", "Failed": true})
 	}
 	c.SetCookie(&http.Cookie{Name: mailboxCookie, Value: secret.Hash(s.cfg.AdminToken), Path: "/dev/mailbox",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(s.cfg.PublicBaseURL, "https://")})
@@ -367,7 +367,7 @@ func (s *Server) devMailboxLogin(c echo.Context) error {
 // devMailbox lists the e-mails kept in the outbox (embedded default only).
 func (s *Server) devMailbox(c echo.Context) error {
 	if !s.mailboxAllowed(c) {
-		return s.pages.render(c, http.StatusUnauthorized, "mailbox-login", map[string]any{"Title": "Dev mailbox"})
+		return s.pages.render(c, http.StatusUnauthorized, "mailbox-login", map[string]any{"L": i18n.For(i18n.Default), "Title": "Dev mailbox"})
 	}
 	msgs, err := s.store.Messages(c.Request().Context(), 100)
 	if err != nil {

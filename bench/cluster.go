@@ -39,7 +39,9 @@ func runCluster(ctx context.Context, o options, smtp *mailtest.Server, embedded 
 	progress("Cluster: building and starting a Temporal server process on Postgres, 2 workers and 2 APIs…")
 	c, err := cluster.Up(ctx, cluster.Options{RepoRoot: root, Dir: dir, BinDir: root + "/bin", Postgres: pg,
 		Name: fmt.Sprintf("bench_%d", time.Now().Unix()), APIs: 2, Workers: 2, AdminToken: admin,
-		Env: []string{"SMTP_URL=" + smtp.URL(), "LOG_LEVEL=error"}, Progress: os.Stderr})
+		// The load comes from one address and one key: the limits are off, as in the embedded run.
+		Env: []string{"SMTP_URL=" + smtp.URL(), "LOG_LEVEL=error",
+			"ONBOARDING_RATE_PER_KEY=0", "ONBOARDING_RATE_PER_ADDR=0", "ONBOARDING_RATE_LINK_PER_ADDR=0"}, Progress: os.Stderr})
 	if c != nil {
 		defer func() {
 			c.Down()

@@ -56,7 +56,10 @@ func upCluster(t *testing.T) (*cluster.Cluster, *mailtest.Server) {
 	opts := cluster.Options{
 		RepoRoot: root, Dir: dir, BinDir: root + "/bin", Postgres: pg,
 		Name: fmt.Sprintf("ct_%d", time.Now().UnixNano()), APIs: 2, Workers: 2, AdminToken: adminToken,
-		Env:      []string{"SMTP_URL=" + smtp.URL(), "WORKER_STOP_TIMEOUT=20s", "LOG_LEVEL=info"},
+		// Every simulated customer and partner comes from one loopback address:
+		// the per-address and per-key limits (tested in api/) are off here.
+		Env: []string{"SMTP_URL=" + smtp.URL(), "WORKER_STOP_TIMEOUT=20s", "LOG_LEVEL=info",
+			"ONBOARDING_RATE_PER_KEY=0", "ONBOARDING_RATE_PER_ADDR=0", "ONBOARDING_RATE_LINK_PER_ADDR=0"},
 		Progress: testWriter{t},
 	}
 	// Registered first, so it runs last: the processes' logs of a failed test.

@@ -261,7 +261,10 @@ func TestEmbeddedDefaultSurvivesRestart(t *testing.T) {
 	})
 	// The mailbox shows the HTML part in a sandboxed frame (no scripts, own
 	// origin), escaped into srcdoc, and the text part.
-	mailbox := string(get(t, p.base+"/dev/mailbox", "").body)
+	req, err := http.NewRequest("GET", p.base+"/dev/mailbox", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	mailbox := string(do(t, req).body)
 	require.Contains(t, mailbox, `<iframe class="mail-html" sandbox title="HTML part" srcdoc="&lt;!DOCTYPE html&gt;`)
 	require.Contains(t, mailbox, "Restart Reseller invites you to a reseller relationship")
 	require.Contains(t, mailbox, "<summary>Text part</summary>")

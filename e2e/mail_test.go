@@ -147,7 +147,7 @@ func TestWrongRelayPasswordEndsInEmailFailed(t *testing.T) {
 	require.NotContains(t, p.logs.String(), "wrong-password", "the password is never logged")
 	require.Empty(t, p.smtp.Messages())
 
-	metrics := get(t, p.base+"/metrics", "")
+	metrics := get(t, "http://"+p.app.MetricsAddr()+"/metrics", "")
 	require.Contains(t, string(metrics.body), `onboarding_emails_total{outcome="failed"}`)
 
 	// Cancel still works at once.

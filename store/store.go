@@ -184,3 +184,11 @@ func gormLogger(l *slog.Logger) logger.Interface {
 }
 
 func now() time.Time { return time.Now().UTC() }
+
+// InTransaction runs fn with a Store whose every call is part of one
+// transaction: all of fn's writes are seen together or not at all.
+func (s *Store) InTransaction(ctx context.Context, fn func(tx *Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(&Store{db: tx, dialect: s.dialect})
+	})
+}
