@@ -14,7 +14,7 @@ help:
 	@echo "make build  - build $(BIN)"
 	@echo "make lint   - go vet, staticcheck, and Temporal's workflowcheck on the workflows"
 	@echo "make generate - regenerate the /v1 server (api/oapi) from api/openapi.yaml with oapi-codegen"
-	@echo "make bench  - load benchmark over the real API on the embedded default (BENCH_FLAGS='-n 1000 -c 20 -webhooks 3 -pending 20000')"
+	@echo "make bench  - load benchmark over the real API on the embedded default (BENCH_FLAGS='-n 1000 -c 20 -webhooks 3 -pending 20000'; add -cluster for the production topology beside it)"
 	@echo "make migrate - apply migrations to DATABASE_URL (or the embedded SQLite file)"
 	@echo "make cluster - the production topology without Docker: Temporal server on Postgres, 2 api + 2 worker processes"
 
