@@ -47,7 +47,7 @@ func (p *product) directBillReseller(name string) (provider, reseller partner, c
 	p.eventually("enrollment approved", func() bool {
 		return p.call("GET", "/v1/me", reseller.key, nil).json["enrollment"].(map[string]any)["status"] == "approved"
 	})
-	saveHistory(p.t, p.app.Temporal, "enrollment:"+reseller.id, "enrollment-approved-ryw.json")
+	saveHistory(p.t, p.app.Temporal, "enrollment:"+reseller.id, "enrollment-approved-round2.json")
 	domain := slug(name) + ".example"
 	c := p.must(201, p.call("POST", "/v1/customers", reseller.key, map[string]any{
 		"company_name": name + " Customer", "domain": domain, "contact_email": "admin@" + domain, "bill_to": billTo(name)}))
@@ -134,7 +134,7 @@ func TestExtensionWithCustomerConsentEndToEnd(t *testing.T) {
 	gone := postJSON(t, link+"/consent")
 	require.Equal(t, 410, gone.status)
 	noRelationshipWithoutConsent(t, p)
-	saveHistory(t, p.app.Temporal, "extension:"+xid, "extension-consented-ryw.json")
+	saveHistory(t, p.app.Temporal, "extension:"+xid, "extension-consented-round2.json")
 }
 
 func TestExtensionDeclinedAndCancelledCreateNothing(t *testing.T) {

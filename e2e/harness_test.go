@@ -258,7 +258,7 @@ func (p *product) activePartnership(provider, reseller partner) {
 		r := p.call("GET", "/v1/partnerships/"+ps.str("id"), reseller.key, nil)
 		return r.str("status") == "active"
 	})
-	saveHistory(p.t, p.app.Temporal, workflows.PartnershipWorkflowID(ps.str("id")), "partnership-accepted-ryw.json")
+	saveHistory(p.t, p.app.Temporal, workflows.PartnershipWorkflowID(ps.str("id")), "partnership-accepted-round2.json")
 }
 
 func (p *product) eventually(what string, cond func() bool) {

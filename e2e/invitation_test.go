@@ -131,8 +131,8 @@ func TestInvitationEndToEnd(t *testing.T) {
 		return err == nil && len(res.Executions) == 1 && res.Executions[0].Execution.WorkflowId == workflows.InvitationWorkflowID(invID)
 	})
 
-	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-ryw.json")
-	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-v1.json")
+	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-round2.json")
+	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-round2.json")
 
 	// Metrics: HTTP, business counters, the waiting gauge and the SDK's own.
 	// They are on their own listener, not on the API's.
@@ -211,8 +211,8 @@ func TestInvitationCancelledAndDeclined(t *testing.T) {
 	p.eventually("declined recorded", func() bool {
 		return p.call("GET", "/v1/invitations/"+declineID, reseller.key, nil).str("status") == "declined"
 	})
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-ryw.json")
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-ryw.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-round2.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-round2.json")
 	list := p.must(200, p.call("GET", "/v1/invitations?status=declined", reseller.key, nil))
 	require.Len(t, list.json["items"].([]any), 1)
 

@@ -72,7 +72,7 @@ func TestCustomerLanguageEndToEnd(t *testing.T) {
 		return p.call("GET", "/v1/invitations/"+de.str("id"), reseller.key, nil).str("status") == "completed"
 	})
 	// A history with the templated, localized e-mails, replayed by workflows/replay_test.go.
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(de.str("id")), "invitation-localized-v2.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(de.str("id")), "invitation-localized-round2.json")
 
 	// A language we do not have is refused at the edge, naming those we have.
 	bad := p.call("POST", "/v1/invitations", reseller.key, map[string]any{

@@ -92,7 +92,7 @@ func TestInvitationThroughStrictRelays(t *testing.T) {
 			})
 			p.eventually("the partners' notices delivered", func() bool { return len(p.smtp.Messages()) >= 4 })
 			if !implicit {
-				saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-accepted-async-email-v2.json")
+				saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-accepted-async-email-round2.json")
 			}
 			noRawTokenAtRest(t, p, token, invID)
 			require.NotContains(t, p.logs.String(), relayPassword, "the relay's password is never logged")
@@ -156,7 +156,7 @@ func TestWrongRelayPasswordEndsInEmailFailed(t *testing.T) {
 		return p.call("GET", "/v1/invitations/"+invID, reseller.key, nil).str("status") == "cancelled"
 	})
 	awaitClosed(t, p, workflows.InvitationWorkflowID(invID))
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-email-failed-cancelled-v2.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-email-failed-cancelled-round2.json")
 }
 
 // awaitClosed waits for a workflow to end, so that its whole history is saved.
@@ -202,5 +202,5 @@ func TestRefusedAddressFixedWithPatchThenResent(t *testing.T) {
 	require.Contains(t, types, "invitation_resent")
 	p.must(200, p.call("POST", "/v1/invitations/"+invID+"/cancel", reseller.key, map[string]any{"reason": "done"}))
 	awaitClosed(t, p, workflows.InvitationWorkflowID(invID))
-	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-email-fixed-resent-v2.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-email-fixed-resent-round2.json")
 }

@@ -69,7 +69,7 @@ func TestTenantRequestApprovedByProviderEndToEnd(t *testing.T) {
 		rr := p.call("GET", "/v1/customer-tenant-requests/"+other.str("id"), reseller.key, nil)
 		return rr.str("status") == "rejected" && rr.str("reason") == "domain not verified"
 	})
-	saveHistory(t, p.app.Temporal, workflows.TenantRequestWorkflowID(id), "tenant-request-approved-ryw.json")
+	saveHistory(t, p.app.Temporal, workflows.TenantRequestWorkflowID(id), "tenant-request-approved-round2.json")
 }
 
 func TestDelegatedAdminLifecycleEndToEnd(t *testing.T) {
@@ -129,6 +129,6 @@ func TestDelegatedAdminLifecycleEndToEnd(t *testing.T) {
 		d, err := tc.DescribeWorkflowExecution(context.Background(), workflows.DelegatedAdminWorkflowID(id), "")
 		return err == nil && d.WorkflowExecutionInfo.GetCloseTime() != nil
 	})
-	saveHistory(t, tc, workflows.DelegatedAdminWorkflowID(id), "delegated-admin-terminated-ryw.json")
-	saveHistory(t, tc, workflows.RelationshipWorkflowID(da["relationship_id"].(string)), "relationship-with-lifecycle-v2.json")
+	saveHistory(t, tc, workflows.DelegatedAdminWorkflowID(id), "delegated-admin-terminated-round2.json")
+	saveHistory(t, tc, workflows.RelationshipWorkflowID(da["relationship_id"].(string)), "relationship-with-lifecycle-round2.json")
 }
