@@ -233,6 +233,9 @@ type Email struct {
 	Body     string
 	HTML     string `json:",omitempty"`
 	Link     *Link
+	// Sent is the timeline event to write once the message went out (or is
+	// held for the dev mailbox), with the place the workflow reserved for it.
+	Sent *Progress `json:",omitempty"`
 }
 
 // RenderEmail fills the Email's Subject, Body and HTML from its template.
@@ -317,7 +320,7 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	logger := activity.GetLogger(ctx)
 	switch {
 	case msg.Status == models.OutboxSent || msg.Status == models.OutboxHeld:
-		return EmailResult{Status: msg.Status}, nil
+		return EmailResult{Status: msg.Status}, a.recordSent(ctx, e)
 	case msg.Status == models.OutboxFailed:
 		return EmailResult{}, rejected(EmailFailure{Reason: "failed", Message: msg.LastError})
 	case a.Mailer == nil:
@@ -326,7 +329,7 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 		}
 		a.metrics().Email(models.OutboxHeld)
 		logger.Info("E-mail kept in the outbox (no SMTP_URL): read it on /dev/mailbox", "key", msg.Key)
-		return EmailResult{Status: models.OutboxHeld}, nil
+		return EmailResult{Status: models.OutboxHeld}, a.recordSent(ctx, e)
 	}
 	text, html, err := ExpandLink(a.Secrets, msg)
 	if err != nil {
@@ -353,7 +356,20 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	}
 	a.metrics().Email(models.OutboxSent)
 	logger.Info("E-mail sent", "key", msg.Key)
-	return EmailResult{Status: models.OutboxSent}, nil
+	return EmailResult{Status: models.OutboxSent}, a.recordSent(ctx, e)
+}
+
+// recordSent writes the e-mail's "sent" event in the place the workflow
+// reserved for it; a retry, or the workflow recording it too, finds it written.
+func (a *Activities) recordSent(ctx context.Context, e Email) error {
+	if e.Sent == nil {
+		return nil
+	}
+	p := *e.Sent
+	if _, err := a.Store.RecordEvent(ctx, p.Kind, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details}); err != nil {
+		return fmt.Errorf("record that e-mail %s went out: %w", e.Key, err)
+	}
+	return nil
 }
 
 func rejected(f EmailFailure) error {

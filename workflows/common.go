@@ -157,6 +157,16 @@ func (t *tracker) recordWith(ctx workflow.Context, p activities.Progress) error 
 	return t.write(ctx, p, false)
 }
 
+// reserve takes the place on the timeline of an event an e-mail's delivery
+// writes (its "sent"): the SendEmail activity records it when the message goes
+// out, so the timeline holds the fact even when the workflow learns of it late
+// (or never: a send cancelled once the process ended, after it went out).
+// Recording the same reserved event again changes nothing.
+func (t *tracker) reserve(ctx workflow.Context, event string, details map[string]string) activities.Progress {
+	t.seq++
+	return activities.Progress{Kind: t.kind, SubjectID: t.subjectID, Seq: t.seq, Event: event, At: workflow.Now(ctx).UTC(), Details: details}
+}
+
 // decide records a decision from its update handler, before the update
 // answers, as a local activity: the update completes in the same workflow
 // task instead of waiting for an activity task round trip.
@@ -167,8 +177,11 @@ func (t *tracker) decide(ctx workflow.Context, p activities.Progress) error {
 func (t *tracker) write(ctx workflow.Context, p activities.Progress, local bool) error {
 	// The sequence is taken before anything blocks, so records running at
 	// the same time (a reminder and a decision) never share one.
-	t.seq++
-	p.Kind, p.SubjectID, p.Seq, p.At = t.kind, t.subjectID, t.seq, workflow.Now(ctx).UTC()
+	if p.Seq == 0 {
+		t.seq++
+		p.Seq = t.seq
+	}
+	p.Kind, p.SubjectID, p.At = t.kind, t.subjectID, workflow.Now(ctx).UTC()
 	rw := readsOwnWrites(ctx)
 	if p.Status == t.status && rw {
 		// Event only: a reminder recorded while a decision is being recorded

@@ -187,8 +187,9 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	id := w.in.ExtensionID
 	w.t.setStep(ctx, "Sending the consent request to the customer")
-	if err := w.mail.send(ctx, w.consentEmail("extension:"+id+":consent", false), func(ctx workflow.Context) error {
-		return w.t.record(ctx, "", "consent_requested", map[string]string{"to": w.in.CustomerEmail}, false, "")
+	sent := w.t.reserve(ctx, "consent_requested", map[string]string{"to": w.in.CustomerEmail})
+	if err := w.mail.send(ctx, withSentEvent(w.consentEmail("extension:"+id+":consent", false), sent), func(ctx workflow.Context) error {
+		return w.t.recordWith(ctx, sent)
 	}); err != nil {
 		_, ferr := w.fail(ctx, err)
 		return true, ferr
@@ -196,9 +197,10 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	w.t.setStep(ctx, "Waiting for the customer's consent, until "+w.st.ExpiresAt.Format(time.RFC3339))
 	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
-			return w.mail.send(ctx, w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true), func(ctx workflow.Context) error {
+			sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)})
+			return w.mail.send(ctx, withSentEvent(w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true), sent), func(ctx workflow.Context) error {
 				w.st.RemindersSent = n
-				return w.t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+				return w.t.recordWith(ctx, sent)
 			})
 		})
 	if err != nil {

@@ -198,9 +198,9 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
 		return w.status(), err
 	}
-	to := w.in.CustomerEmail
-	if err := w.mail.send(ctx, invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st), func(ctx workflow.Context) error {
-		return w.t.record(ctx, "", "invitation_sent", map[string]string{"to": to}, false, "")
+	sent := w.t.reserve(ctx, "invitation_sent", map[string]string{"to": w.in.CustomerEmail})
+	if err := w.mail.send(ctx, withSentEvent(invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st), sent), func(ctx workflow.Context) error {
+		return w.t.recordWith(ctx, sent)
 	}); err != nil {
 		return w.fail(ctx, err)
 	}
@@ -320,10 +320,10 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
 	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
-	to := w.in.CustomerEmail
-	return w.mail.send(ctx, invitationEmail(w.in, key, true, &w.st), func(ctx workflow.Context) error {
+	sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n), "to": w.in.CustomerEmail})
+	return w.mail.send(ctx, withSentEvent(invitationEmail(w.in, key, true, &w.st), sent), func(ctx workflow.Context) error {
 		w.st.RemindersSent = n
-		return w.t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n), "to": to}, false, "")
+		return w.t.recordWith(ctx, sent)
 	})
 }
 

@@ -41,6 +41,13 @@ func emailOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// withSentEvent asks SendEmail to write the reserved "sent" event itself once
+// the message went out (see tracker.reserve).
+func withSentEvent(e activities.Email, sent activities.Progress) activities.Email {
+	e.Sent = &sent
+	return e
+}
+
 // Delivery states in EmailDelivery.
 const (
 	DeliveryPending = "pending"
