@@ -90,9 +90,11 @@ func wantsJSON(c echo.Context) bool {
 }
 
 var (
-	unknownLink    = resultPage{title: "result_unknown_title", code: CodeNotFound, text: "result_unknown_text", next: "result_unknown_next"}
-	supersededLink = resultPage{title: "result_superseded_title", code: CodeTokenUsed, text: "result_superseded_text", next: "result_superseded_next"}
-	expiredLink    = resultPage{title: "result_expired_title", code: CodeTokenExpired, text: "result_expired_text", next: "result_expired_next"}
+	unknownLink = resultPage{title: "result_unknown_title", code: CodeNotFound, text: "result_unknown_text", next: "result_unknown_next"}
+	// A database that could not be read says nothing about the link: try again.
+	unavailableLink = resultPage{title: "result_unavailable_title", code: CodeUnavailable, text: "result_unavailable_text", next: "result_unavailable_next"}
+	supersededLink  = resultPage{title: "result_superseded_title", code: CodeTokenUsed, text: "result_superseded_text", next: "result_superseded_next"}
+	expiredLink     = resultPage{title: "result_expired_title", code: CodeTokenExpired, text: "result_expired_text", next: "result_expired_next"}
 )
 
 func usedLink(status string) resultPage {
@@ -110,26 +112,45 @@ func usedLink(status string) resultPage {
 	return p
 }
 
-// lookupLink finds the link row of a token for the purpose.
-func (s *Server) lookupLink(c echo.Context, purpose string) (models.LinkToken, bool) {
+// lookupLink finds the link row of a token for the purpose. A failed read
+// is not an unknown link: it answers 503 (try again), not 404.
+func (s *Server) lookupLink(c echo.Context, purpose string) (models.LinkToken, int, *resultPage) {
 	token := c.Param("token")
 	if len(token) < 20 || len(token) > 100 {
-		return models.LinkToken{}, false
+		return models.LinkToken{}, http.StatusNotFound, &unknownLink
 	}
 	t, err := s.store.LinkToken(c.Request().Context(), secret.Hash(token))
-	return t, err == nil && t.Purpose == purpose
+	if status, page := linkReadFailed(err); page != nil {
+		return t, status, page
+	}
+	if t.Purpose != purpose {
+		return t, http.StatusNotFound, &unknownLink
+	}
+	return t, http.StatusOK, nil
+}
+
+// linkReadFailed turns a failed read behind a link into its page: not found
+// is an unknown link; anything else is ours, and worth another try.
+func linkReadFailed(err error) (int, *resultPage) {
+	switch {
+	case err == nil:
+		return http.StatusOK, nil
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, &unknownLink
+	}
+	return http.StatusServiceUnavailable, &unavailableLink
 }
 
 // openInvitationLink resolves a link token to a still-open invitation, or to
 // the page explaining why it is not.
 func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *resultPage) {
-	t, ok := s.lookupLink(c, models.LinkPurposeInvitation)
-	if !ok {
-		return models.Invitation{}, http.StatusNotFound, &unknownLink
+	t, status, page := s.lookupLink(c, models.LinkPurposeInvitation)
+	if page != nil {
+		return models.Invitation{}, status, page
 	}
 	inv, err := s.store.Invitation(c.Request().Context(), t.SubjectID)
-	if err != nil {
-		return inv, http.StatusNotFound, &unknownLink
+	if status, page := linkReadFailed(err); page != nil {
+		return inv, status, page
 	}
 	if inv.Status == models.InvitationExpired || (inv.Status == models.InvitationWaitingForCustomer && time.Now().After(t.ExpiresAt)) {
 		return inv, http.StatusGone, &expiredLink
@@ -241,13 +262,13 @@ func (s *Server) answerLink(c echo.Context, workflowID, locale, update string, d
 // openConsentLink resolves a consent token to an extension still waiting for
 // consent, or to the page explaining why it is not.
 func (s *Server) openConsentLink(c echo.Context) (models.RelationshipExtension, int, *resultPage) {
-	t, ok := s.lookupLink(c, models.LinkPurposeConsent)
-	if !ok {
-		return models.RelationshipExtension{}, http.StatusNotFound, &unknownLink
+	t, status, page := s.lookupLink(c, models.LinkPurposeConsent)
+	if page != nil {
+		return models.RelationshipExtension{}, status, page
 	}
 	x, err := s.store.Extension(c.Request().Context(), t.SubjectID)
-	if err != nil {
-		return x, http.StatusNotFound, &unknownLink
+	if status, page := linkReadFailed(err); page != nil {
+		return x, status, page
 	}
 	if x.Status == models.ExtensionExpired || (x.Status == models.ExtensionWaitingForConsent && time.Now().After(t.ExpiresAt)) {
 		return x, http.StatusGone, &expiredLink
