@@ -124,14 +124,6 @@ func (p *Process) ExitError() error {
 	return p.err
 }
 
-// Restart stops the process gracefully (if running) and starts it again.
-func (p *Process) Restart(grace time.Duration) error {
-	if _, err := p.Stop(grace); err != nil {
-		return err
-	}
-	return p.Start()
-}
-
 // waitFor polls check until it succeeds, the context ends, or the process dies.
 func waitFor(ctx context.Context, p *Process, what string, check func(context.Context) error) error {
 	var last error
