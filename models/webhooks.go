@@ -19,6 +19,7 @@ type WebhookEndpoint struct {
 	Enabled              bool       ``
 	DisabledReason       string     ``
 	FailingSince         *time.Time `` // first failure since the last success
+	FailedAttempts       int        `` // failed attempts since the last success
 	CreatedAt            time.Time  ``
 	UpdatedAt            time.Time  ``
 }
