@@ -128,6 +128,9 @@ var WebhookEventTypes = map[string]map[string][]string{
 		"partnership_expired":   {"partnership.expired"},
 		"partnership_cancelled": {"partnership.cancelled"},
 	},
+	"relationship": {
+		"relationship_ended": {"relationship.ended"},
+	},
 	"enrollment": {
 		"enrollment_submitted": {"enrollment.submitted"},
 		"enrollment_approved":  {"enrollment.approved"},

@@ -101,6 +101,8 @@ func partiesOf(tx *gorm.DB, kind, id string) ([]string, error) {
 		table = "relationship_extensions"
 	case "tenant_request":
 		table = "customer_tenant_requests"
+	case "relationship":
+		table = "relationships"
 	case "delegated_admin":
 		table, cols = "delegated_admin_relationships", "partner_id, ''"
 	case "enrollment":
