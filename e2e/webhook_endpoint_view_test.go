@@ -98,4 +98,5 @@ func TestFailingEndpointShowsInTemporal(t *testing.T) {
 	p.eventually("a second view", func() bool { run, ok := running(); return ok && run != firstRun })
 	up.Store(true)
 	p.eventually("the second view completed", func() bool { _, ok := running(); return !ok })
+	saveHistory(t, tc, wfID, "webhook-endpoint-recovered-v1.json")
 }
