@@ -27,16 +27,15 @@ func TestEndedRelationshipReachesBothParties(t *testing.T) {
 	hooks.secret = ep.str("secret")
 	hooks.mu.Unlock()
 
-	inv := p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
-		"provider_id": provider.id, "customer": map[string]any{"company_name": "Northwind Traders", "email": "end@northwind.example"}}))
-	mail, err := p.smtp.WaitFor("end@northwind.example", "Fabrikam Reseller invites you", 20*time.Second)
+	invID := p.invite(reseller, provider, "end@northwind.example")
+	mail, err := p.smtp.WaitFor("end@northwind.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
 	link := invitationLink.FindString(mail.Body)
 	require.NotEmpty(t, link)
 	require.Equal(t, 200, postForm(t, link+"/accept").status)
 	var relID string
 	p.eventually("the relationship", func() bool {
-		relID = p.call("GET", "/v1/invitations/"+inv.str("id"), reseller.key, nil).str("relationship_id")
+		relID = p.call("GET", "/v1/invitations/"+invID, reseller.key, nil).str("relationship_id")
 		return relID != ""
 	})
 

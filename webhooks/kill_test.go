@@ -92,13 +92,7 @@ func TestSIGKILLDuringDelivery(t *testing.T) {
 	ep := f.endpoint(t, reseller, r)
 	events := []string{"invitation_created", "invitation_sent", "customer_accepted", "relationship_created"}
 	const objects = 3
-	for i := range objects {
-		id := fmt.Sprintf("inv%d", i)
-		f.invitation(t, id, reseller, provider)
-		for _, e := range events {
-			f.event(t, "invitation", id, e)
-		}
-	}
+	f.invitations(t, reseller, provider, objects, events...)
 	want := objects * (len(events) + 1) // relationship_created is two catalogue events
 
 	first := startDispatcherProcess(t, dsn, key)
