@@ -126,38 +126,39 @@ func endpointState(h activities.WebhookEndpointHealth) string {
 	return WebhookEndpointRecovered
 }
 
-// describeEndpoint is the current details text (Markdown, as the UI renders it).
+// describeEndpoint is the current details text (Markdown, as the UI renders
+// it). Built with Sprintf: workflowcheck refuses writes to an io.Writer.
 func describeEndpoint(h activities.WebhookEndpointHealth, state string) string {
-	var b strings.Builder
+	var parts []string
 	switch state {
 	case WebhookEndpointDeleted:
 		return fmt.Sprintf("**Deleted**: webhook endpoint %s no longer exists.", h.EndpointID)
 	case WebhookEndpointDisabled:
-		fmt.Fprintf(&b, "**Disabled**: %s.", nonEmpty(h.DisabledReason, "disabled"))
+		parts = append(parts, fmt.Sprintf("**Disabled**: %s.", nonEmpty(h.DisabledReason, "disabled")))
 	case WebhookEndpointRecovered:
-		b.WriteString("**Recovered**: the last delivery succeeded.")
+		parts = append(parts, "**Recovered**: the last delivery succeeded.")
 	default:
-		fmt.Fprintf(&b, "**Failing** since %s: %d failed attempts.", h.FailingSince.UTC().Format(time.RFC3339), h.FailedAttempts)
+		parts = append(parts, fmt.Sprintf("**Failing** since %s: %d failed attempts.", h.FailingSince.UTC().Format(time.RFC3339), h.FailedAttempts))
 	}
 	if h.LastFailureAt != nil && state != WebhookEndpointRecovered {
 		answer := "no answer"
 		if h.LastStatusCode != 0 {
 			answer = fmt.Sprintf("answered %d", h.LastStatusCode)
 		}
-		fmt.Fprintf(&b, "\n\nLast failure %s: %s (%s)", h.LastFailureAt.UTC().Format(time.RFC3339), answer, h.LastError)
+		last := fmt.Sprintf("Last failure %s: %s (%s)", h.LastFailureAt.UTC().Format(time.RFC3339), answer, h.LastError)
 		if h.LastResponse != "" {
-			fmt.Fprintf(&b, "; the answer began %q", h.LastResponse)
+			last += fmt.Sprintf("; the answer began %q", h.LastResponse)
 		}
-		b.WriteString(".")
+		parts = append(parts, last+".")
 	}
 	switch {
 	case h.Pending > 0 && h.NextAttempt != nil && state == WebhookEndpointFailing:
-		fmt.Fprintf(&b, "\n\nNext attempt %s; %d deliveries pending.", h.NextAttempt.UTC().Format(time.RFC3339), h.Pending)
+		parts = append(parts, fmt.Sprintf("Next attempt %s; %d deliveries pending.", h.NextAttempt.UTC().Format(time.RFC3339), h.Pending))
 	case h.Pending > 0:
-		fmt.Fprintf(&b, "\n\n%d deliveries pending.", h.Pending)
+		parts = append(parts, fmt.Sprintf("%d deliveries pending.", h.Pending))
 	}
-	fmt.Fprintf(&b, "\n\nEndpoint %s (%s) of partner %s.", h.EndpointID, h.Target, h.PartnerID)
-	return b.String()
+	parts = append(parts, fmt.Sprintf("Endpoint %s (%s) of partner %s.", h.EndpointID, h.Target, h.PartnerID))
+	return strings.Join(parts, "\n\n")
 }
 
 // WebhookEndpointSearchAttributes are the search attributes the workflow starts with.
