@@ -659,34 +659,62 @@ type DelegatedAdmin struct {
 	EndsAt       time.Time `json:"ends_at"`
 
 	// Events the timeline's first 500 steps
-	Events         []Event              `json:"events,omitempty,omitzero"`
-	Extensions     int                  `json:"extensions"`
-	Id             string               `json:"id"`
-	PartnerId      string               `json:"partner_id"`
-	RelationshipId string               `json:"relationship_id"`
-	Roles          []string             `json:"roles"`
-	Status         DelegatedAdminStatus `json:"status"`
-	TerminatedAt   time.Time            `json:"terminated_at,omitempty,omitzero"`
-	WorkflowId     string               `json:"workflow_id"`
+	Events         []Event `json:"events,omitempty,omitzero"`
+	Extensions     int     `json:"extensions"`
+	Id             string  `json:"id"`
+	PartnerId      string  `json:"partner_id"`
+	RelationshipId string  `json:"relationship_id"`
+
+	// RoleIds roleDefinitionIds, in the order of roles
+	RoleIds []string `json:"role_ids"`
+
+	// Roles display names
+	Roles        []string             `json:"roles"`
+	Status       DelegatedAdminStatus `json:"status"`
+	TerminatedAt time.Time            `json:"terminated_at,omitempty,omitzero"`
+	WorkflowId   string               `json:"workflow_id"`
 }
 
 // DelegatedAdminStatus defines model for DelegatedAdmin.Status.
 type DelegatedAdminStatus string
 
-// DelegatedAdminAsk The delegated admin access an invitation asks for, as answered
+// DelegatedAdminAsk The delegated admin access an invitation asks for, as answered (roles as display names, role_ids in the same order)
 type DelegatedAdminAsk struct {
 	// AutoExtend by 180 days; never with Global Administrator
-	AutoExtend   bool     `json:"auto_extend"`
-	DurationDays int      `json:"duration_days"`
-	Roles        []string `json:"roles"`
+	AutoExtend   bool `json:"auto_extend"`
+	DurationDays int  `json:"duration_days"`
+
+	// RoleIds the roles' roleDefinitionIds, in the order of roles
+	RoleIds []string `json:"role_ids"`
+
+	// Roles roles of GET /v1/delegated-admin-roles, each by roleDefinitionId or display name; an unknown one is refused (422)
+	Roles []string `json:"roles"`
 }
 
 // DelegatedAdminRequest defines model for DelegatedAdminRequest.
 type DelegatedAdminRequest struct {
 	// AutoExtend by 180 days; never with Global Administrator
-	AutoExtend   bool     `json:"auto_extend,omitempty,omitzero"`
-	DurationDays int      `json:"duration_days"`
-	Roles        []string `json:"roles"`
+	AutoExtend   bool `json:"auto_extend,omitempty,omitzero"`
+	DurationDays int  `json:"duration_days"`
+
+	// Roles roles of GET /v1/delegated-admin-roles, each by roleDefinitionId or display name; an unknown one is refused (422)
+	Roles []string `json:"roles"`
+}
+
+// DelegatedAdminRole defines model for DelegatedAdminRole.
+type DelegatedAdminRole struct {
+	// Id roleDefinitionId (the Entra role template ID)
+	//
+	// Example: 62e90394-69f5-4237-9190-012177145e10
+	Id string `json:"id"`
+
+	// Name Example: Global Administrator
+	Name string `json:"name"`
+}
+
+// DelegatedAdminRoleList defines model for DelegatedAdminRoleList.
+type DelegatedAdminRoleList struct {
+	Items []DelegatedAdminRole `json:"items"`
 }
 
 // Eligibility defines model for Eligibility.
@@ -771,7 +799,7 @@ type Invitation struct {
 	} `json:"customer"`
 	CustomerId string `json:"customer_id,omitempty,omitzero"`
 
-	// DelegatedAdmin The delegated admin access an invitation asks for, as answered
+	// DelegatedAdmin The delegated admin access an invitation asks for, as answered (roles as display names, role_ids in the same order)
 	DelegatedAdmin DelegatedAdminAsk `json:"delegated_admin,omitempty,omitzero"`
 
 	// EmailDelivery What became of the latest e-mail to the customer, read from the timeline. `failed` means the relay refused it for good (`reason`: recipient_refused, message_rejected, auth_failed, tls_failed, tls_unavailable, misconfigured) or it could not be delivered within MAIL_GIVE_UP (`gave_up`); the invitation still waits. Fix the address with `PATCH /v1/invitations/{id}`, then `POST /v1/invitations/{id}/resend`.
@@ -1473,6 +1501,9 @@ type ServerInterface interface {
 	// TerminateDelegatedAdmin End a delegated admin relationship now
 	// (POST /v1/delegated-admin-relationships/{id}/terminate)
 	TerminateDelegatedAdmin(ctx echo.Context, id ID) error
+	// ListDelegatedAdminRoles The Microsoft Entra built-in roles a delegated admin (GDAP) request may ask for
+	// (GET /v1/delegated-admin-roles)
+	ListDelegatedAdminRoles(ctx echo.Context) error
 	// SubmitEnrollment Submit the indirect-reseller enrollment (reseller)
 	// (POST /v1/enrollment)
 	SubmitEnrollment(ctx echo.Context) error
@@ -1911,6 +1942,15 @@ func (w *ServerInterfaceWrapper) TerminateDelegatedAdmin(ctx echo.Context) error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.TerminateDelegatedAdmin(ctx, id)
+	return err
+}
+
+// ListDelegatedAdminRoles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDelegatedAdminRoles(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDelegatedAdminRoles(ctx)
 	return err
 }
 
@@ -2616,6 +2656,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/customer-tenant-requests/:id/approve", wrapper.ApproveTenantRequest, options.OperationMiddlewares["approveTenantRequest"]...)
 	router.POST(options.BaseURL+"/v1/customer-tenant-requests/:id/reject", wrapper.RejectTenantRequest, options.OperationMiddlewares["rejectTenantRequest"]...)
 	router.GET(options.BaseURL+"/v1/relationships", wrapper.ListRelationships, options.OperationMiddlewares["listRelationships"]...)
+	router.GET(options.BaseURL+"/v1/delegated-admin-roles", wrapper.ListDelegatedAdminRoles, options.OperationMiddlewares["listDelegatedAdminRoles"]...)
 	router.GET(options.BaseURL+"/v1/delegated-admin-relationships", wrapper.ListDelegatedAdmins, options.OperationMiddlewares["listDelegatedAdmins"]...)
 	router.GET(options.BaseURL+"/v1/delegated-admin-relationships/:id", wrapper.GetDelegatedAdmin, options.OperationMiddlewares["getDelegatedAdmin"]...)
 	router.POST(options.BaseURL+"/v1/delegated-admin-relationships/:id/terminate", wrapper.TerminateDelegatedAdmin, options.OperationMiddlewares["terminateDelegatedAdmin"]...)
@@ -3508,6 +3549,43 @@ func (response TerminateDelegatedAdmin409ApplicationProblemPlusJSONResponse) Vis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDelegatedAdminRolesRequestObject struct {
+}
+
+type ListDelegatedAdminRolesResponseObject interface {
+	VisitListDelegatedAdminRolesResponse(w http.ResponseWriter) error
+}
+
+type ListDelegatedAdminRoles200JSONResponse DelegatedAdminRoleList
+
+func (response ListDelegatedAdminRoles200JSONResponse) VisitListDelegatedAdminRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDelegatedAdminRoles401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ListDelegatedAdminRoles401ApplicationProblemPlusJSONResponse) VisitListDelegatedAdminRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5150,6 +5228,9 @@ type StrictServerInterface interface {
 	// TerminateDelegatedAdmin End a delegated admin relationship now
 	// (POST /v1/delegated-admin-relationships/{id}/terminate)
 	TerminateDelegatedAdmin(ctx context.Context, request TerminateDelegatedAdminRequestObject) (TerminateDelegatedAdminResponseObject, error)
+	// ListDelegatedAdminRoles The Microsoft Entra built-in roles a delegated admin (GDAP) request may ask for
+	// (GET /v1/delegated-admin-roles)
+	ListDelegatedAdminRoles(ctx context.Context, request ListDelegatedAdminRolesRequestObject) (ListDelegatedAdminRolesResponseObject, error)
 	// SubmitEnrollment Submit the indirect-reseller enrollment (reseller)
 	// (POST /v1/enrollment)
 	SubmitEnrollment(ctx context.Context, request SubmitEnrollmentRequestObject) (SubmitEnrollmentResponseObject, error)
@@ -5872,6 +5953,29 @@ func (sh *strictHandler) TerminateDelegatedAdmin(ctx echo.Context, id ID) error 
 		return err
 	} else if validResponse, ok := response.(TerminateDelegatedAdminResponseObject); ok {
 		return validResponse.VisitTerminateDelegatedAdminResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDelegatedAdminRoles operation middleware
+func (sh *strictHandler) ListDelegatedAdminRoles(ctx echo.Context) error {
+	var request ListDelegatedAdminRolesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDelegatedAdminRoles(ctx.Request().Context(), request.(ListDelegatedAdminRolesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDelegatedAdminRoles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDelegatedAdminRolesResponseObject); ok {
+		return validResponse.VisitListDelegatedAdminRolesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
