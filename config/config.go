@@ -59,6 +59,8 @@ type Config struct {
 
 	Webhooks Webhooks
 
+	Microsoft Microsoft // MICROSOFT_*: GDAP at Microsoft (config/microsoft.go)
+
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
 
@@ -140,6 +142,7 @@ func Default() Config {
 			DisableAfter: 3 * day,
 		},
 		StartSweepEvery: time.Minute,
+		Microsoft:       defaultMicrosoft(),
 		RateLimits: RateLimits{
 			PerKey:      Rate{PerSecond: 20, Burst: 100},
 			PerAddr:     Rate{PerSecond: 50, Burst: 200},
@@ -198,6 +201,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("LOG_LEVEL", &c.LogLevel)
 	str("LOG_FORMAT", &c.LogFormat)
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	errs = append(errs, c.Microsoft.fromLookup(lookup)...)
 
 	if v, ok := lookup("TEMPORAL_UI_PORT"); ok && v != "" {
 		p, err := strconv.Atoi(v)

@@ -102,6 +102,10 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	a, ok := s.apps[r.PostForm.Get("client_id")]
+	if !ok && s.AcceptNewApps && r.PostForm.Get("client_id") != "" && r.PostForm.Get("client_secret") != "" {
+		a, ok = app{tenant: r.PathValue("tenant"), secret: r.PostForm.Get("client_secret")}, true
+		s.apps[r.PostForm.Get("client_id")] = a
+	}
 	s.mu.Unlock()
 	switch {
 	case !ok || a.tenant != r.PathValue("tenant"):

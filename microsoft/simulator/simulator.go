@@ -29,6 +29,10 @@ import (
 type Simulator struct {
 	// Now is the simulator's clock (relationship activation and expiry).
 	Now func() time.Time
+	// AcceptNewApps registers an app registration at its first token
+	// request (MICROSOFT_MODE=simulated: any partner can connect); a later
+	// request with another secret is still refused.
+	AcceptNewApps bool
 
 	mu        sync.Mutex
 	apps      map[string]app    // client_id → registration
