@@ -280,3 +280,18 @@ func (g *GDAP) CreateGDAPAccessAssignments(ctx context.Context, in AwaitGDAPActi
 		}
 	}
 }
+
+// GetGDAPRelationship reads a relationship once, for a workflow that polls
+// with its own timers.
+// https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-get
+func (g *GDAP) GetGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelationship, error) {
+	c, err := g.client(ctx, in.PartnerID)
+	if err != nil {
+		return GDAPRelationship{}, err
+	}
+	r, err := c.GetRelationship(ctx, in.RelationshipID)
+	if err != nil {
+		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
+	}
+	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+}
