@@ -210,12 +210,8 @@ func (g *GDAP) AwaitGDAPActive(ctx context.Context, in AwaitGDAPActiveInput) (GD
 				return relationshipOf(r), temporal.NewNonRetryableApplicationError("the relationship is "+r.Status+" at Microsoft", ErrTypeRelationshipEnded, nil)
 			}
 		}
-		t := time.NewTimer(in.Every)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return GDAPRelationship{}, ctx.Err()
-		case <-t.C:
+		if err := pause(ctx, in.Every); err != nil {
+			return GDAPRelationship{}, err
 		}
 	}
 }
@@ -271,12 +267,8 @@ func (g *GDAP) CreateGDAPAccessAssignments(ctx context.Context, in AwaitGDAPActi
 		if pending == 0 {
 			return len(list), g.graphFailure(ctx, in.PartnerID, nil)
 		}
-		t := time.NewTimer(in.Every)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, ctx.Err()
-		case <-t.C:
+		if err := pause(ctx, in.Every); err != nil {
+			return 0, err
 		}
 	}
 }
@@ -294,4 +286,16 @@ func (g *GDAP) GetGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelatio
 		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
 	}
 	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+}
+
+// pause waits d, or until the activity is cancelled.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -257,15 +257,11 @@ func (s *Simulator) getRelationship(w http.ResponseWriter, r *http.Request, part
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-update
 func (s *Simulator) updateRelationship(w http.ResponseWriter, r *http.Request, partner string) {
 	var p graph.RelationshipPatch
-	if !decode(w, r, &p) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := s.lookup(w, r, partner)
+	x, unlock := s.decodeAndLookup(w, r, partner, &p)
 	if x == nil {
 		return
 	}
+	defer unlock()
 	switch match := r.Header.Get("If-Match"); {
 	case match == "":
 		graphError(w, http.StatusBadRequest, "BadRequest", "The If-Match header is required.")
@@ -313,15 +309,11 @@ func (s *Simulator) updateRelationship(w http.ResponseWriter, r *http.Request, p
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-post-requests
 func (s *Simulator) createRequest(w http.ResponseWriter, r *http.Request, partner string) {
 	var in graph.Request
-	if !decode(w, r, &in) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := s.lookup(w, r, partner)
+	x, unlock := s.decodeAndLookup(w, r, partner, &in)
 	if x == nil {
 		return
 	}
+	defer unlock()
 	switch {
 	case in.Action == graph.ActionLockForApproval && x.r.Status == graph.StatusCreated:
 		s.set(x, graph.StatusApprovalPending)
@@ -410,12 +402,11 @@ func (s *Simulator) listAssignments(w http.ResponseWriter, r *http.Request, part
 // getAssignment: GET …/{id}/accessAssignments/{aid}.
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminaccessassignment-get
 func (s *Simulator) getAssignment(w http.ResponseWriter, r *http.Request, partner string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := s.lookup(w, r, partner)
+	x, unlock := s.decodeAndLookup(w, r, partner, nil)
 	if x == nil {
 		return
 	}
+	defer unlock()
 	s.advance(x)
 	for _, a := range x.assignments {
 		if a.ID == r.PathValue("aid") {
@@ -429,12 +420,11 @@ func (s *Simulator) getAssignment(w http.ResponseWriter, r *http.Request, partne
 // getOperation: GET …/{id}/operations/{oid}; running, then complete.
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationshipoperation-get
 func (s *Simulator) getOperation(w http.ResponseWriter, r *http.Request, partner string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := s.lookup(w, r, partner)
+	x, unlock := s.decodeAndLookup(w, r, partner, nil)
 	if x == nil {
 		return
 	}
+	defer unlock()
 	s.advance(x)
 	for _, o := range x.operations {
 		if o.ID == r.PathValue("oid") {
@@ -458,4 +448,20 @@ func (s *Simulator) approveAction(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("Approved as the customer: the relationship becomes active at its next read.\n"))
+}
+
+// decodeAndLookup decodes the body into in (unless nil), then takes the lock
+// and finds the partner's relationship; nil (with the answer written and
+// the lock released) when either fails.
+func (s *Simulator) decodeAndLookup(w http.ResponseWriter, r *http.Request, partner string, in any) (*rel, func()) {
+	if in != nil && !decode(w, r, in) {
+		return nil, nil
+	}
+	s.mu.Lock()
+	x := s.lookup(w, r, partner)
+	if x == nil {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	return x, s.mu.Unlock
 }
