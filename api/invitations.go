@@ -13,6 +13,7 @@ import (
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/i18n"
+	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -38,18 +39,16 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 		field := fmt.Sprintf("delegated_admin.roles[%d]", i)
 		var rf fieldErrors
 		rf.requireName(field, r, 100)
-		switch {
-		case len(rf) > 0:
+		if len(rf) > 0 {
 			f.add(field, "must be a role name of at most 100 characters of plain text, without links")
-		case seen[r]:
-			f.add(field, "is listed twice")
+			continue
 		}
-		seen[r] = true
+		resolveRole(f, field, &d.Roles[i], seen)
 	}
 	if d.DurationDays < 1 || d.DurationDays > 730 {
 		f.add("delegated_admin.duration_days", "must be from 1 to 730 days")
 	}
-	if d.AutoExtend && seen[models.GlobalAdministrator] {
+	if d.AutoExtend && roles.HasGlobalAdministrator(d.Roles) {
 		f.add("delegated_admin.auto_extend", "cannot be used with the Global Administrator role")
 	}
 }
@@ -62,7 +61,8 @@ func invitationView(inv models.Invitation) oapi.Invitation {
 	}
 	v.Customer.CompanyName, v.Customer.Email = inv.CustomerCompany, inv.CustomerEmail
 	if d := inv.DelegatedAdmin; d != nil {
-		v.DelegatedAdmin = oapi.DelegatedAdminAsk{Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend}
+		v.DelegatedAdmin = oapi.DelegatedAdminAsk{DurationDays: d.DurationDays, AutoExtend: d.AutoExtend}
+		v.DelegatedAdmin.Roles, v.DelegatedAdmin.RoleIds = roleView(d.Roles)
 	}
 	return v
 }

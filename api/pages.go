@@ -14,6 +14,7 @@ import (
 
 	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/i18n"
+	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -201,7 +202,7 @@ func (s *Server) invitationPage(c echo.Context) error {
 	}
 	admin := z.MustT("page_admin_none", nil)
 	if d := inv.DelegatedAdmin; d != nil {
-		roles, err := z.List(d.Roles)
+		names, err := z.List(roles.Names(d.Roles))
 		if err != nil {
 			return err
 		}
@@ -209,7 +210,7 @@ func (s *Server) invitationPage(c echo.Context) error {
 		if d.AutoExtend {
 			key = "page_admin_roles_extend"
 		}
-		admin = z.Text(key, "Roles", roles, "Duration", z.Days(d.DurationDays), "Extend", z.Days(int(models.AutoExtendPeriod.Hours()/24)))
+		admin = z.Text(key, "Roles", names, "Duration", z.Days(d.DurationDays), "Extend", z.Days(int(models.AutoExtendPeriod.Hours()/24)))
 	}
 	return s.pages.render(c, http.StatusOK, "invitation", invitationPageData{
 		L: z, Title: z.Text("page_invitation_title", "Reseller", reseller.Name), Token: c.Param("token"),

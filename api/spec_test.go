@@ -30,7 +30,7 @@ func TestEveryV1OperationIsAuthenticated(t *testing.T) {
 const invitationBody = `{"provider_id": "0190a4b6-0000-7000-8000-000000000001",
  "customer": {"company_name": "Northwind", "email": "admin@northwind.example"},
  "message": "Hello Northwind, as agreed please accept here: {{link}}",
- "delegated_admin": {"roles": ["Helpdesk Agent"], "duration_days": 90, "auto_extend": false}}`
+ "delegated_admin": {"roles": ["Helpdesk Administrator"], "duration_days": 90, "auto_extend": false}}`
 
 // BenchmarkValidateCreateInvitation is the edge's cost on the busiest start:
 // reading the body and validating it against the document.

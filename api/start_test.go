@@ -224,7 +224,7 @@ func crashBetweenInsertAndStart(t *testing.T, dialect migrations.Dialect) {
 		{"invitation", "/v1/invitations",
 			func(int) string { return resellerKey },
 			func(n int) string {
-				return fmt.Sprintf(`{"provider_id":"%s","customer":{"company_name":"Northwind %d","email":"admin@northwind.example"},"message":"Hello","delegated_admin":{"roles":["Helpdesk Agent"],"duration_days":90}}`, provider.ID, n)
+				return fmt.Sprintf(`{"provider_id":"%s","customer":{"company_name":"Northwind %d","email":"admin@northwind.example"},"message":"Hello","delegated_admin":{"roles":["Helpdesk Administrator"],"duration_days":90}}`, provider.ID, n)
 			},
 			workflows.InvitationWorkflowID,
 			func(id string) (string, error) { i, err := env.st.Invitation(ctx, id); return i.Status, err },

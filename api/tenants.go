@@ -215,8 +215,9 @@ func (s *Server) decideTenantRequest(ctx context.Context, id, update string, dec
 }
 
 func delegatedAdminView(d models.DelegatedAdminRelationship) oapi.DelegatedAdmin {
+	names, ids := roleView(d.Roles)
 	return oapi.DelegatedAdmin{Id: d.ID, RelationshipId: d.RelationshipID, CustomerId: d.CustomerID, PartnerId: d.PartnerID,
-		Roles: d.Roles, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend, Extensions: d.Extensions, Status: oapi.DelegatedAdminStatus(d.Status),
+		Roles: names, RoleIds: ids, DurationDays: d.DurationDays, AutoExtend: d.AutoExtend, Extensions: d.Extensions, Status: oapi.DelegatedAdminStatus(d.Status),
 		ActivatedAt: d.ActivatedAt, EndsAt: d.EndsAt, TerminatedAt: valueOf(d.TerminatedAt), WorkflowId: workflows.DelegatedAdminWorkflowID(d.ID)}
 }
 

@@ -55,6 +55,8 @@ type App struct {
 	metricsHTTP     *http.Server
 	metricsListener net.Listener
 	logger          *slog.Logger
+	// simulator serves Microsoft's side with MICROSOFT_MODE=simulated (app/microsoft.go).
+	simulator *http.Server
 }
 
 // OpenStore opens (and migrates, when migrate is set) the app database.
@@ -121,6 +123,9 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		return nil, err
 	}
 	a := &App{Store: st, logger: logger, Metrics: metrics.New()}
+	if cfg, err = a.startMicrosoftSimulator(cfg); err != nil {
+		return nil, err
+	}
 	a.Metrics.RegisterWaiting(st, logger)
 	c, err := temporalclient.Dial(ctx, cfg, logger, a.Metrics.TemporalMetrics())
 	if err != nil {
@@ -243,6 +248,9 @@ func (a *App) MetricsAddr() string {
 func (a *App) Stop(ctx context.Context) {
 	if a.stopSweeper != nil {
 		a.stopSweeper()
+	}
+	if a.simulator != nil {
+		_ = a.simulator.Close()
 	}
 	if a.http != nil {
 		shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)

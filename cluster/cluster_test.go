@@ -281,7 +281,7 @@ func TestClusterJourneys(t *testing.T) {
 	// Invitation with delegated admin: created on replica 1, accepted on 2, read on 1.
 	inv, err := apis[0].call(ctx, "POST", "/v1/invitations", reseller.key, map[string]any{
 		"provider_id": provider.id, "customer": map[string]any{"company_name": "Northwind", "email": "admin@northwind.example"},
-		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": 90, "auto_extend": false},
+		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 90, "auto_extend": false},
 	}, "Idempotency-Key", "cluster-northwind")
 	require.NoError(t, err)
 	require.Equal(t, 202, inv.status, string(inv.body))

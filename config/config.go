@@ -59,6 +59,8 @@ type Config struct {
 
 	Webhooks Webhooks
 
+	Microsoft Microsoft // MICROSOFT_*: GDAP at Microsoft (config/microsoft.go)
+
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
 
@@ -144,6 +146,7 @@ func Default() Config {
 			WatchPoll:    15 * time.Minute,
 		},
 		StartSweepEvery: time.Minute,
+		Microsoft:       defaultMicrosoft(),
 		RateLimits: RateLimits{
 			PerKey:      Rate{PerSecond: 20, Burst: 100},
 			PerAddr:     Rate{PerSecond: 50, Burst: 200},
@@ -202,6 +205,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("LOG_LEVEL", &c.LogLevel)
 	str("LOG_FORMAT", &c.LogFormat)
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	errs = append(errs, c.Microsoft.fromLookup(lookup)...)
 
 	if v, ok := lookup("TEMPORAL_UI_PORT"); ok && v != "" {
 		p, err := strconv.Atoi(v)

@@ -102,7 +102,7 @@ func TestCustomerPagesInABrowser(t *testing.T) {
 		inv := p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
 			"provider_id": provider.id, "customer": map[string]any{"company_name": "Fourth Coffee", "email": "admin@fourthcoffee.example"},
 			"message":         "Hello Fourth Coffee, please accept our invitation: {{link}}",
-			"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": 90}}))
+			"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 90}}))
 		mail, err := p.smtp.WaitFor("admin@fourthcoffee.example", "invites you", 20*time.Second)
 		require.NoError(t, err)
 		link := invitationLink.FindString(mail.Body)
@@ -111,7 +111,7 @@ func TestCustomerPagesInABrowser(t *testing.T) {
 		heading, body := text(t, ctx, "h1"), text(t, ctx, "main")
 		require.Contains(t, heading, "Browser Reseller invites you")
 		require.Contains(t, body, "Browser Distribution")
-		require.Contains(t, body, "Helpdesk Agent for 90 days")
+		require.Contains(t, body, "Helpdesk Administrator for 90 days")
 		screenshot(t, ctx, "invitation-open")
 		pageChecks(t, ctx)
 
@@ -184,7 +184,7 @@ func TestCustomerPagesInABrowser(t *testing.T) {
 		// The HTML part as a mail client shows it: fits a phone, loads nothing.
 		m, err := emails.Render(emails.Invitation, "de", emails.Data{Recipient: "Vierter Kaffee GmbH", Reseller: "Browser Händler", Provider: "Browser Vertrieb",
 			Message: "Guten Tag, bitte nehmen Sie unsere Einladung an: {{link}}", ExpiresAt: time.Now().Add(30 * 24 * time.Hour),
-			Roles: []string{"Helpdesk Agent", "User Administrator"}, DurationDays: 90, AutoExtend: true, ExtendDays: 180})
+			Roles: []string{"Helpdesk Administrator", "User Administrator"}, DurationDays: 90, AutoExtend: true, ExtendDays: 180})
 		require.NoError(t, err)
 		html := strings.ReplaceAll(m.HTML, emails.LinkPlaceholder, link)
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("data:text/html;charset=utf-8,"+url.PathEscape(html))))

@@ -34,7 +34,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		"customer":    map[string]any{"company_name": "Northwind Traders", "email": "admin@northwind.example"},
 		"message":     "Hello Northwind,\nas discussed, please accept here: {{link}}\nKind regards, Fabrikam",
 		"delegated_admin": map[string]any{
-			"roles": []string{"Helpdesk Agent", "User Administrator"}, "duration_days": 180, "auto_extend": true,
+			"roles": []string{"Helpdesk Administrator", "User Administrator"}, "duration_days": 180, "auto_extend": true,
 		},
 	}
 	created := p.must(202, p.call("POST", "/v1/invitations", reseller.key, body, "Idempotency-Key", "inv-northwind-1"))
@@ -61,7 +61,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		require.Contains(t, html, `<html lang="en">`)
 		require.Contains(t, html, "Fabrikam Reseller")
 		require.Contains(t, html, "Contoso Distribution")
-		require.Contains(t, html, "Helpdesk Agent and User Administrator for 180 days")
+		require.Contains(t, html, "Helpdesk Administrator and User Administrator for 180 days")
 		require.Contains(t, html, `action="/i/`)
 	}
 	require.Equal(t, "waiting_for_customer", p.call("GET", "/v1/invitations/"+invID, reseller.key, nil).str("status"))
@@ -100,7 +100,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 	}
 	da, err := p.store.DelegatedAdminForRelationship(context.Background(), relID)
 	require.NoError(t, err)
-	require.Equal(t, []string{"Helpdesk Agent", "User Administrator"}, da.Roles)
+	require.Equal(t, []string{"729827e3-9c14-49f7-bb1b-9608f156bbb8", "fe930be7-5e62-47db-91af-98c3a49a38b1"}, da.Roles, "stored as roleDefinitionIds")
 	require.Equal(t, 180, da.DurationDays)
 
 	// Both partners are told, by e-mail.

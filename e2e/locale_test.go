@@ -57,16 +57,16 @@ func TestCustomerLanguageEndToEnd(t *testing.T) {
 	de := p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
 		"provider_id": provider.id, "locale": "de",
 		"customer":        map[string]any{"company_name": "Northwind GmbH", "email": "admin@northwind-gmbh.example"},
-		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": 30, "auto_extend": false},
+		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 30, "auto_extend": false},
 	}))
 	require.Equal(t, "de", de.str("locale"))
 	mail, err = p.smtp.WaitFor("admin@northwind-gmbh.example", "Fabrikam France lädt Sie zu einer Reseller-Beziehung ein", 20*time.Second)
 	require.NoError(t, err)
-	require.Contains(t, mail.Body, "mit den Rollen Helpdesk Agent für 30 Tage.")
+	require.Contains(t, mail.Body, "mit den Rollen Helpdesk Administrator für 30 Tage.")
 	link = invitationLink.FindString(mail.Body)
 	page = get(t, link, "")
 	require.Contains(t, string(page.body), `<html lang="de">`)
-	require.Contains(t, string(page.body), "Delegierte Administratorrollen Helpdesk Agent für 30 Tage.")
+	require.Contains(t, string(page.body), "Delegierte Administratorrollen Helpdesk Administrator für 30 Tage.")
 	require.Equal(t, 200, postJSON(t, link+"/accept").status, "JSON clients are unaffected")
 	p.eventually("the German invitation completed", func() bool {
 		return p.call("GET", "/v1/invitations/"+de.str("id"), reseller.key, nil).str("status") == "completed"

@@ -157,7 +157,7 @@ func (p *product) rywIteration(i int, provider partner, tl *tally) error {
 	invite := func(email string) (response, error) {
 		return p.try("POST", "/v1/invitations", res.key, map[string]any{
 			"provider_id": provider.id, "customer": map[string]any{"company_name": name + " Customer", "email": email},
-			"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": 90, "auto_extend": false}})
+			"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 90, "auto_extend": false}})
 	}
 	cancelEmail, acceptEmail := "cancel@"+domain("inv"), "accept@"+domain("inv")
 	inv, ierr := invite(cancelEmail)
@@ -215,7 +215,7 @@ func (p *product) rywIteration(i int, provider partner, tl *tally) error {
 	// The customer accepts (the link's JSON answer), then the reseller reads.
 	inv2 := call(202, "POST", "/v1/invitations", res.key, map[string]any{
 		"provider_id": provider.id, "customer": map[string]any{"company_name": name + " Accepting", "email": acceptEmail},
-		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": 90, "auto_extend": false}})
+		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 90, "auto_extend": false}})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func TestTheSweeperStartsWhatACrashLeftBehind(t *testing.T) {
 	now := time.Now().UTC()
 	inv := models.Invitation{ID: "01a21a00-0000-7000-8000-00000000c0de", ResellerID: reseller.id, ProviderID: provider.id,
 		CustomerCompany: "Crashed Co", CustomerEmail: "admin@crashed.example", Message: "Hello Crashed Co, as agreed",
-		DelegatedAdmin: &models.DelegatedAdminRequest{Roles: []string{"Helpdesk Agent"}, DurationDays: 30},
+		DelegatedAdmin: &models.DelegatedAdminRequest{Roles: []string{"Helpdesk Administrator"}, DurationDays: 30},
 		Status:         models.InvitationWaitingForCustomer, ExpiresAt: now.Add(30 * 24 * time.Hour), CreatedAt: now, UpdatedAt: now}
 	inv.WorkflowID = workflows.InvitationWorkflowID(inv.ID)
 	_, err := p.store.CreateOnboarding(ctx, nil, &inv, models.WorkflowStart{WorkflowID: inv.WorkflowID, Kind: workflows.KindInvitation, SubjectID: inv.ID})

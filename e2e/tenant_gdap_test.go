@@ -80,7 +80,7 @@ func TestDelegatedAdminLifecycleEndToEnd(t *testing.T) {
 
 	p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
 		"provider_id": provider.id, "customer": map[string]any{"company_name": "Lucerne Publishing", "email": "admin@lucerne.example"},
-		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Agent"}, "duration_days": 45, "auto_extend": true}}))
+		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 45, "auto_extend": true}}))
 	m, err := p.smtp.WaitFor("admin@lucerne.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)

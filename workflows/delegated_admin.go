@@ -11,6 +11,7 @@ import (
 
 	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/emails"
+	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -64,6 +65,7 @@ type delegatedAdmin struct {
 	quiet     bool     // run() waits and records nothing: a termination is recorded then
 	logger    log.Logger
 	mail      *mailer
+	roleIDs   bool // the Global Administrator rule compares catalogue IDs
 }
 
 // DelegatedAdminWorkflow runs a delegated admin relationship from activation
@@ -77,11 +79,20 @@ func DelegatedAdminWorkflow(ctx workflow.Context, in DelegatedAdminInput) (Deleg
 	return w.run(ctx)
 }
 
-func hasGlobalAdmin(roles []string) bool { return slices.Contains(roles, models.GlobalAdministrator) }
+// hasGlobalAdmin compares role IDs from the catalogue (so no spelling of the
+// name escapes the rule); executions started before the catalogue compare
+// the exact name, as they did.
+func (w *delegatedAdmin) hasGlobalAdmin() bool {
+	if !w.roleIDs {
+		return slices.Contains(w.in.Roles, models.GlobalAdministrator)
+	}
+	return roles.HasGlobalAdministrator(w.in.Roles)
+}
 
 func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 	w.t = tracker{kind: activities.KindDelegatedAdmin, subjectID: w.in.DelegatedAdminID, status: models.DelegatedAdminActive, seq: w.in.Seq}
-	if hasGlobalAdmin(w.in.Roles) {
+	w.roleIDs = workflow.GetVersion(ctx, "delegated-admin-role-ids", workflow.DefaultVersion, 1) == 1
+	if w.hasGlobalAdmin() {
 		w.in.AutoExtend = false // never with the Global Administrator role
 	}
 	w.logger = log.With(workflow.GetLogger(ctx), "delegated_admin_id", w.in.DelegatedAdminID, "customer_id", w.in.CustomerID)
@@ -104,7 +115,7 @@ func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 		w.in.AutoExtend = on
 		return on, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, on bool) error {
-		if on && hasGlobalAdmin(w.in.Roles) {
+		if on && w.hasGlobalAdmin() {
 			return temporal.NewApplicationError("auto-extend is never allowed with the Global Administrator role", ErrTypeAlreadyDecided)
 		}
 		return active()
@@ -232,7 +243,7 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 }
 
 func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
-	notice := emails.Data{CustomerID: w.in.CustomerID, Roles: w.in.Roles, EndsAt: w.in.EndsAt, Days: days, AutoExtend: w.in.AutoExtend, ExtendDays: autoExtendDays()}
+	notice := emails.Data{CustomerID: w.in.CustomerID, Roles: roles.Names(w.in.Roles), EndsAt: w.in.EndsAt, Days: days, AutoExtend: w.in.AutoExtend, ExtendDays: autoExtendDays()}
 	key := fmt.Sprintf("delegated-admin:%s:notice:%s:%d", w.in.DelegatedAdminID, w.in.EndsAt.Format("20060102"), days)
 	if !w.mail.async {
 		if err := sendEmail(ctx, partnerNotice(key, w.in.Reseller, emails.DelegatedAdminNotice, notice)); err != nil {

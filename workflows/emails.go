@@ -5,6 +5,7 @@ import (
 
 	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/emails"
+	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -19,7 +20,7 @@ func invitationEmail(in InvitationInput, key string, reminder bool, st *Invitati
 		Message: in.Message, ExpiresAt: st.ExpiresAt,
 	}
 	if da := in.DelegatedAdmin; da != nil {
-		d.Roles, d.DurationDays, d.AutoExtend, d.ExtendDays = da.Roles, da.DurationDays, da.AutoExtend, autoExtendDays()
+		d.Roles, d.DurationDays, d.AutoExtend, d.ExtendDays = roles.Names(da.Roles), da.DurationDays, da.AutoExtend, autoExtendDays()
 	}
 	return activities.Email{
 		Key: key, To: in.CustomerEmail, Template: emails.Invitation, Locale: in.Locale, Data: d,

@@ -272,6 +272,45 @@ func (e MeType) Valid() bool {
 	}
 }
 
+// Defines values for MicrosoftConnectionMode.
+const (
+	Live      MicrosoftConnectionMode = "live"
+	Off       MicrosoftConnectionMode = "off"
+	Simulated MicrosoftConnectionMode = "simulated"
+)
+
+// Valid indicates whether the value is a known member of the MicrosoftConnectionMode enum.
+func (e MicrosoftConnectionMode) Valid() bool {
+	switch e {
+	case Live:
+		return true
+	case Off:
+		return true
+	case Simulated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MicrosoftConnectionStatus.
+const (
+	Connected MicrosoftConnectionStatus = "connected"
+	Failing   MicrosoftConnectionStatus = "failing"
+)
+
+// Valid indicates whether the value is a known member of the MicrosoftConnectionStatus enum.
+func (e MicrosoftConnectionStatus) Valid() bool {
+	switch e {
+	case Connected:
+		return true
+	case Failing:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NewPartnerType.
 const (
 	NewPartnerTypeIndirectProvider NewPartnerType = "indirect_provider"
@@ -659,34 +698,85 @@ type DelegatedAdmin struct {
 	EndsAt       time.Time `json:"ends_at"`
 
 	// Events the timeline's first 500 steps
-	Events         []Event              `json:"events,omitempty,omitzero"`
-	Extensions     int                  `json:"extensions"`
-	Id             string               `json:"id"`
-	PartnerId      string               `json:"partner_id"`
-	RelationshipId string               `json:"relationship_id"`
-	Roles          []string             `json:"roles"`
-	Status         DelegatedAdminStatus `json:"status"`
-	TerminatedAt   time.Time            `json:"terminated_at,omitempty,omitzero"`
-	WorkflowId     string               `json:"workflow_id"`
+	Events         []Event `json:"events,omitempty,omitzero"`
+	Extensions     int     `json:"extensions"`
+	Id             string  `json:"id"`
+	PartnerId      string  `json:"partner_id"`
+	RelationshipId string  `json:"relationship_id"`
+
+	// RoleIds roleDefinitionIds, in the order of roles
+	RoleIds []string `json:"role_ids"`
+
+	// Roles display names
+	Roles        []string             `json:"roles"`
+	Status       DelegatedAdminStatus `json:"status"`
+	TerminatedAt time.Time            `json:"terminated_at,omitempty,omitzero"`
+	WorkflowId   string               `json:"workflow_id"`
 }
 
 // DelegatedAdminStatus defines model for DelegatedAdmin.Status.
 type DelegatedAdminStatus string
 
-// DelegatedAdminAsk The delegated admin access an invitation asks for, as answered
+// DelegatedAdminAsk The delegated admin access an invitation asks for, as answered (roles as display names, role_ids in the same order)
 type DelegatedAdminAsk struct {
 	// AutoExtend by 180 days; never with Global Administrator
-	AutoExtend   bool     `json:"auto_extend"`
-	DurationDays int      `json:"duration_days"`
-	Roles        []string `json:"roles"`
+	AutoExtend   bool `json:"auto_extend"`
+	DurationDays int  `json:"duration_days"`
+
+	// RoleIds the roles' roleDefinitionIds, in the order of roles
+	RoleIds []string `json:"role_ids"`
+
+	// Roles roles of GET /v1/delegated-admin-roles, each by roleDefinitionId or display name; an unknown one is refused (422)
+	Roles []string `json:"roles"`
+}
+
+// DelegatedAdminAssignment defines model for DelegatedAdminAssignment.
+type DelegatedAdminAssignment struct {
+	// RoleIds in a request: roleDefinitionIds or names; answered as roleDefinitionIds
+	RoleIds []string `json:"role_ids"`
+
+	// Roles display names, in the order of role_ids (answers only)
+	Roles []string `json:"roles,omitempty,omitzero"`
+
+	// SecurityGroupId a security group in the partner's tenant (object id, GUID)
+	SecurityGroupId string `json:"security_group_id"`
+}
+
+// DelegatedAdminAssignments defines model for DelegatedAdminAssignments.
+type DelegatedAdminAssignments struct {
+	Assignments []DelegatedAdminAssignment `json:"assignments"`
+	UpdatedAt   time.Time                  `json:"updated_at,omitempty,omitzero"`
+}
+
+// DelegatedAdminAssignmentsRequest defines model for DelegatedAdminAssignmentsRequest.
+type DelegatedAdminAssignmentsRequest struct {
+	Assignments []DelegatedAdminAssignment `json:"assignments"`
 }
 
 // DelegatedAdminRequest defines model for DelegatedAdminRequest.
 type DelegatedAdminRequest struct {
 	// AutoExtend by 180 days; never with Global Administrator
-	AutoExtend   bool     `json:"auto_extend,omitempty,omitzero"`
-	DurationDays int      `json:"duration_days"`
-	Roles        []string `json:"roles"`
+	AutoExtend   bool `json:"auto_extend,omitempty,omitzero"`
+	DurationDays int  `json:"duration_days"`
+
+	// Roles roles of GET /v1/delegated-admin-roles, each by roleDefinitionId or display name; an unknown one is refused (422)
+	Roles []string `json:"roles"`
+}
+
+// DelegatedAdminRole defines model for DelegatedAdminRole.
+type DelegatedAdminRole struct {
+	// Id roleDefinitionId (the Entra role template ID)
+	//
+	// Example: 62e90394-69f5-4237-9190-012177145e10
+	Id string `json:"id"`
+
+	// Name Example: Global Administrator
+	Name string `json:"name"`
+}
+
+// DelegatedAdminRoleList defines model for DelegatedAdminRoleList.
+type DelegatedAdminRoleList struct {
+	Items []DelegatedAdminRole `json:"items"`
 }
 
 // Eligibility defines model for Eligibility.
@@ -771,7 +861,7 @@ type Invitation struct {
 	} `json:"customer"`
 	CustomerId string `json:"customer_id,omitempty,omitzero"`
 
-	// DelegatedAdmin The delegated admin access an invitation asks for, as answered
+	// DelegatedAdmin The delegated admin access an invitation asks for, as answered (roles as display names, role_ids in the same order)
 	DelegatedAdmin DelegatedAdminAsk `json:"delegated_admin,omitempty,omitzero"`
 
 	// EmailDelivery What became of the latest e-mail to the customer, read from the timeline. `failed` means the relay refused it for good (`reason`: recipient_refused, message_rejected, auth_failed, tls_failed, tls_unavailable, misconfigured) or it could not be delivered within MAIL_GIVE_UP (`gave_up`); the invitation still waits. Fix the address with `PATCH /v1/invitations/{id}`, then `POST /v1/invitations/{id}/resend`.
@@ -815,6 +905,42 @@ type Me struct {
 
 // MeType defines model for Me.Type.
 type MeType string
+
+// MicrosoftConnection defines model for MicrosoftConnection.
+type MicrosoftConnection struct {
+	ClientId  string    `json:"client_id"`
+	CreatedAt time.Time `json:"created_at"`
+	LastError string    `json:"last_error,omitempty,omitzero"`
+
+	// LastSuccessAt the last token request or call Microsoft accepted
+	LastSuccessAt time.Time `json:"last_success_at,omitempty,omitzero"`
+
+	// Mode MICROSOFT_MODE of the server
+	Mode MicrosoftConnectionMode `json:"mode"`
+
+	// Status failing: Microsoft refused the last token request or call (last_error)
+	Status    MicrosoftConnectionStatus `json:"status"`
+	TenantId  string                    `json:"tenant_id"`
+	UpdatedAt time.Time                 `json:"updated_at"`
+}
+
+// MicrosoftConnectionMode MICROSOFT_MODE of the server
+type MicrosoftConnectionMode string
+
+// MicrosoftConnectionStatus failing: Microsoft refused the last token request or call (last_error)
+type MicrosoftConnectionStatus string
+
+// MicrosoftConnectionRequest defines model for MicrosoftConnectionRequest.
+type MicrosoftConnectionRequest struct {
+	// ClientId the app registration's application (client) id (GUID)
+	ClientId string `json:"client_id"`
+
+	// ClientSecret a client secret of the app registration; sealed at rest, never answered
+	ClientSecret string `json:"client_secret"`
+
+	// TenantId the partner's Microsoft Entra tenant id (GUID)
+	TenantId string `json:"tenant_id"`
+}
 
 // NewApiKey defines model for NewApiKey.
 type NewApiKey struct {
@@ -1423,6 +1549,12 @@ type CancelInvitationJSONRequestBody CancelInvitationJSONBody
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody CreateApiKeyJSONBody
 
+// PutDelegatedAdminAssignmentsJSONRequestBody defines body for PutDelegatedAdminAssignments for application/json ContentType.
+type PutDelegatedAdminAssignmentsJSONRequestBody = DelegatedAdminAssignmentsRequest
+
+// PutMicrosoftConnectionJSONRequestBody defines body for PutMicrosoftConnection for application/json ContentType.
+type PutMicrosoftConnectionJSONRequestBody = MicrosoftConnectionRequest
+
 // CreatePartnershipJSONRequestBody defines body for CreatePartnership for application/json ContentType.
 type CreatePartnershipJSONRequestBody CreatePartnershipJSONBody
 
@@ -1494,6 +1626,9 @@ type ServerInterface interface {
 	// TerminateDelegatedAdmin End a delegated admin relationship now
 	// (POST /v1/delegated-admin-relationships/{id}/terminate)
 	TerminateDelegatedAdmin(ctx echo.Context, id ID) error
+	// ListDelegatedAdminRoles The Microsoft Entra built-in roles a delegated admin (GDAP) request may ask for
+	// (GET /v1/delegated-admin-roles)
+	ListDelegatedAdminRoles(ctx echo.Context) error
 	// SubmitEnrollment Submit the indirect-reseller enrollment (reseller)
 	// (POST /v1/enrollment)
 	SubmitEnrollment(ctx echo.Context) error
@@ -1527,6 +1662,21 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke one of the calling partner's API keys; the last active key cannot be revoked
 	// (DELETE /v1/me/api-keys/{id})
 	RevokeApiKey(ctx echo.Context, id ID) error
+	// GetDelegatedAdminAssignments The access assignments every GDAP relationship of the partner gets once active (security group → roles)
+	// (GET /v1/me/delegated-admin-assignments)
+	GetDelegatedAdminAssignments(ctx echo.Context) error
+	// PutDelegatedAdminAssignments Replace the partner's access assignments; roles by roleDefinitionId or name (GET /v1/delegated-admin-roles)
+	// (PUT /v1/me/delegated-admin-assignments)
+	PutDelegatedAdminAssignments(ctx echo.Context) error
+	// DeleteMicrosoftConnection Remove the partner's app registration (its sealed secret with it)
+	// (DELETE /v1/me/microsoft-connection)
+	DeleteMicrosoftConnection(ctx echo.Context) error
+	// GetMicrosoftConnection The calling partner's app registration for Microsoft Graph (GDAP), without its secret
+	// (GET /v1/me/microsoft-connection)
+	GetMicrosoftConnection(ctx echo.Context) error
+	// PutMicrosoftConnection Record the partner's app registration; checked first by obtaining a token from Microsoft
+	// (PUT /v1/me/microsoft-connection)
+	PutMicrosoftConnection(ctx echo.Context) error
 	// ListPartnerships The partnerships the caller is party to
 	// (GET /v1/partnerships)
 	ListPartnerships(ctx echo.Context, params ListPartnershipsParams) error
@@ -1941,6 +2091,15 @@ func (w *ServerInterfaceWrapper) TerminateDelegatedAdmin(ctx echo.Context) error
 	return err
 }
 
+// ListDelegatedAdminRoles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDelegatedAdminRoles(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDelegatedAdminRoles(ctx)
+	return err
+}
+
 // SubmitEnrollment converts echo context to params.
 func (w *ServerInterfaceWrapper) SubmitEnrollment(ctx echo.Context) error {
 	var err error
@@ -2115,6 +2274,51 @@ func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeApiKey(ctx, id)
+	return err
+}
+
+// GetDelegatedAdminAssignments converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDelegatedAdminAssignments(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDelegatedAdminAssignments(ctx)
+	return err
+}
+
+// PutDelegatedAdminAssignments converts echo context to params.
+func (w *ServerInterfaceWrapper) PutDelegatedAdminAssignments(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutDelegatedAdminAssignments(ctx)
+	return err
+}
+
+// DeleteMicrosoftConnection converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMicrosoftConnection(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMicrosoftConnection(ctx)
+	return err
+}
+
+// GetMicrosoftConnection converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMicrosoftConnection(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMicrosoftConnection(ctx)
+	return err
+}
+
+// PutMicrosoftConnection converts echo context to params.
+func (w *ServerInterfaceWrapper) PutMicrosoftConnection(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutMicrosoftConnection(ctx)
 	return err
 }
 
@@ -2646,6 +2850,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/admin/enrollments/:partner_id/approve", wrapper.ApproveEnrollment, options.OperationMiddlewares["approveEnrollment"]...)
 	router.POST(options.BaseURL+"/v1/admin/enrollments/:partner_id/reject", wrapper.RejectEnrollment, options.OperationMiddlewares["rejectEnrollment"]...)
 	router.GET(options.BaseURL+"/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.DELETE(options.BaseURL+"/v1/me/microsoft-connection", wrapper.DeleteMicrosoftConnection, options.OperationMiddlewares["deleteMicrosoftConnection"]...)
+	router.GET(options.BaseURL+"/v1/me/microsoft-connection", wrapper.GetMicrosoftConnection, options.OperationMiddlewares["getMicrosoftConnection"]...)
+	router.PUT(options.BaseURL+"/v1/me/microsoft-connection", wrapper.PutMicrosoftConnection, options.OperationMiddlewares["putMicrosoftConnection"]...)
+	router.GET(options.BaseURL+"/v1/me/delegated-admin-assignments", wrapper.GetDelegatedAdminAssignments, options.OperationMiddlewares["getDelegatedAdminAssignments"]...)
+	router.PUT(options.BaseURL+"/v1/me/delegated-admin-assignments", wrapper.PutDelegatedAdminAssignments, options.OperationMiddlewares["putDelegatedAdminAssignments"]...)
 	router.GET(options.BaseURL+"/v1/me/api-keys", wrapper.ListApiKeys, options.OperationMiddlewares["listApiKeys"]...)
 	router.POST(options.BaseURL+"/v1/me/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.DELETE(options.BaseURL+"/v1/me/api-keys/:id", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
@@ -2677,6 +2886,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/relationships", wrapper.ListRelationships, options.OperationMiddlewares["listRelationships"]...)
 	router.GET(options.BaseURL+"/v1/relationships/:id", wrapper.GetRelationship, options.OperationMiddlewares["getRelationship"]...)
 	router.POST(options.BaseURL+"/v1/relationships/:id/end", wrapper.EndRelationship, options.OperationMiddlewares["endRelationship"]...)
+	router.GET(options.BaseURL+"/v1/delegated-admin-roles", wrapper.ListDelegatedAdminRoles, options.OperationMiddlewares["listDelegatedAdminRoles"]...)
 	router.GET(options.BaseURL+"/v1/delegated-admin-relationships", wrapper.ListDelegatedAdmins, options.OperationMiddlewares["listDelegatedAdmins"]...)
 	router.GET(options.BaseURL+"/v1/delegated-admin-relationships/:id", wrapper.GetDelegatedAdmin, options.OperationMiddlewares["getDelegatedAdmin"]...)
 	router.POST(options.BaseURL+"/v1/delegated-admin-relationships/:id/terminate", wrapper.TerminateDelegatedAdmin, options.OperationMiddlewares["terminateDelegatedAdmin"]...)
@@ -3575,6 +3785,43 @@ func (response TerminateDelegatedAdmin409ApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type ListDelegatedAdminRolesRequestObject struct {
+}
+
+type ListDelegatedAdminRolesResponseObject interface {
+	VisitListDelegatedAdminRolesResponse(w http.ResponseWriter) error
+}
+
+type ListDelegatedAdminRoles200JSONResponse DelegatedAdminRoleList
+
+func (response ListDelegatedAdminRoles200JSONResponse) VisitListDelegatedAdminRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDelegatedAdminRoles401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ListDelegatedAdminRoles401ApplicationProblemPlusJSONResponse) VisitListDelegatedAdminRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SubmitEnrollmentRequestObject struct {
 	Body *SubmitEnrollmentJSONRequestBody
 }
@@ -4179,6 +4426,271 @@ func (response RevokeApiKey409ApplicationProblemPlusJSONResponse) VisitRevokeApi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDelegatedAdminAssignmentsRequestObject struct {
+}
+
+type GetDelegatedAdminAssignmentsResponseObject interface {
+	VisitGetDelegatedAdminAssignmentsResponse(w http.ResponseWriter) error
+}
+
+type GetDelegatedAdminAssignments200JSONResponse DelegatedAdminAssignments
+
+func (response GetDelegatedAdminAssignments200JSONResponse) VisitGetDelegatedAdminAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDelegatedAdminAssignments401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response GetDelegatedAdminAssignments401ApplicationProblemPlusJSONResponse) VisitGetDelegatedAdminAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDelegatedAdminAssignmentsRequestObject struct {
+	Body *PutDelegatedAdminAssignmentsJSONRequestBody
+}
+
+type PutDelegatedAdminAssignmentsResponseObject interface {
+	VisitPutDelegatedAdminAssignmentsResponse(w http.ResponseWriter) error
+}
+
+type PutDelegatedAdminAssignments200JSONResponse DelegatedAdminAssignments
+
+func (response PutDelegatedAdminAssignments200JSONResponse) VisitPutDelegatedAdminAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDelegatedAdminAssignments401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response PutDelegatedAdminAssignments401ApplicationProblemPlusJSONResponse) VisitPutDelegatedAdminAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDelegatedAdminAssignments422ApplicationProblemPlusJSONResponse Problem
+
+func (response PutDelegatedAdminAssignments422ApplicationProblemPlusJSONResponse) VisitPutDelegatedAdminAssignmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMicrosoftConnectionRequestObject struct {
+}
+
+type DeleteMicrosoftConnectionResponseObject interface {
+	VisitDeleteMicrosoftConnectionResponse(w http.ResponseWriter) error
+}
+
+type DeleteMicrosoftConnection204Response struct {
+}
+
+func (response DeleteMicrosoftConnection204Response) VisitDeleteMicrosoftConnectionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMicrosoftConnection401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMicrosoftConnection401ApplicationProblemPlusJSONResponse) VisitDeleteMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMicrosoftConnection404ApplicationProblemPlusJSONResponse Problem
+
+func (response DeleteMicrosoftConnection404ApplicationProblemPlusJSONResponse) VisitDeleteMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMicrosoftConnectionRequestObject struct {
+}
+
+type GetMicrosoftConnectionResponseObject interface {
+	VisitGetMicrosoftConnectionResponse(w http.ResponseWriter) error
+}
+
+type GetMicrosoftConnection200JSONResponse MicrosoftConnection
+
+func (response GetMicrosoftConnection200JSONResponse) VisitGetMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMicrosoftConnection401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response GetMicrosoftConnection401ApplicationProblemPlusJSONResponse) VisitGetMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMicrosoftConnection404ApplicationProblemPlusJSONResponse Problem
+
+func (response GetMicrosoftConnection404ApplicationProblemPlusJSONResponse) VisitGetMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMicrosoftConnectionRequestObject struct {
+	Body *PutMicrosoftConnectionJSONRequestBody
+}
+
+type PutMicrosoftConnectionResponseObject interface {
+	VisitPutMicrosoftConnectionResponse(w http.ResponseWriter) error
+}
+
+type PutMicrosoftConnection200JSONResponse MicrosoftConnection
+
+func (response PutMicrosoftConnection200JSONResponse) VisitPutMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMicrosoftConnection401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response PutMicrosoftConnection401ApplicationProblemPlusJSONResponse) VisitPutMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMicrosoftConnection409ApplicationProblemPlusJSONResponse Problem
+
+func (response PutMicrosoftConnection409ApplicationProblemPlusJSONResponse) VisitPutMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMicrosoftConnection422ApplicationProblemPlusJSONResponse Problem
+
+func (response PutMicrosoftConnection422ApplicationProblemPlusJSONResponse) VisitPutMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMicrosoftConnection503ApplicationProblemPlusJSONResponse Problem
+
+func (response PutMicrosoftConnection503ApplicationProblemPlusJSONResponse) VisitPutMicrosoftConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5304,6 +5816,9 @@ type StrictServerInterface interface {
 	// TerminateDelegatedAdmin End a delegated admin relationship now
 	// (POST /v1/delegated-admin-relationships/{id}/terminate)
 	TerminateDelegatedAdmin(ctx context.Context, request TerminateDelegatedAdminRequestObject) (TerminateDelegatedAdminResponseObject, error)
+	// ListDelegatedAdminRoles The Microsoft Entra built-in roles a delegated admin (GDAP) request may ask for
+	// (GET /v1/delegated-admin-roles)
+	ListDelegatedAdminRoles(ctx context.Context, request ListDelegatedAdminRolesRequestObject) (ListDelegatedAdminRolesResponseObject, error)
 	// SubmitEnrollment Submit the indirect-reseller enrollment (reseller)
 	// (POST /v1/enrollment)
 	SubmitEnrollment(ctx context.Context, request SubmitEnrollmentRequestObject) (SubmitEnrollmentResponseObject, error)
@@ -5337,6 +5852,21 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke one of the calling partner's API keys; the last active key cannot be revoked
 	// (DELETE /v1/me/api-keys/{id})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// GetDelegatedAdminAssignments The access assignments every GDAP relationship of the partner gets once active (security group → roles)
+	// (GET /v1/me/delegated-admin-assignments)
+	GetDelegatedAdminAssignments(ctx context.Context, request GetDelegatedAdminAssignmentsRequestObject) (GetDelegatedAdminAssignmentsResponseObject, error)
+	// PutDelegatedAdminAssignments Replace the partner's access assignments; roles by roleDefinitionId or name (GET /v1/delegated-admin-roles)
+	// (PUT /v1/me/delegated-admin-assignments)
+	PutDelegatedAdminAssignments(ctx context.Context, request PutDelegatedAdminAssignmentsRequestObject) (PutDelegatedAdminAssignmentsResponseObject, error)
+	// DeleteMicrosoftConnection Remove the partner's app registration (its sealed secret with it)
+	// (DELETE /v1/me/microsoft-connection)
+	DeleteMicrosoftConnection(ctx context.Context, request DeleteMicrosoftConnectionRequestObject) (DeleteMicrosoftConnectionResponseObject, error)
+	// GetMicrosoftConnection The calling partner's app registration for Microsoft Graph (GDAP), without its secret
+	// (GET /v1/me/microsoft-connection)
+	GetMicrosoftConnection(ctx context.Context, request GetMicrosoftConnectionRequestObject) (GetMicrosoftConnectionResponseObject, error)
+	// PutMicrosoftConnection Record the partner's app registration; checked first by obtaining a token from Microsoft
+	// (PUT /v1/me/microsoft-connection)
+	PutMicrosoftConnection(ctx context.Context, request PutMicrosoftConnectionRequestObject) (PutMicrosoftConnectionResponseObject, error)
 	// ListPartnerships The partnerships the caller is party to
 	// (GET /v1/partnerships)
 	ListPartnerships(ctx context.Context, request ListPartnershipsRequestObject) (ListPartnershipsResponseObject, error)
@@ -6038,6 +6568,29 @@ func (sh *strictHandler) TerminateDelegatedAdmin(ctx echo.Context, id ID) error 
 	return nil
 }
 
+// ListDelegatedAdminRoles operation middleware
+func (sh *strictHandler) ListDelegatedAdminRoles(ctx echo.Context) error {
+	var request ListDelegatedAdminRolesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDelegatedAdminRoles(ctx.Request().Context(), request.(ListDelegatedAdminRolesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDelegatedAdminRoles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDelegatedAdminRolesResponseObject); ok {
+		return validResponse.VisitListDelegatedAdminRolesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SubmitEnrollment operation middleware
 func (sh *strictHandler) SubmitEnrollment(ctx echo.Context) error {
 	var request SubmitEnrollmentRequestObject
@@ -6423,6 +6976,167 @@ func (sh *strictHandler) RevokeApiKey(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDelegatedAdminAssignments operation middleware
+func (sh *strictHandler) GetDelegatedAdminAssignments(ctx echo.Context) error {
+	var request GetDelegatedAdminAssignmentsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDelegatedAdminAssignments(ctx.Request().Context(), request.(GetDelegatedAdminAssignmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDelegatedAdminAssignments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDelegatedAdminAssignmentsResponseObject); ok {
+		return validResponse.VisitGetDelegatedAdminAssignmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutDelegatedAdminAssignments operation middleware
+func (sh *strictHandler) PutDelegatedAdminAssignments(ctx echo.Context) error {
+	var request PutDelegatedAdminAssignmentsRequestObject
+
+	var body PutDelegatedAdminAssignmentsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutDelegatedAdminAssignments(ctx.Request().Context(), request.(PutDelegatedAdminAssignmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutDelegatedAdminAssignments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutDelegatedAdminAssignmentsResponseObject); ok {
+		return validResponse.VisitPutDelegatedAdminAssignmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteMicrosoftConnection operation middleware
+func (sh *strictHandler) DeleteMicrosoftConnection(ctx echo.Context) error {
+	var request DeleteMicrosoftConnectionRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMicrosoftConnection(ctx.Request().Context(), request.(DeleteMicrosoftConnectionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMicrosoftConnection")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMicrosoftConnectionResponseObject); ok {
+		return validResponse.VisitDeleteMicrosoftConnectionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMicrosoftConnection operation middleware
+func (sh *strictHandler) GetMicrosoftConnection(ctx echo.Context) error {
+	var request GetMicrosoftConnectionRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMicrosoftConnection(ctx.Request().Context(), request.(GetMicrosoftConnectionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMicrosoftConnection")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMicrosoftConnectionResponseObject); ok {
+		return validResponse.VisitGetMicrosoftConnectionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutMicrosoftConnection operation middleware
+func (sh *strictHandler) PutMicrosoftConnection(ctx echo.Context) error {
+	var request PutMicrosoftConnectionRequestObject
+
+	var body PutMicrosoftConnectionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutMicrosoftConnection(ctx.Request().Context(), request.(PutMicrosoftConnectionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutMicrosoftConnection")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutMicrosoftConnectionResponseObject); ok {
+		return validResponse.VisitPutMicrosoftConnectionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
