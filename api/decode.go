@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 )
 
@@ -217,14 +218,15 @@ func statusFilter(v string, allowed ...string) (string, error) {
 	return "", validationProblem([]FieldError{{Field: "status", Message: "must be one of " + strings.Join(allowed, ", ")}})
 }
 
-// listByStatus reads one page of the calling partner's objects, filtered by ?status=.
-func listByStatus[T any](ctx context.Context, status string, limit int, cursor string, allowed []string,
+// listByStatus reads one page of the calling partner's objects, filtered by
+// ?status= (one of the kind's statuses; the edge checked it against the spec).
+func listByStatus[T any](ctx context.Context, status string, limit int, cursor string, kind models.Lifecycle,
 	list func(ctx context.Context, partnerID, status string, page store.Page) ([]T, string, error)) ([]T, string, error) {
 	pg, err := pageOf(limit, cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	if status, err = statusFilter(status, allowed...); err != nil {
+	if status, err = statusFilter(status, kind.Statuses...); err != nil {
 		return nil, "", err
 	}
 	return list(ctx, currentPartner(ctx).ID, status, pg)

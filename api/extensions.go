@@ -167,15 +167,12 @@ func (s *Server) GetExtension(ctx context.Context, request oapi.GetExtensionRequ
 
 func (s *Server) ListExtensions(ctx context.Context, request oapi.ListExtensionsRequestObject) (oapi.ListExtensionsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, extensionStatuses, s.store.ListExtensions)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.ExtensionLifecycle, s.store.ListExtensions)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.ListExtensions200JSONResponse{Items: views(items, func(x models.RelationshipExtension) oapi.Extension { return extensionView(x, nil) }), NextCursor: next}, nil
 }
-
-var extensionStatuses = []string{models.ExtensionWaitingForConsent, models.ExtensionConsentDeclined, models.ExtensionExpired,
-	models.ExtensionCancelled, models.ExtensionCompleted, models.ExtensionFailed}
 
 // CancelExtension: the reseller withdraws an extension still waiting for consent.
 func (s *Server) CancelExtension(ctx context.Context, request oapi.CancelExtensionRequestObject) (oapi.CancelExtensionResponseObject, error) {

@@ -323,15 +323,12 @@ func (s *Server) UpdateInvitation(ctx context.Context, request oapi.UpdateInvita
 
 func (s *Server) ListInvitations(ctx context.Context, request oapi.ListInvitationsRequestObject) (oapi.ListInvitationsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, invitationStatuses, s.store.ListInvitations)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.InvitationLifecycle, s.store.ListInvitations)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.ListInvitations200JSONResponse{Items: views(items, invitationView), NextCursor: next}, nil
 }
-
-var invitationStatuses = []string{models.InvitationWaitingForCustomer, models.InvitationAccepted, models.InvitationCompleted,
-	models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed}
 
 // validReason checks an optional free-text reason: it reaches the other
 // party's e-mail or timeline, so it is plain text without links.

@@ -152,11 +152,9 @@ func (s *Server) visiblePartnership(ctx context.Context, id string) (models.Part
 	return partyTo(ctx, id, "partnership", s.store.Partnership, func(p models.Partnership) (string, string) { return p.ProviderID, p.ResellerID })
 }
 
-var partnershipStatuses = []string{models.PartnershipInvited, models.PartnershipActive, models.PartnershipDeclined, models.PartnershipExpired, models.PartnershipRemoved}
-
 func (s *Server) ListPartnerships(ctx context.Context, request oapi.ListPartnershipsRequestObject) (oapi.ListPartnershipsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, partnershipStatuses, s.store.ListPartnerships)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.PartnershipLifecycle, s.store.ListPartnerships)
 	if err != nil {
 		return nil, err
 	}

@@ -159,15 +159,12 @@ func (s *Server) GetTenantRequest(ctx context.Context, request oapi.GetTenantReq
 
 func (s *Server) ListTenantRequests(ctx context.Context, request oapi.ListTenantRequestsRequestObject) (oapi.ListTenantRequestsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, tenantRequestStatuses, s.store.ListTenantRequests)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.TenantRequestLifecycle, s.store.ListTenantRequests)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.ListTenantRequests200JSONResponse{Items: views(items, tenantRequestView), NextCursor: next}, nil
 }
-
-var tenantRequestStatuses = []string{models.TenantRequestWaitingForProvider, workflows.TenantRequestApproved, models.TenantRequestCompleted,
-	models.TenantRequestRejected, models.TenantRequestExpired, models.TenantRequestFailed}
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -226,7 +223,7 @@ func (s *Server) ListDelegatedAdmins(ctx context.Context, request oapi.ListDeleg
 	if err != nil {
 		return nil, err
 	}
-	status, err := statusFilter(p.Status, models.DelegatedAdminActive, models.DelegatedAdminExpired, models.DelegatedAdminTerminated)
+	status, err := statusFilter(string(p.Status), models.DelegatedAdminLifecycle.Statuses...)
 	if err != nil {
 		return nil, err
 	}

@@ -108,20 +108,15 @@ func (s *Store) LastEventSeq(ctx context.Context, subjectID string) (int, error)
 // CountWaiting counts, by kind, the onboardings waiting on someone else.
 func (s *Store) CountWaiting(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
-	for _, q := range []struct {
-		kind, table, status string
-	}{
-		{"partnership", "partnerships", models.PartnershipInvited},
-		{"enrollment", "enrollments", models.EnrollmentSubmitted},
-		{"invitation", "invitations", models.InvitationWaitingForCustomer},
-		{"extension", "relationship_extensions", models.ExtensionWaitingForConsent},
-		{"tenant_request", "customer_tenant_requests", models.TenantRequestWaitingForProvider},
-	} {
+	for _, l := range models.Lifecycles {
+		if l.Waiting == "" {
+			continue
+		}
 		var n int64
-		if err := s.db.WithContext(ctx).Table(q.table).Where("status = ?", q.status).Count(&n).Error; err != nil {
+		if err := s.db.WithContext(ctx).Table(l.Table).Where("status = ?", l.Waiting).Count(&n).Error; err != nil {
 			return nil, err
 		}
-		out[q.kind] = n
+		out[l.Kind] = n
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/models"
 )
 
 // Custom search attributes (DESIGN §4), typed so that no query is built from
@@ -45,23 +46,24 @@ var SearchAttributes = []SearchAttribute{
 	{"DelegatedAdminEndsAt", enumspb.INDEXED_VALUE_TYPE_DATETIME},
 }
 
-// Onboarding kinds, as shown in OnboardingKind.
+// Onboarding kinds, as shown in OnboardingKind: the lifecycle registry's
+// (models/kinds.go).
 const (
-	KindPartnership   = "partnership"
-	KindInvitation    = "invitation"
-	KindRelationship  = "relationship"
-	KindExtension     = "extension"
-	KindEnrollment    = "enrollment"
-	KindTenantRequest = "tenant_request"
+	KindPartnership    = models.KindPartnership
+	KindInvitation     = models.KindInvitation
+	KindRelationship   = models.KindRelationship
+	KindExtension      = models.KindExtension
+	KindEnrollment     = models.KindEnrollment
+	KindTenantRequest  = models.KindTenantRequest
 )
 
-// Workflow IDs read as what they are.
-func PartnershipWorkflowID(id string) string  { return "partnership:" + id }
-func InvitationWorkflowID(id string) string   { return "invitation:" + id }
-func RelationshipWorkflowID(id string) string { return "relationship:" + id }
-func ExtensionWorkflowID(id string) string    { return "extension:" + id }
+// Workflow IDs read as what they are; the registry holds their prefixes.
+func PartnershipWorkflowID(id string) string   { return models.PartnershipLifecycle.WorkflowID(id) }
+func InvitationWorkflowID(id string) string    { return models.InvitationLifecycle.WorkflowID(id) }
+func RelationshipWorkflowID(id string) string  { return models.RelationshipLifecycle.WorkflowID(id) }
+func ExtensionWorkflowID(id string) string     { return models.ExtensionLifecycle.WorkflowID(id) }
 func EnrollmentWorkflowID(partnerID string) string {
-	return "enrollment:" + partnerID
+	return models.EnrollmentLifecycle.WorkflowID(partnerID)
 }
 
 // QueryStatus answers the current state of any onboarding workflow.

@@ -15,10 +15,10 @@ import (
 )
 
 // KindDelegatedAdmin is the OnboardingKind of lifecycle workflows.
-const KindDelegatedAdmin = "delegated_admin"
+const KindDelegatedAdmin = models.KindDelegatedAdmin
 
 // DelegatedAdminWorkflowID reads as what it is.
-func DelegatedAdminWorkflowID(id string) string { return "delegated-admin:" + id }
+func DelegatedAdminWorkflowID(id string) string { return models.DelegatedAdminLifecycle.WorkflowID(id) }
 
 // Lifecycle updates.
 const (

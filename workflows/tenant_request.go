@@ -14,10 +14,10 @@ import (
 )
 
 // TenantRequestApproved is the short status between the provider's approval and completion.
-const TenantRequestApproved = "approved"
+const TenantRequestApproved = models.TenantRequestApproved
 
 // TenantRequestWorkflowID reads as what it is.
-func TenantRequestWorkflowID(id string) string { return "tenant-request:" + id }
+func TenantRequestWorkflowID(id string) string { return models.TenantRequestLifecycle.WorkflowID(id) }
 
 // TenantRequestInput starts a reseller's request for a new customer tenant.
 type TenantRequestInput struct {
