@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
@@ -48,7 +49,7 @@ type resultPage struct {
 	title string
 	text  string
 	next  string
-	code  string
+	code  oapi.ProblemCode
 	state string
 }
 

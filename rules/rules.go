@@ -15,21 +15,23 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 )
 
-// Codes of the rules, also the problem codes of the API.
+// Codes of the rules: problem codes of the API, declared once in the
+// ProblemCode enum of api/openapi.yaml.
 const (
-	NotDirectBillPartner             = "not-direct-bill-partner"
-	EnrollmentNotApproved            = "enrollment-not-approved"
-	CustomerNotDirectBill            = "customer-not-direct-bill"
-	PartnershipNotActive             = "partnership-not-active"
-	BillToSharingNotAcknowledged     = "bill-to-sharing-not-acknowledged"
-	DelegatedAdminRequiresInvitation = "delegated-admin-requires-invitation"
-	ConsentEvidenceInvalid           = "consent-evidence-invalid"
-	RelationshipExists               = "relationship-exists"
-	CustomerNotFound                 = "not-found"
+	NotDirectBillPartner             = oapi.NotDirectBillPartner
+	EnrollmentNotApproved            = oapi.EnrollmentNotApproved
+	CustomerNotDirectBill            = oapi.CustomerNotDirectBill
+	PartnershipNotActive             = oapi.PartnershipNotActive
+	BillToSharingNotAcknowledged     = oapi.BillToSharingNotAcknowledged
+	DelegatedAdminRequiresInvitation = oapi.DelegatedAdminRequiresInvitation
+	ConsentEvidenceInvalid           = oapi.ConsentEvidenceInvalid
+	RelationshipExists               = oapi.RelationshipExists
+	CustomerNotFound                 = oapi.NotFound
 
 	// Order eligibility reasons.
 	ReasonRelationshipRequired       = "reseller-relationship-required" // R7
@@ -38,11 +40,11 @@ const (
 
 // Violation is a broken rule: its code and what to do about it.
 type Violation struct {
-	Code   string
+	Code   oapi.ProblemCode
 	Detail string
 }
 
-func (v *Violation) Error() string { return v.Code + ": " + v.Detail }
+func (v *Violation) Error() string { return string(v.Code) + ": " + v.Detail }
 
 // AsViolation finds a rule violation in an error chain.
 func AsViolation(err error) (*Violation, bool) {
