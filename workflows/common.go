@@ -49,19 +49,19 @@ var SearchAttributes = []SearchAttribute{
 // Onboarding kinds, as shown in OnboardingKind: the lifecycle registry's
 // (models/kinds.go).
 const (
-	KindPartnership    = models.KindPartnership
-	KindInvitation     = models.KindInvitation
-	KindRelationship   = models.KindRelationship
-	KindExtension      = models.KindExtension
-	KindEnrollment     = models.KindEnrollment
-	KindTenantRequest  = models.KindTenantRequest
+	KindPartnership   = models.KindPartnership
+	KindInvitation    = models.KindInvitation
+	KindRelationship  = models.KindRelationship
+	KindExtension     = models.KindExtension
+	KindEnrollment    = models.KindEnrollment
+	KindTenantRequest = models.KindTenantRequest
 )
 
 // Workflow IDs read as what they are; the registry holds their prefixes.
-func PartnershipWorkflowID(id string) string   { return models.PartnershipLifecycle.WorkflowID(id) }
-func InvitationWorkflowID(id string) string    { return models.InvitationLifecycle.WorkflowID(id) }
-func RelationshipWorkflowID(id string) string  { return models.RelationshipLifecycle.WorkflowID(id) }
-func ExtensionWorkflowID(id string) string     { return models.ExtensionLifecycle.WorkflowID(id) }
+func PartnershipWorkflowID(id string) string  { return models.PartnershipLifecycle.WorkflowID(id) }
+func InvitationWorkflowID(id string) string   { return models.InvitationLifecycle.WorkflowID(id) }
+func RelationshipWorkflowID(id string) string { return models.RelationshipLifecycle.WorkflowID(id) }
+func ExtensionWorkflowID(id string) string    { return models.ExtensionLifecycle.WorkflowID(id) }
 func EnrollmentWorkflowID(partnerID string) string {
 	return models.EnrollmentLifecycle.WorkflowID(partnerID)
 }
