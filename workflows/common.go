@@ -148,14 +148,10 @@ func (t *tracker) setStep(ctx workflow.Context, step string) {
 	workflow.SetCurrentDetails(ctx, step)
 }
 
-// record writes the status and a timeline event, then mirrors the status in
-// the OnboardingStatus search attribute.
-func (t *tracker) record(ctx workflow.Context, status, event string, details map[string]string, closeLinks bool, relationshipID string) error {
-	return t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, CloseLinks: closeLinks, RelationshipID: relationshipID})
-}
-
-// recordWith is record for progress that carries more (a consent ID, say).
-func (t *tracker) recordWith(ctx workflow.Context, p activities.Progress) error {
+// record writes the status (empty: unchanged) and a timeline event, then
+// mirrors the status in the OnboardingStatus search attribute. The tracker
+// fills in the kind, subject, sequence and time.
+func (t *tracker) record(ctx workflow.Context, p activities.Progress) error {
 	return t.write(ctx, p, false)
 }
 

@@ -69,7 +69,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		if dec.inHandler {
 			return t.decide(ctx, p)
 		}
-		return t.recordWith(ctx, p)
+		return t.record(ctx, p)
 	}
 	for _, u := range []struct{ name, decision string }{{UpdateApprove, models.EnrollmentApproved}, {UpdateReject, models.EnrollmentRejected}} {
 		d := u.decision
@@ -90,7 +90,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 			return status(), err
 		}
 	}
-	if err := t.record(ctx, models.EnrollmentSubmitted, "enrollment_submitted", nil, false, ""); err != nil {
+	if err := t.record(ctx, activities.Progress{Status: models.EnrollmentSubmitted, Event: "enrollment_submitted"}); err != nil {
 		return status(), err
 	}
 	operators := Party{Name: "CSP operations", Email: in.OperatorEmail}
@@ -109,7 +109,7 @@ func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentSta
 		}
 		key := fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), event)
 		return m.send(ctx, partnerNotice(key, operators, emails.EnrollmentReview, review(stage)), func(ctx workflow.Context) error {
-			return t.record(ctx, "", event, nil, false, "")
+			return t.record(ctx, activities.Progress{Event: event})
 		})
 	})
 	if err != nil {

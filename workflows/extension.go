@@ -122,8 +122,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	id := w.in.ExtensionID
 	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Checking the extension's rules")
-	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "extension_requested",
-		map[string]string{"provider_id": w.in.Provider.ID, "consent_method": w.in.Method}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "extension_requested", Details: map[string]string{"provider_id": w.in.Provider.ID, "consent_method": w.in.Method}}); err != nil {
 		return w.status(), err
 	}
 	// The rules are checked again here: partnership, enrollment or relationships may have changed since the request.
@@ -149,7 +148,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordConsent, consent).Get(ctx, &w.st.ConsentID); err != nil {
 		return w.fail(ctx, err)
 	}
-	if err := w.t.recordWith(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "consent_recorded", ConsentID: w.st.ConsentID,
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "consent_recorded", ConsentID: w.st.ConsentID,
 		Details: map[string]string{"consent_id": w.st.ConsentID, "method": w.in.Method}, CloseLinks: true}); err != nil {
 		return w.status(), err
 	}
@@ -160,7 +159,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}).Get(ctx, nil); err != nil {
 		return w.fail(ctx, err)
 	}
-	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "bill_to_shared", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "bill_to_shared", Details: map[string]string{"provider_id": w.in.Provider.ID}}); err != nil {
 		return w.status(), err
 	}
 
@@ -174,8 +173,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}
 	w.st.RelationshipID = result.RelationshipID
 	w.t.setStep(ctx, "Completed: the relationship exists")
-	if err := w.t.record(ctx, models.ExtensionCompleted, "relationship_created",
-		map[string]string{"relationship_id": result.RelationshipID}, false, result.RelationshipID); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionCompleted, Event: "relationship_created", Details: map[string]string{"relationship_id": result.RelationshipID}, RelationshipID: result.RelationshipID}); err != nil {
 		return w.status(), err
 	}
 	w.logger.Info("Extension completed", "relationship_id", result.RelationshipID)
@@ -189,7 +187,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	w.t.setStep(ctx, "Sending the consent request to the customer")
 	sent := w.t.reserve(ctx, "consent_requested", map[string]string{"to": w.in.CustomerEmail})
 	if err := w.mail.send(ctx, withSentEvent(w.consentEmail("extension:"+id+":consent", false), sent), func(ctx workflow.Context) error {
-		return w.t.recordWith(ctx, sent)
+		return w.t.record(ctx, sent)
 	}); err != nil {
 		_, ferr := w.fail(ctx, err)
 		return true, ferr
@@ -200,14 +198,14 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 			sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)})
 			return w.mail.send(ctx, withSentEvent(w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true), sent), func(ctx workflow.Context) error {
 				w.st.RemindersSent = n
-				return w.t.recordWith(ctx, sent)
+				return w.t.record(ctx, sent)
 			})
 		})
 	if err != nil {
 		if isCancellation(err) {
 			dctx, cancel := workflow.NewDisconnectedContext(ctx)
 			defer cancel()
-			if rerr := w.t.record(dctx, models.ExtensionCancelled, "cancelled_by_operator", nil, true, ""); rerr != nil {
+			if rerr := w.t.record(dctx, activities.Progress{Status: models.ExtensionCancelled, Event: "cancelled_by_operator", CloseLinks: true}); rerr != nil {
 				w.logger.Error("Could not record the cancellation", "error", rerr)
 			}
 		}
@@ -226,7 +224,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without the customer's consent")
-		err = w.t.record(ctx, models.ExtensionExpired, "consent_expired", nil, true, "")
+		err = w.t.record(ctx, activities.Progress{Status: models.ExtensionExpired, Event: "consent_expired", CloseLinks: true})
 	case !recorded:
 		err = w.recordDecision(ctx)
 	}
@@ -264,7 +262,7 @@ func (w *extension) recordDecision(ctx workflow.Context) error {
 	if w.decision.inHandler {
 		return w.t.decide(ctx, p)
 	}
-	return w.t.recordWith(ctx, p)
+	return w.t.record(ctx, p)
 }
 
 func (w *extension) consentEmail(key string, reminder bool) activities.Email {
@@ -283,7 +281,7 @@ func (w *extension) fail(ctx workflow.Context, cause error) (ExtensionStatus, er
 	if errors.As(cause, &app) && app.Type() != "" {
 		details["code"] = app.Type()
 	}
-	if err := w.t.record(ctx, models.ExtensionFailed, "failed", details, true, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionFailed, Event: "failed", Details: details, CloseLinks: true}); err != nil {
 		return w.status(), err
 	}
 	return w.status(), cause

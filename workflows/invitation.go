@@ -133,7 +133,7 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		func(ctx workflow.Context, c EmailChange) (string, error) {
 			previous := w.in.CustomerEmail
 			w.in.CustomerEmail = c.Email
-			return c.Email, w.t.recordWith(ctx, activities.Progress{Event: "customer_email_changed", CustomerEmail: c.Email,
+			return c.Email, w.t.record(ctx, activities.Progress{Event: "customer_email_changed", CustomerEmail: c.Email,
 				Details: map[string]string{"from": previous, "to": c.Email}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c EmailChange) error {
@@ -194,13 +194,12 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	id := w.in.InvitationID
 	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Sending the invitation e-mail")
-	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_created",
-		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationWaitingForCustomer, Event: "invitation_created", Details: map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}}); err != nil {
 		return w.status(), err
 	}
 	sent := w.t.reserve(ctx, "invitation_sent", map[string]string{"to": w.in.CustomerEmail})
 	if err := w.mail.send(ctx, withSentEvent(invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st), sent), func(ctx workflow.Context) error {
-		return w.t.recordWith(ctx, sent)
+		return w.t.record(ctx, sent)
 	}); err != nil {
 		return w.fail(ctx, err)
 	}
@@ -231,7 +230,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without an answer")
-		err = w.t.record(ctx, models.InvitationExpired, "invitation_expired", nil, true, "")
+		err = w.t.record(ctx, activities.Progress{Status: models.InvitationExpired, Event: "invitation_expired", CloseLinks: true})
 	case w.decision.name == models.InvitationAccepted:
 		return w.accept(ctx, recorded)
 	case !recorded:
@@ -270,7 +269,7 @@ func (w *invitation) recordDecision(ctx workflow.Context) error {
 	if w.decision.inHandler {
 		return w.t.decide(ctx, p)
 	}
-	return w.t.recordWith(ctx, p)
+	return w.t.record(ctx, p)
 }
 
 // quiet: run() records nothing now and no resend is running (a resend mints
@@ -310,8 +309,7 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 	}
 	w.st.RelationshipID = result.RelationshipID
 	w.t.setStep(ctx, "Completed: the relationship exists")
-	if err := w.t.record(ctx, models.InvitationCompleted, "relationship_created",
-		map[string]string{"relationship_id": result.RelationshipID, "customer_id": result.CustomerID}, false, result.RelationshipID); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationCompleted, Event: "relationship_created", Details: map[string]string{"relationship_id": result.RelationshipID, "customer_id": result.CustomerID}, RelationshipID: result.RelationshipID}); err != nil {
 		return w.status(), err
 	}
 	w.logger.Info("Invitation completed", "relationship_id", result.RelationshipID)
@@ -323,7 +321,7 @@ func (w *invitation) remind(ctx workflow.Context, n int) error {
 	sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n), "to": w.in.CustomerEmail})
 	return w.mail.send(ctx, withSentEvent(invitationEmail(w.in, key, true, &w.st), sent), func(ctx workflow.Context) error {
 		w.st.RemindersSent = n
-		return w.t.recordWith(ctx, sent)
+		return w.t.record(ctx, sent)
 	})
 }
 
@@ -356,10 +354,10 @@ func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 		if err := w.mail.send(ctx, invitationEmail(w.in, key, false, &w.st), nil); err != nil {
 			return err
 		}
-		return w.t.record(ctx, "", "invitation_resent", details, false, "")
+		return w.t.record(ctx, activities.Progress{Event: "invitation_resent", Details: details})
 	}
 	return w.mail.send(ctx, invitationEmail(w.in, key, false, &w.st), func(ctx workflow.Context) error {
-		return w.t.record(ctx, "", "invitation_resent", details, false, "")
+		return w.t.record(ctx, activities.Progress{Event: "invitation_resent", Details: details})
 	})
 }
 
@@ -367,7 +365,7 @@ func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 func (w *invitation) fail(ctx workflow.Context, cause error) (InvitationStatus, error) {
 	w.logger.Error("Invitation failed", "error", cause)
 	w.t.setStep(ctx, "Failed: "+cause.Error())
-	if err := w.t.record(ctx, models.InvitationFailed, "failed", map[string]string{"reason": rootMessage(cause)}, true, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationFailed, Event: "failed", Details: map[string]string{"reason": rootMessage(cause)}, CloseLinks: true}); err != nil {
 		return w.status(), err
 	}
 	return w.status(), cause
@@ -377,7 +375,7 @@ func (w *invitation) recordCancelled(ctx workflow.Context, event string) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	w.t.setStep(dctx, "Cancelled by an operator")
-	if err := w.t.record(dctx, models.InvitationCancelled, event, nil, true, ""); err != nil {
+	if err := w.t.record(dctx, activities.Progress{Status: models.InvitationCancelled, Event: event, CloseLinks: true}); err != nil {
 		w.logger.Error("Could not record the cancellation", "error", err)
 	}
 }

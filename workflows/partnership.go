@@ -88,7 +88,7 @@ func (w *partnership) setup(ctx workflow.Context) error {
 func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	id := w.in.PartnershipID
 	w.mail = newMailer(ctx, &w.t, w.logger)
-	if err := w.t.record(ctx, models.PartnershipInvited, "partnership_invited", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.PartnershipInvited, Event: "partnership_invited", Details: map[string]string{"provider_id": w.in.Provider.ID}}); err != nil {
 		return w.status(), err
 	}
 	notice := emails.Data{Provider: w.in.Provider.Name, ID: id, ExpiresAt: w.wait.expiresAt()}
@@ -115,7 +115,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without an answer")
-		err = w.t.record(ctx, models.PartnershipExpired, "partnership_expired", nil, false, "")
+		err = w.t.record(ctx, activities.Progress{Status: models.PartnershipExpired, Event: "partnership_expired"})
 	case !recorded:
 		err = w.recordDecision(ctx)
 	}
@@ -146,14 +146,14 @@ func (w *partnership) recordDecision(ctx workflow.Context) error {
 	if w.decision.inHandler {
 		return w.t.decide(ctx, p)
 	}
-	return w.t.recordWith(ctx, p)
+	return w.t.record(ctx, p)
 }
 
 // recordCancelled must run even though the workflow's context is cancelled.
 func (w *partnership) recordCancelled(ctx workflow.Context) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	if err := w.t.record(dctx, models.PartnershipRemoved, "partnership_cancelled", nil, false, ""); err != nil {
+	if err := w.t.record(dctx, activities.Progress{Status: models.PartnershipRemoved, Event: "partnership_cancelled"}); err != nil {
 		w.logger.Error("Could not record the cancellation", "error", err)
 	}
 }

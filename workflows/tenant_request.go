@@ -90,7 +90,7 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 		if dec.inHandler {
 			return t.decide(ctx, p)
 		}
-		return t.recordWith(ctx, p)
+		return t.record(ctx, p)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, func(ctx workflow.Context, a TenantApproval) (string, error) {
 		approval = a
@@ -119,7 +119,7 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	}
 
 	m = newMailer(ctx, &t, logger)
-	if err := t.record(ctx, models.TenantRequestWaitingForProvider, "tenant_requested", map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}, false, ""); err != nil {
+	if err := t.record(ctx, activities.Progress{Status: models.TenantRequestWaitingForProvider, Event: "tenant_requested", Details: map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}}); err != nil {
 		return status(), err
 	}
 	ask := emails.Data{Reseller: in.Reseller.Name, Customer: in.CompanyName, Domain: in.Domain, ID: in.RequestID, ExpiresAt: st.ExpiresAt}
@@ -131,7 +131,7 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 		reminder := ask
 		reminder.Reminder = true
 		return m.send(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider, emails.TenantRequest, reminder), func(ctx workflow.Context) error {
-			return t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
+			return t.record(ctx, activities.Progress{Event: "reminder_sent", Details: map[string]string{"reminder": fmt.Sprint(n)}})
 		})
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	switch {
 	case expired:
 		t.setStep(ctx, "Expired: the provider did not answer in time")
-		if err := t.record(ctx, models.TenantRequestExpired, "tenant_request_expired", map[string]string{"reason": "the provider did not answer within the window"}, false, ""); err != nil {
+		if err := t.record(ctx, activities.Progress{Status: models.TenantRequestExpired, Event: "tenant_request_expired", Details: map[string]string{"reason": "the provider did not answer within the window"}}); err != nil {
 			return status(), err
 		}
 		if err := notifyReseller("expired", emails.TenantRequestExpired, ""); err != nil {
@@ -164,7 +164,7 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	fail := func(cause error) (TenantRequestStatus, error) {
 		logger.Error("Tenant request failed", "error", cause)
 		t.setStep(ctx, "Failed: "+rootMessage(cause))
-		if err := t.record(ctx, models.TenantRequestFailed, "failed", map[string]string{"reason": rootMessage(cause)}, false, ""); err != nil {
+		if err := t.record(ctx, activities.Progress{Status: models.TenantRequestFailed, Event: "failed", Details: map[string]string{"reason": rootMessage(cause)}}); err != nil {
 			return status(), err
 		}
 		return status(), cause
@@ -187,7 +187,7 @@ func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantR
 	}
 	st.RelationshipID = result.RelationshipID
 	t.setStep(ctx, "Completed: the customer and its relationship exist")
-	if err := t.recordWith(ctx, activities.Progress{Status: models.TenantRequestCompleted, Event: "relationship_created",
+	if err := t.record(ctx, activities.Progress{Status: models.TenantRequestCompleted, Event: "relationship_created",
 		CustomerID: st.CustomerID, RelationshipID: result.RelationshipID,
 		Details: map[string]string{"customer_id": st.CustomerID, "relationship_id": result.RelationshipID}}); err != nil {
 		return status(), err
