@@ -51,15 +51,13 @@ type ExtensionStatus struct {
 }
 
 type extension struct {
+	onboarding
 	in       ExtensionInput
-	t        tracker
 	wait     answerWait
 	st       ExtensionStatus
 	decision decision // consent, decline or cancel
 	answer   Answer
 	answerAt time.Time
-	logger   log.Logger
-	mail     *mailer
 }
 
 // ExtensionWorkflow is the relationship extension with its consent gate: no
@@ -211,11 +209,9 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 		}
 		return true, err
 	}
-	if w.mail.async {
-		// Answered or expired: a consent e-mail still being retried must not go out now.
-		if err := w.mail.finish(ctx); err != nil {
-			return true, err
-		}
+	// Answered or expired: a consent e-mail still being retried must not go out now.
+	if err := w.mailSettled(ctx); err != nil {
+		return true, err
 	}
 	recorded, err := w.decision.settled(ctx)
 	if err != nil {
@@ -274,19 +270,10 @@ func (w *extension) consentEmail(key string, reminder bool) activities.Email {
 }
 
 func (w *extension) fail(ctx workflow.Context, cause error) (ExtensionStatus, error) {
-	w.logger.Error("Extension failed", "error", cause)
-	w.t.setStep(ctx, "Failed: "+rootMessage(cause))
-	details := map[string]string{"reason": rootMessage(cause)}
+	details := map[string]string{}
 	var app *temporal.ApplicationError
 	if errors.As(cause, &app) && app.Type() != "" {
 		details["code"] = app.Type()
 	}
-	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionFailed, Event: "failed", Details: details, CloseLinks: true}); err != nil {
-		return w.status(), err
-	}
-	return w.status(), cause
-}
-
-func (w *extension) finish(ctx workflow.Context) error {
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.status(), w.failed(ctx, models.ExtensionFailed, cause, true, details)
 }

@@ -51,8 +51,8 @@ type EmailChange struct {
 }
 
 type invitation struct {
+	onboarding
 	in           InvitationInput
-	t            tracker
 	wait         answerWait
 	st           InvitationStatus
 	decision     decision // models.InvitationAccepted, …Declined or …Cancelled
@@ -63,8 +63,6 @@ type invitation struct {
 	resendInHandler bool
 	resending       int
 	resentAt        []time.Time // accepted resends, for the limit per day
-	logger          log.Logger
-	mail            *mailer
 }
 
 // Resends are limited per invitation, in the update's validator, so the
@@ -216,11 +214,9 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		}
 		return w.status(), err
 	}
-	if w.mail.async {
-		// The answer is in: an invitation e-mail still being retried must not go out now.
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(), err
-		}
+	// The answer is in: an invitation e-mail still being retried must not go out now.
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(), err
 	}
 
 	recorded, err := w.decision.settled(ctx)
@@ -378,11 +374,6 @@ func (w *invitation) recordCancelled(ctx workflow.Context, event string) {
 	if err := w.t.record(dctx, activities.Progress{Status: models.InvitationCancelled, Event: event, CloseLinks: true}); err != nil {
 		w.logger.Error("Could not record the cancellation", "error", err)
 	}
-}
-
-// finish lets in-flight update handlers complete before the workflow closes.
-func (w *invitation) finish(ctx workflow.Context) error {
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 // newID mints a time-ordered ID once; replays read it from history.

@@ -31,12 +31,10 @@ type PartnershipStatus struct {
 }
 
 type partnership struct {
+	onboarding
 	in       PartnershipInput
-	t        tracker
 	wait     answerWait
 	decision decision
-	logger   log.Logger
-	mail     *mailer
 }
 
 // PartnershipWorkflow waits for the reseller to accept or decline a
@@ -126,12 +124,10 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		return w.status(), err
 	}
 	w.logger.Info("Partnership decided", "status", w.t.status)
-	if w.mail.async {
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(), err
-		}
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(), err
 	}
-	return w.status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.status(), w.finish(ctx)
 }
 
 // recordDecision writes the reseller's answer: from the update handler, or
