@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
@@ -204,33 +201,6 @@ func (s *Server) answerPartnership(ctx context.Context, id, update string) (oapi
 	}
 	p.Status = status
 	return partnershipView(p), nil
-}
-
-// update runs a workflow update and waits for its result.
-func (s *Server) update(ctx context.Context, workflowID, name string, result any, args ...any) error {
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: name, Args: args, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return err
-	}
-	return h.Get(ctx, result)
-}
-
-// startOptions: deterministic ID, a failed run may be retried, a running or
-// completed one never duplicated.
-func startOptions(taskQueue, workflowID, summary string, attrs ...temporal.SearchAttributeUpdate) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       workflowID,
-		TaskQueue:                taskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		// Report a duplicate start as an error, not as the existing run, so
-		// that only a real start counts as one.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
-		StaticSummary:                            summary,
-	}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

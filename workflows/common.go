@@ -17,7 +17,7 @@ import (
 	"github.com/csp-onboarding/onboarding/models"
 )
 
-// Custom search attributes (DESIGN §4), typed so that no query is built from
+// Custom search attributes (docs/domain.md, "What operators see"), typed so that no query is built from
 // raw strings.
 var (
 	SearchKind     = temporal.NewSearchAttributeKeyKeyword("OnboardingKind")
