@@ -14,7 +14,7 @@ import (
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
-	"github.com/csp-onboarding/onboarding/store"
+	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
@@ -156,45 +156,18 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 		return nil, err
 	}
 
-	provider, err := s.store.Partner(ctx, req.ProviderId)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
-		return nil, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
-	}
+	parties, err := rules.CheckInvitation(ctx, s.store, rules.Invitation{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.Customer.CustomerId})
 	if err != nil {
 		return nil, err
 	}
-	active, err := s.store.PartnershipActive(ctx, provider.ID, me.ID)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
-			"you have no active partnership with the provider "+provider.ID+"; the provider invites you (POST /v1/partnerships) and you accept it first")
-	}
+	provider := parties.Provider
 	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale),
 		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
-	if req.Customer.CustomerId != "" {
-		cust, err := s.store.CustomerOfPartner(ctx, me.ID, req.Customer.CustomerId)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, validationProblem([]FieldError{{Field: "customer.customer_id", Message: "is not one of your customers"}})
-		}
-		if err != nil {
-			return nil, err
-		}
-		rels, _, err := s.store.ListRelationships(ctx, me.ID, store.RelationshipFilter{CustomerID: cust.ID, Status: models.RelationshipActive}, store.Page{Limit: 200})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rels {
-			if r.ProviderID == provider.ID && r.ResellerID == me.ID {
-				return nil, problem(http.StatusUnprocessableEntity, CodeRelationshipExists, "this customer already has an active relationship with you and "+provider.Name)
-			}
-		}
+	if cust := parties.Customer; cust != nil {
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
 	} else {
 		inv.CustomerCompany, inv.CustomerEmail = strings.TrimSpace(req.Customer.CompanyName), req.Customer.Email
 	}
-
 	id, now := newID(), time.Now().UTC()
 	inv.ID, inv.WorkflowID = id, workflows.InvitationWorkflowID(id)
 	inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = now.Add(s.cfg.Timing.InvitationExpiry), now, now

@@ -176,6 +176,10 @@ func toProblem(err error) *Problem {
 			return problem(he.Code, CodeValidationFailed, fmt.Sprint(he.Message))
 		}
 	}
+	var field *rules.InvalidField
+	if errors.As(err, &field) {
+		return validationProblem([]FieldError{{Field: field.Field, Message: field.Message}})
+	}
 	if v, ok := rules.AsViolation(err); ok {
 		status := http.StatusUnprocessableEntity
 		if v.Code == rules.CustomerNotFound {
