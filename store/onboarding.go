@@ -128,12 +128,6 @@ func (s *Store) Events(ctx context.Context, subjectID string) ([]models.Onboardi
 	return out, err
 }
 
-// CreateLinkToken stores a personal link's hash.
-func (s *Store) CreateLinkToken(ctx context.Context, t models.LinkToken) error {
-	t.CreatedAt = now()
-	return s.db.WithContext(ctx).Create(&t).Error
-}
-
 // LinkToken loads a link by the hash of its token.
 func (s *Store) LinkToken(ctx context.Context, hash string) (models.LinkToken, error) {
 	var t models.LinkToken
@@ -252,15 +246,6 @@ func (s *Store) ListRelationships(ctx context.Context, partnerID string, f Relat
 	}
 	out, next := nextCursor(out, page.Limit, func(r models.Relationship) string { return r.ID })
 	return out, next, nil
-}
-
-// CountRelationships counts relationships of a triple (tests assert "once").
-func (s *Store) CountRelationships(ctx context.Context, customerID, providerID, resellerID string) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&models.Relationship{}).
-		Where("customer_id = ? AND provider_id = ? AND reseller_id = ?", customerID, providerID, resellerID).
-		Count(&n).Error
-	return n, err
 }
 
 // UpsertDelegatedAdmin records a delegated admin grant under a workflow-chosen ID, once.
