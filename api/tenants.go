@@ -13,6 +13,7 @@ import (
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -53,20 +54,11 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	provider, err := s.store.Partner(ctx, req.ProviderId)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
-		return nil, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
-	}
+	parties, err := rules.CheckTenantRequest(ctx, s.store, rules.TenantRequest{ResellerID: me.ID, ProviderID: req.ProviderId})
 	if err != nil {
 		return nil, err
 	}
-	active, err := s.store.PartnershipActive(ctx, provider.ID, me.ID)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive, "you have no active partnership with the provider "+provider.ID+"; only your providers create tenants for you")
-	}
+	provider := parties.Provider
 	taken, err := s.store.CustomerDomainTaken(ctx, req.Domain)
 	if err != nil {
 		return nil, err

@@ -36,22 +36,11 @@ type Parties struct {
 // is the reseller's and has no active relationship with both already.
 func CheckInvitation(ctx context.Context, st Store, inv Invitation) (Parties, error) {
 	var p Parties
-	provider, err := st.Partner(ctx, inv.ProviderID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
-		return p, &InvalidField{Field: "provider_id", Message: "is not an indirect provider"}
-	}
+	provider, err := activeProvider(ctx, st, inv.ResellerID, inv.ProviderID, "the provider invites you (POST /v1/partnerships) and you accept it first")
 	if err != nil {
 		return p, err
 	}
 	p.Provider = provider
-	active, err := st.PartnershipActive(ctx, provider.ID, inv.ResellerID)
-	if err != nil {
-		return p, err
-	}
-	if !active {
-		return p, &Violation{PartnershipNotActive, "you have no active partnership with the provider " + provider.ID +
-			"; the provider invites you (POST /v1/partnerships) and you accept it first"}
-	}
 	if inv.CustomerID == "" {
 		return p, nil
 	}
@@ -71,4 +60,37 @@ func CheckInvitation(ctx context.Context, st Store, inv Invitation) (Parties, er
 	}
 	p.Customer = &customer
 	return p, nil
+}
+
+// TenantRequest is a reseller's request that its provider create a tenant.
+type TenantRequest struct {
+	ResellerID string
+	ProviderID string
+}
+
+// CheckTenantRequest checks that the provider is one and that the
+// reseller's partnership with it is active (R3); it returns the provider.
+func CheckTenantRequest(ctx context.Context, st Store, r TenantRequest) (Parties, error) {
+	provider, err := activeProvider(ctx, st, r.ResellerID, r.ProviderID, "only your providers create tenants for you")
+	return Parties{Provider: provider}, err
+}
+
+// activeProvider loads the provider a request names and checks the
+// reseller's partnership with it; next says what to do about a missing one.
+func activeProvider(ctx context.Context, st Store, resellerID, providerID, next string) (models.Partner, error) {
+	provider, err := st.Partner(ctx, providerID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
+		return models.Partner{}, &InvalidField{Field: "provider_id", Message: "is not an indirect provider"}
+	}
+	if err != nil {
+		return models.Partner{}, err
+	}
+	active, err := st.PartnershipActive(ctx, provider.ID, resellerID)
+	if err != nil {
+		return models.Partner{}, err
+	}
+	if !active {
+		return models.Partner{}, &Violation{PartnershipNotActive, "you have no active partnership with the provider " + provider.ID + "; " + next}
+	}
+	return provider, nil
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +82,39 @@ func TestCheckInvitation(t *testing.T) {
 	p, err = check(provider.ID, mine.ID)
 	if err != nil || p.Provider.ID != provider.ID || p.Customer == nil || p.Customer.ID != mine.ID {
 		t.Errorf("existing customer: %+v %v", p, err)
+	}
+}
+
+func TestCheckTenantRequest(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t, migrations.SQLite)
+	now := time.Now().UTC()
+	partner := func(typ string) models.Partner {
+		p := models.Partner{ID: uuid.Must(uuid.NewV7()).String(), Name: typ, Type: typ, ContactEmail: typ + "@example.com", EnrollmentStatus: models.EnrollmentNotEnrolled, CreatedAt: now, UpdatedAt: now}
+		if err := st.CreatePartner(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	provider, lonely, reseller := partner(models.PartnerTypeIndirectProvider), partner(models.PartnerTypeIndirectProvider), partner(models.PartnerTypeReseller)
+	ps := models.Partnership{ID: uuid.Must(uuid.NewV7()).String(), ProviderID: provider.ID, ResellerID: reseller.ID, Status: models.PartnershipActive, WorkflowID: "w", ExpiresAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := st.CreatePartnership(ctx, &ps); err != nil {
+		t.Fatal(err)
+	}
+	check := func(providerID string) (Parties, error) {
+		return CheckTenantRequest(ctx, st, TenantRequest{ResellerID: reseller.ID, ProviderID: providerID})
+	}
+	var f *InvalidField
+	if _, err := check(reseller.ID); !errors.As(err, &f) || f.Field != "provider_id" {
+		t.Errorf("a reseller as provider: %v", err)
+	}
+	if _, err := check(lonely.ID); err == nil || !strings.Contains(err.Error(), "only your providers create tenants") {
+		t.Errorf("no partnership: %v", err)
+	}
+	if v, ok := AsViolation(func() error { _, err := check(lonely.ID); return err }()); !ok || v.Code != PartnershipNotActive {
+		t.Errorf("no partnership: %v", v)
+	}
+	if p, err := check(provider.ID); err != nil || p.Provider.ID != provider.ID {
+		t.Errorf("active partnership: %+v %v", p, err)
 	}
 }
