@@ -58,10 +58,12 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 	if method == "" {
 		method = models.ConsentCustomerConfirmation
 	}
-	if err := rules.CheckExtension(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.CustomerId,
-		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired}); err != nil {
+	parties, err := rules.CheckExtensionParties(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.CustomerId,
+		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired})
+	if err != nil {
 		return nil, err
 	}
+	provider, customer := parties.Provider, *parties.Customer
 	var attestation *models.Attestation
 	if method == models.ConsentPartnerAttestation {
 		a := rules.Attestation{SignerName: req.Consent.SignerName, SignerEmail: req.Consent.SignerEmail, Evidence: req.Consent.Evidence,
@@ -71,30 +73,17 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 		}
 		attestation = &models.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: strings.TrimSpace(a.Evidence)}
 	}
-	customer, err := s.store.Customer(ctx, req.CustomerId)
-	if err != nil {
-		return nil, err
-	}
-	provider, err := s.store.Partner(ctx, req.ProviderId)
-	if err != nil {
-		return nil, err
-	}
-
 	id, now := newID(), time.Now().UTC()
 	x := models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
 		Status: models.ExtensionWaitingForConsent, ConsentMethod: method, Attestation: attestation, Locale: i18n.Choose(string(req.Locale), me.Locale), WorkflowID: workflows.ExtensionWorkflowID(id),
 		ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
-	replayed, err := createRow(ctx, s, k, &x, id, workflows.KindExtension, x.WorkflowID, s.store.Extension, workflows.ExtensionWorkflowID)
+	err = createAndStart(ctx, s, k, models.ExtensionLifecycle, id, &x, s.store.Extension,
+		func(x models.RelationshipExtension) startPlan { return s.extensionPlanOf(x, me, provider, customer) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, problem(http.StatusConflict, CodeConflict, "an extension for this customer and provider already waits for consent")
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !replayed {
-		if err := s.launch(ctx, s.extensionPlanOf(x, me, provider, customer)); err != nil {
-			return nil, err
-		}
 	}
 	return oapi.CreateExtension202JSONResponse{Body: extensionView(x, nil),
 		Headers: oapi.CreateExtension202ResponseHeaders{Location: "/v1/relationship-extensions/" + x.ID}}, nil

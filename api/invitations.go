@@ -171,14 +171,9 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 	id, now := newID(), time.Now().UTC()
 	inv.ID, inv.WorkflowID = id, workflows.InvitationWorkflowID(id)
 	inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = now.Add(s.cfg.Timing.InvitationExpiry), now, now
-	replayed, err := createRow(ctx, s, k, &inv, id, workflows.KindInvitation, inv.WorkflowID, s.store.Invitation, workflows.InvitationWorkflowID)
-	if err != nil {
+	if err := createAndStart(ctx, s, k, models.InvitationLifecycle, id, &inv, s.store.Invitation,
+		func(inv models.Invitation) startPlan { return s.invitationPlanOf(inv, me, provider) }); err != nil {
 		return nil, err
-	}
-	if !replayed {
-		if err := s.launch(ctx, s.invitationPlanOf(inv, me, provider)); err != nil {
-			return nil, err
-		}
 	}
 	return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
 		Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil

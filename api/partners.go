@@ -107,14 +107,12 @@ func (s *Server) createPartnership(ctx context.Context, me, reseller models.Part
 	id, now := newID(), time.Now().UTC()
 	p := models.Partnership{ID: id, ProviderID: me.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited,
 		WorkflowID: workflows.PartnershipWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.PartnershipExpiry), CreatedAt: now, UpdatedAt: now}
-	replayed, err := createRow(ctx, s, k, &p, id, workflows.KindPartnership, p.WorkflowID, s.store.Partnership, workflows.PartnershipWorkflowID)
+	err := createAndStart(ctx, s, k, models.PartnershipLifecycle, id, &p, s.store.Partnership,
+		func(p models.Partnership) startPlan { return s.partnershipPlanOf(p, me, reseller) })
 	if errors.Is(err, store.ErrConflict) {
 		return p, problem(http.StatusConflict, CodeConflict, "this reseller already has an open or active partnership with you")
 	}
-	if err != nil || replayed {
-		return p, err
-	}
-	return p, s.launch(ctx, s.partnershipPlanOf(p, me, reseller))
+	return p, err
 }
 
 // partnershipPlan plans a partnership's start from its row.

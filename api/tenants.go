@@ -70,17 +70,13 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	r := models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
 		Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Locale: i18n.Choose(string(req.Locale), me.Locale), Status: models.TenantRequestWaitingForProvider,
 		WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
-	replayed, err := createRow(ctx, s, k, &r, id, workflows.KindTenantRequest, r.WorkflowID, s.store.TenantRequest, workflows.TenantRequestWorkflowID)
+	err = createAndStart(ctx, s, k, models.TenantRequestLifecycle, id, &r, s.store.TenantRequest,
+		func(r models.CustomerTenantRequest) startPlan { return s.tenantRequestPlanOf(r, me, provider) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, s.domainUnavailable(ctx, req.Domain)
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !replayed {
-		if err := s.launch(ctx, s.tenantRequestPlanOf(r, me, provider)); err != nil {
-			return nil, err
-		}
 	}
 	return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
 		Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil

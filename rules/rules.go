@@ -75,53 +75,60 @@ type Extension struct {
 // CheckExtension applies R1–R5 and refuses an extension that already exists.
 // It returns the first violation in rule order, or an error the store raised.
 func CheckExtension(ctx context.Context, st Store, x Extension) error {
+	_, err := CheckExtensionParties(ctx, st, x)
+	return err
+}
+
+// CheckExtensionParties is CheckExtension returning the provider and the
+// customer it loaded.
+func CheckExtensionParties(ctx context.Context, st Store, x Extension) (Parties, error) {
 	reseller, err := st.Partner(ctx, x.ResellerID)
 	if err != nil {
-		return err
+		return Parties{}, err
 	}
 	if reseller.Type != models.PartnerTypeReseller || !reseller.DirectBill {
-		return &Violation{NotDirectBillPartner, "only a direct-bill partner that became an indirect reseller can extend its direct-bill customers' relationships (R1)"}
+		return Parties{}, &Violation{NotDirectBillPartner, "only a direct-bill partner that became an indirect reseller can extend its direct-bill customers' relationships (R1)"}
 	}
 	if reseller.EnrollmentStatus != models.EnrollmentApproved {
-		return &Violation{EnrollmentNotApproved, fmt.Sprintf("your indirect-reseller enrollment is %s; it must be approved first (POST /v1/enrollment) (R1)", strings.ReplaceAll(reseller.EnrollmentStatus, "_", " "))}
+		return Parties{}, &Violation{EnrollmentNotApproved, fmt.Sprintf("your indirect-reseller enrollment is %s; it must be approved first (POST /v1/enrollment) (R1)", strings.ReplaceAll(reseller.EnrollmentStatus, "_", " "))}
 	}
 	customer, err := st.CustomerOfPartner(ctx, reseller.ID, x.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return &Violation{CustomerNotFound, "no customer with this id among yours"}
+		return Parties{}, &Violation{CustomerNotFound, "no customer with this id among yours"}
 	}
 	if err != nil {
-		return err
+		return Parties{}, err
 	}
 	if customer.AcquiredVia != models.AcquiredViaDirectBill || customer.CreatedBy != reseller.ID {
-		return &Violation{CustomerNotDirectBill, "this customer was not acquired as your direct-bill customer; use an invitation instead (R2)"}
+		return Parties{}, &Violation{CustomerNotDirectBill, "this customer was not acquired as your direct-bill customer; use an invitation instead (R2)"}
 	}
 	provider, err := st.Partner(ctx, x.ProviderID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return Parties{}, err
 	}
 	active := false
 	if err == nil && provider.Type == models.PartnerTypeIndirectProvider {
 		if active, err = st.PartnershipActive(ctx, provider.ID, reseller.ID); err != nil {
-			return err
+			return Parties{}, err
 		}
 	}
 	if !active {
-		return &Violation{PartnershipNotActive, "you have no active partnership with this provider; accept its partnership invitation first (R3)"}
+		return Parties{}, &Violation{PartnershipNotActive, "you have no active partnership with this provider; accept its partnership invitation first (R3)"}
 	}
 	if !x.ShareBillTo {
-		return &Violation{BillToSharingNotAcknowledged, "set share_bill_to to true to acknowledge that a copy of the customer's bill-to information is shared with the provider (R4)"}
+		return Parties{}, &Violation{BillToSharingNotAcknowledged, "set share_bill_to to true to acknowledge that a copy of the customer's bill-to information is shared with the provider (R4)"}
 	}
 	if x.DelegatedAdminRequired {
-		return &Violation{DelegatedAdminRequiresInvitation, "an extension grants no delegated admin rights; send the customer an invitation with a delegated admin request instead (POST /v1/invitations) (R5)"}
+		return Parties{}, &Violation{DelegatedAdminRequiresInvitation, "an extension grants no delegated admin rights; send the customer an invitation with a delegated admin request instead (POST /v1/invitations) (R5)"}
 	}
 	exists, err := st.RelationshipActive(ctx, customer.ID, provider.ID, reseller.ID)
 	if err != nil {
-		return err
+		return Parties{}, err
 	}
 	if exists {
-		return &Violation{RelationshipExists, "this customer already has an active reseller relationship with you and this provider; nothing needs to be done"}
+		return Parties{}, &Violation{RelationshipExists, "this customer already has an active reseller relationship with you and this provider; nothing needs to be done"}
 	}
-	return nil
+	return Parties{Provider: provider, Customer: &customer}, nil
 }
 
 // Attestation is a partner's statement that it obtained the customer's consent.
