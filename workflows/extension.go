@@ -184,7 +184,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	id := w.in.ExtensionID
 	w.t.setStep(ctx, "Sending the consent request to the customer")
 	sent := w.t.reserve(ctx, "consent_requested", map[string]string{"to": w.in.CustomerEmail})
-	if err := w.mail.send(ctx, withSentEvent(w.consentEmail("extension:"+id+":consent", false), sent), func(ctx workflow.Context) error {
+	if err := w.mail.send(ctx, withSentEvent(w.consentEmail(ExtensionWorkflowID(id)+":consent", false), sent), func(ctx workflow.Context) error {
 		return w.t.record(ctx, sent)
 	}); err != nil {
 		_, ferr := w.fail(ctx, err)
@@ -194,7 +194,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
 			sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)})
-			return w.mail.send(ctx, withSentEvent(w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true), sent), func(ctx workflow.Context) error {
+			return w.mail.send(ctx, withSentEvent(w.consentEmail(fmt.Sprintf("%s:reminder:%d", ExtensionWorkflowID(id), n), true), sent), func(ctx workflow.Context) error {
 				w.st.RemindersSent = n
 				return w.t.record(ctx, sent)
 			})

@@ -196,7 +196,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		return w.status(), err
 	}
 	sent := w.t.reserve(ctx, "invitation_sent", map[string]string{"to": w.in.CustomerEmail})
-	if err := w.mail.send(ctx, withSentEvent(invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st), sent), func(ctx workflow.Context) error {
+	if err := w.mail.send(ctx, withSentEvent(invitationEmail(w.in, InvitationWorkflowID(id)+":initial", false, &w.st), sent), func(ctx workflow.Context) error {
 		return w.t.record(ctx, sent)
 	}); err != nil {
 		return w.fail(ctx, err)
@@ -313,7 +313,7 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 }
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
-	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
+	key := fmt.Sprintf("%s:reminder:%d", InvitationWorkflowID(w.in.InvitationID), n)
 	sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n), "to": w.in.CustomerEmail})
 	return w.mail.send(ctx, withSentEvent(invitationEmail(w.in, key, true, &w.st), sent), func(ctx workflow.Context) error {
 		w.st.RemindersSent = n
@@ -327,7 +327,7 @@ func (w *invitation) resend(ctx workflow.Context) error {
 
 // resendNumber sends the n-th resend with a fresh link and records it.
 func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
-	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
+	key := fmt.Sprintf("%s:resend:%d", InvitationWorkflowID(w.in.InvitationID), n)
 	// A resend replaces the earlier links (runs started before this change
 	// keep them, as their history says).
 	if workflow.GetVersion(ctx, "resend-supersedes-links", workflow.DefaultVersion, 1) == 1 {

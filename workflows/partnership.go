@@ -90,7 +90,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		return w.status(), err
 	}
 	notice := emails.Data{Provider: w.in.Provider.Name, ID: id, ExpiresAt: w.wait.expiresAt()}
-	if err := w.mail.send(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, emails.PartnershipInvitation, notice), nil); err != nil {
+	if err := w.mail.send(ctx, partnerNotice(PartnershipWorkflowID(id)+":invite", w.in.Reseller, emails.PartnershipInvitation, notice), nil); err != nil {
 		return w.status(), err
 	}
 	w.t.setStep(ctx, "Waiting for the reseller to accept or decline")
@@ -98,7 +98,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		func(n int) error {
 			reminder := notice
 			reminder.Reminder = true
-			return w.mail.send(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller, emails.PartnershipInvitation, reminder), nil)
+			return w.mail.send(ctx, partnerNotice(fmt.Sprintf("%s:reminder:%d", PartnershipWorkflowID(id), n), w.in.Reseller, emails.PartnershipInvitation, reminder), nil)
 		})
 	if err != nil {
 		if isCancellation(err) {
@@ -118,7 +118,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		err = w.recordDecision(ctx)
 	}
 	if err == nil && !expired && w.decision.name == models.PartnershipActive {
-		err = w.mail.sendNow(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
+		err = w.mail.sendNow(ctx, partnerNotice(PartnershipWorkflowID(id)+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
 	}
 	if err != nil {
 		return w.status(), err
