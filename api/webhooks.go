@@ -180,7 +180,7 @@ func (s *Server) UpdateWebhookEndpoint(ctx context.Context, request oapi.UpdateW
 	if req.Enabled != nil && *req.Enabled != e.Enabled {
 		e.Enabled = *req.Enabled
 		// Re-enabling starts the failure clock afresh; the paused deliveries go out.
-		e.DisabledReason, e.FailingSince = "", nil
+		e.DisabledReason, e.FailingSince, e.FailedAttempts = "", nil, 0
 		if !e.Enabled {
 			e.DisabledReason = "disabled by the partner"
 		}

@@ -149,7 +149,8 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		} else {
 			a.webhooks = webhooks.NewDispatcher(webhooks.Options{Store: st, Keys: keys, Logger: logger, Metrics: a.Metrics.NewWebhooks(),
 				Notify: notifier(st, mailer), Schedule: cfg.Webhooks.RetrySchedule, DisableAfter: cfg.Webhooks.DisableAfter,
-				Timeout: cfg.Webhooks.Timeout, AllowPrivate: cfg.Webhooks.AllowPrivateTargets})
+				Timeout: cfg.Webhooks.Timeout, AllowPrivate: cfg.Webhooks.AllowPrivateTargets,
+				Watch: webhooks.TemporalWatch{Client: c, TaskQueue: cfg.TemporalTaskQueue, Poll: cfg.Webhooks.WatchPoll}})
 			a.webhooks.Start()
 		}
 	}

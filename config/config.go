@@ -109,6 +109,9 @@ type Webhooks struct {
 	Timeout             time.Duration   // WEBHOOKS_TIMEOUT: one attempt
 	RetrySchedule       []time.Duration // WEBHOOKS_RETRY_SCHEDULE: waits before each retry
 	DisableAfter        time.Duration   // WEBHOOKS_DISABLE_AFTER: an endpoint failing this long is disabled
+	// WatchPoll: how often a failing endpoint's view in the Temporal UI reads
+	// its state without being signalled (WEBHOOKS_WATCH_POLL).
+	WatchPoll time.Duration
 }
 
 const day = 24 * time.Hour
@@ -138,6 +141,7 @@ func Default() Config {
 			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
 				10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour},
 			DisableAfter: 3 * day,
+			WatchPoll:    15 * time.Minute,
 		},
 		StartSweepEvery: time.Minute,
 		RateLimits: RateLimits{
@@ -292,6 +296,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("WEBHOOKS_TIMEOUT", &c.Webhooks.Timeout)
 	durations("WEBHOOKS_RETRY_SCHEDULE", &c.Webhooks.RetrySchedule)
 	duration("WEBHOOKS_DISABLE_AFTER", &c.Webhooks.DisableAfter)
+	duration("WEBHOOKS_WATCH_POLL", &c.Webhooks.WatchPoll)
 	duration("SMTP_CONNECT_TIMEOUT", &c.SMTPConnectTimeout)
 	duration("SMTP_SEND_TIMEOUT", &c.SMTPSendTimeout)
 	duration("MAIL_GIVE_UP", &c.MailGiveUp)

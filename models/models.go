@@ -250,17 +250,20 @@ type OnboardingEvent struct {
 
 // Relationship is a reseller relationship (customer, provider, reseller).
 type Relationship struct {
-	ID             string    `gorm:"primaryKey"`
-	CustomerID     string    ``
-	ProviderID     string    ``
-	ResellerID     string    ``
-	Source         string    ``
-	SourceID       string    `` // the invitation, extension or tenant request behind it
-	ConsentID      *string   `` // required for source "extension"
-	DelegatedAdmin bool      ``
-	Status         string    ``
-	CreatedAt      time.Time ``
-	UpdatedAt      time.Time ``
+	ID             string     `gorm:"primaryKey"`
+	CustomerID     string     ``
+	ProviderID     string     ``
+	ResellerID     string     ``
+	Source         string     ``
+	SourceID       string     `` // the invitation, extension or tenant request behind it
+	ConsentID      *string    `` // required for source "extension"
+	DelegatedAdmin bool       ``
+	Status         string     ``
+	EndedAt        *time.Time ``
+	EndedBy        string     `` // the partner that ended it
+	EndReason      string     ``
+	CreatedAt      time.Time  ``
+	UpdatedAt      time.Time  ``
 }
 
 // DelegatedAdminRelationship is a granular delegated admin grant by a customer.

@@ -19,6 +19,7 @@ type WebhookEndpoint struct {
 	Enabled              bool       ``
 	DisabledReason       string     ``
 	FailingSince         *time.Time `` // first failure since the last success
+	FailedAttempts       int        `` // failed attempts since the last success
 	CreatedAt            time.Time  ``
 	UpdatedAt            time.Time  ``
 }
@@ -126,6 +127,9 @@ var WebhookEventTypes = map[string]map[string][]string{
 		"partnership_declined":  {"partnership.declined"},
 		"partnership_expired":   {"partnership.expired"},
 		"partnership_cancelled": {"partnership.cancelled"},
+	},
+	"relationship": {
+		"relationship_ended": {"relationship.ended"},
 	},
 	"enrollment": {
 		"enrollment_submitted": {"enrollment.submitted"},

@@ -101,6 +101,8 @@ func partiesOf(tx *gorm.DB, kind, id string) ([]string, error) {
 		table = "relationship_extensions"
 	case "tenant_request":
 		table = "customer_tenant_requests"
+	case "relationship":
+		table = "relationships"
 	case "delegated_admin":
 		table, cols = "delegated_admin_relationships", "partner_id, ''"
 	case "enrollment":
@@ -166,7 +168,7 @@ func (s *Store) SaveWebhookEndpoint(ctx context.Context, e *models.WebhookEndpoi
 	e.UpdatedAt = now()
 	res := s.db.WithContext(ctx).Model(&models.WebhookEndpoint{}).Where("id = ?", e.ID).Updates(map[string]any{
 		"url": e.URL, "events": mustJSON(e.Events), "description": e.Description, "enabled": e.Enabled,
-		"disabled_reason": e.DisabledReason, "failing_since": e.FailingSince,
+		"disabled_reason": e.DisabledReason, "failing_since": e.FailingSince, "failed_attempts": e.FailedAttempts,
 		"secret_sealed": e.SecretSealed, "previous_secret_sealed": e.PreviousSecretSealed, "previous_secret_until": e.PreviousSecretUntil,
 		"updated_at": e.UpdatedAt})
 	if res.Error != nil {
@@ -301,6 +303,10 @@ type WebhookAttempt struct {
 type WebhookAttemptResult struct {
 	EndpointDisabled bool
 	DisabledReason   string
+	// Failing: the endpoint has failed since its last success (this attempt failed).
+	Failing bool
+	// Recovered: this attempt succeeded after failures.
+	Recovered bool
 }
 
 // RecordWebhookAttempt writes an attempt's outcome and the endpoint's
@@ -328,11 +334,17 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, d models.WebhookDelive
 			return notFound(err)
 		}
 		epUpdates := map[string]any{}
+		if a.Succeeded {
+			if ep.FailingSince != nil || ep.FailedAttempts > 0 {
+				out.Recovered = true
+				epUpdates["failing_since"], epUpdates["failed_attempts"] = nil, 0
+			}
+		} else {
+			out.Failing = true
+			epUpdates["failed_attempts"] = gorm.Expr("failed_attempts + 1")
+		}
 		switch {
 		case a.Succeeded:
-			if ep.FailingSince != nil {
-				epUpdates["failing_since"] = nil
-			}
 		case a.Gone:
 			out.DisabledReason = "the endpoint answered 410 Gone"
 		case ep.FailingSince == nil:

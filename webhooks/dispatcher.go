@@ -37,6 +37,7 @@ type Options struct {
 	Logger   *slog.Logger
 	Metrics  *metrics.Webhooks // may be nil
 	Notify   Notifier          // may be nil
+	Watch    Watch             // shows failing endpoints in the Temporal UI; may be nil
 	Schedule []time.Duration   // DefaultSchedule when nil
 	// DisableAfter disables an endpoint whose deliveries all failed for this long (3 days).
 	DisableAfter time.Duration
@@ -195,6 +196,27 @@ func (d *Dispatcher) deliver(ctx context.Context, row models.WebhookDelivery) {
 	}
 	if res.EndpointDisabled {
 		d.endpointDisabled(context.WithoutCancel(ctx), ep, res.DisabledReason)
+	}
+	d.show(ctx, row.EndpointID, res)
+}
+
+// show tells the endpoint's view in the Temporal UI what changed. It is a
+// view: when Temporal is away the delivery goes on and the view catches up
+// at its next read.
+func (d *Dispatcher) show(ctx context.Context, endpointID string, res store.WebhookAttemptResult) {
+	if d.o.Watch == nil || !(res.Failing || res.EndpointDisabled || res.Recovered) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var err error
+	if res.Recovered {
+		err = d.o.Watch.Changed(ctx, endpointID)
+	} else {
+		err = d.o.Watch.Failing(ctx, endpointID)
+	}
+	if err != nil {
+		d.o.Logger.Warn("Could not update the failing endpoint's view in Temporal", "endpoint_id", endpointID, "error", err)
 	}
 }
 

@@ -123,6 +123,17 @@ func (f *fixture) invitation(t *testing.T, id, reseller, provider string) {
 	}
 }
 
+// invitations makes n invitations (inv0 …) and appends events to each.
+func (f *fixture) invitations(t *testing.T, reseller, provider string, n int, events ...string) {
+	for i := range n {
+		id := fmt.Sprintf("inv%d", i)
+		f.invitation(t, id, reseller, provider)
+		for _, e := range events {
+			f.event(t, "invitation", id, e)
+		}
+	}
+}
+
 // event appends the object's next timeline event as RecordProgress does.
 func (f *fixture) event(t *testing.T, kind, subject, typ string) {
 	f.seq[subject]++
@@ -406,13 +417,7 @@ func TestKilledDispatcherLosesNothing(t *testing.T) {
 		f.endpoint(t, reseller, r)
 		events := []string{"invitation_created", "invitation_sent", "customer_accepted", "relationship_created"}
 		const objects = 5
-		for i := range objects {
-			id := fmt.Sprintf("inv%d", i)
-			f.invitation(t, id, reseller, provider)
-			for _, e := range events {
-				f.event(t, "invitation", id, e)
-			}
-		}
+		f.invitations(t, reseller, provider, objects, events...)
 		// The crashed process: it leased the head of each object and vanished.
 		lease := 300 * time.Millisecond
 		claimed, err := f.st.ClaimWebhookDeliveries(f.ctx, 100, lease)

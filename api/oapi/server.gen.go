@@ -960,14 +960,24 @@ type ProblemCode string
 
 // Relationship defines model for Relationship.
 type Relationship struct {
-	CreatedAt      time.Time          `json:"created_at"`
-	CustomerId     string             `json:"customer_id"`
-	DelegatedAdmin bool               `json:"delegated_admin"`
-	Id             string             `json:"id"`
-	ProviderId     string             `json:"provider_id"`
-	ResellerId     string             `json:"reseller_id"`
-	Source         RelationshipSource `json:"source"`
-	SourceId       string             `json:"source_id"`
+	CreatedAt      time.Time `json:"created_at"`
+	CustomerId     string    `json:"customer_id"`
+	DelegatedAdmin bool      `json:"delegated_admin"`
+	EndReason      string    `json:"end_reason,omitempty,omitzero"`
+
+	// EndedAt when it was ended (status terminated)
+	EndedAt time.Time `json:"ended_at,omitempty,omitzero"`
+
+	// EndedBy the partner that ended it
+	EndedBy string `json:"ended_by,omitempty,omitzero"`
+
+	// Events its timeline; in single-relationship answers only
+	Events     []Event            `json:"events,omitempty,omitzero"`
+	Id         string             `json:"id"`
+	ProviderId string             `json:"provider_id"`
+	ResellerId string             `json:"reseller_id"`
+	Source     RelationshipSource `json:"source"`
+	SourceId   string             `json:"source_id"`
 
 	// Status its statuses are the lifecycle registry's (models/kinds.go)
 	Status RelationshipStatus `json:"status"`
@@ -1106,6 +1116,9 @@ type InvitationBody = Invitation
 
 // PartnershipBody defines model for PartnershipBody.
 type PartnershipBody = Partnership
+
+// RelationshipBody defines model for RelationshipBody.
+type RelationshipBody = Relationship
 
 // TenantRequestBody defines model for TenantRequestBody.
 type TenantRequestBody = TenantRequest
@@ -1353,6 +1366,11 @@ type ListRelationshipsParams struct {
 	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
 }
 
+// EndRelationshipJSONBody defines parameters for EndRelationship.
+type EndRelationshipJSONBody struct {
+	Reason string `json:"reason,omitempty,omitzero"`
+}
+
 // ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpointsParams struct {
 	Limit Limit `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
@@ -1445,6 +1463,9 @@ type CreateExtensionJSONRequestBody CreateExtensionJSONBody
 
 // CancelExtensionJSONRequestBody defines body for CancelExtension for application/json ContentType.
 type CancelExtensionJSONRequestBody CancelExtensionJSONBody
+
+// EndRelationshipJSONRequestBody defines body for EndRelationship for application/json ContentType.
+type EndRelationshipJSONRequestBody EndRelationshipJSONBody
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody CreateWebhookEndpointJSONBody
@@ -1568,6 +1589,12 @@ type ServerInterface interface {
 	// ListRelationships The caller's reseller relationships
 	// (GET /v1/relationships)
 	ListRelationships(ctx echo.Context, params ListRelationshipsParams) error
+	// GetRelationship One reseller relationship with its timeline (reseller or provider)
+	// (GET /v1/relationships/{id})
+	GetRelationship(ctx echo.Context, id ID) error
+	// EndRelationship End a reseller relationship (its reseller or its provider)
+	// (POST /v1/relationships/{id}/end)
+	EndRelationship(ctx echo.Context, id ID) error
 	// ListWebhookEndpoints Your webhook endpoints
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error
@@ -2364,6 +2391,38 @@ func (w *ServerInterfaceWrapper) ListRelationships(ctx echo.Context) error {
 	return err
 }
 
+// GetRelationship converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRelationship(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRelationship(ctx, id)
+	return err
+}
+
+// EndRelationship converts echo context to params.
+func (w *ServerInterfaceWrapper) EndRelationship(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EndRelationship(ctx, id)
+	return err
+}
+
 // ListWebhookEndpoints converts echo context to params.
 func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
 	var err error
@@ -2648,6 +2707,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/customer-tenant-requests/:id/approve", wrapper.ApproveTenantRequest, options.OperationMiddlewares["approveTenantRequest"]...)
 	router.POST(options.BaseURL+"/v1/customer-tenant-requests/:id/reject", wrapper.RejectTenantRequest, options.OperationMiddlewares["rejectTenantRequest"]...)
 	router.GET(options.BaseURL+"/v1/relationships", wrapper.ListRelationships, options.OperationMiddlewares["listRelationships"]...)
+	router.GET(options.BaseURL+"/v1/relationships/:id", wrapper.GetRelationship, options.OperationMiddlewares["getRelationship"]...)
+	router.POST(options.BaseURL+"/v1/relationships/:id/end", wrapper.EndRelationship, options.OperationMiddlewares["endRelationship"]...)
 	router.GET(options.BaseURL+"/v1/delegated-admin-relationships", wrapper.ListDelegatedAdmins, options.OperationMiddlewares["listDelegatedAdmins"]...)
 	router.GET(options.BaseURL+"/v1/delegated-admin-relationships/:id", wrapper.GetDelegatedAdmin, options.OperationMiddlewares["getDelegatedAdmin"]...)
 	router.POST(options.BaseURL+"/v1/delegated-admin-relationships/:id/terminate", wrapper.TerminateDelegatedAdmin, options.OperationMiddlewares["terminateDelegatedAdmin"]...)
@@ -2675,6 +2736,8 @@ type InvitationBodyJSONResponse Invitation
 type PartnershipBodyJSONResponse Partnership
 
 type ProblemApplicationProblemPlusJSONResponse Problem
+
+type RelationshipBodyJSONResponse Relationship
 
 type TenantRequestBodyJSONResponse TenantRequest
 
@@ -4651,6 +4714,97 @@ func (response ListRelationships200JSONResponse) VisitListRelationshipsResponse(
 	return err
 }
 
+type GetRelationshipRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetRelationshipResponseObject interface {
+	VisitGetRelationshipResponse(w http.ResponseWriter) error
+}
+
+type GetRelationship200JSONResponse struct{ RelationshipBodyJSONResponse }
+
+func (response GetRelationship200JSONResponse) VisitGetRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRelationship404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response GetRelationship404ApplicationProblemPlusJSONResponse) VisitGetRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndRelationshipRequestObject struct {
+	Id   ID `json:"id"`
+	Body *EndRelationshipJSONRequestBody
+}
+
+type EndRelationshipResponseObject interface {
+	VisitEndRelationshipResponse(w http.ResponseWriter) error
+}
+
+type EndRelationship200JSONResponse struct{ RelationshipBodyJSONResponse }
+
+func (response EndRelationship200JSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndRelationship404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response EndRelationship404ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EndRelationship422ApplicationProblemPlusJSONResponse Problem
+
+func (response EndRelationship422ApplicationProblemPlusJSONResponse) VisitEndRelationshipResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 	Params ListWebhookEndpointsParams
 }
@@ -5245,6 +5399,12 @@ type StrictServerInterface interface {
 	// ListRelationships The caller's reseller relationships
 	// (GET /v1/relationships)
 	ListRelationships(ctx context.Context, request ListRelationshipsRequestObject) (ListRelationshipsResponseObject, error)
+	// GetRelationship One reseller relationship with its timeline (reseller or provider)
+	// (GET /v1/relationships/{id})
+	GetRelationship(ctx context.Context, request GetRelationshipRequestObject) (GetRelationshipResponseObject, error)
+	// EndRelationship End a reseller relationship (its reseller or its provider)
+	// (POST /v1/relationships/{id}/end)
+	EndRelationship(ctx context.Context, request EndRelationshipRequestObject) (EndRelationshipResponseObject, error)
 	// ListWebhookEndpoints Your webhook endpoints
 	// (GET /v1/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -6617,6 +6777,82 @@ func (sh *strictHandler) ListRelationships(ctx echo.Context, params ListRelation
 		return err
 	} else if validResponse, ok := response.(ListRelationshipsResponseObject); ok {
 		return validResponse.VisitListRelationshipsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRelationship operation middleware
+func (sh *strictHandler) GetRelationship(ctx echo.Context, id ID) error {
+	var request GetRelationshipRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRelationship(ctx.Request().Context(), request.(GetRelationshipRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRelationship")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRelationshipResponseObject); ok {
+		return validResponse.VisitGetRelationshipResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EndRelationship operation middleware
+func (sh *strictHandler) EndRelationship(ctx echo.Context, id ID) error {
+	var request EndRelationshipRequestObject
+
+	request.Id = id
+
+	var body EndRelationshipJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EndRelationship(ctx.Request().Context(), request.(EndRelationshipRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EndRelationship")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EndRelationshipResponseObject); ok {
+		return validResponse.VisitEndRelationshipResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
