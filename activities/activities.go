@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"slices"
 	"strings"
 	"time"
 
@@ -73,15 +72,6 @@ func (a *Activities) metrics() Metrics {
 	return a.Metrics
 }
 
-// finalStatuses are, by kind, the statuses after which an onboarding waits on nobody.
-var finalStatuses = map[string][]string{
-	KindPartnership:   {models.PartnershipActive, models.PartnershipDeclined, models.PartnershipExpired, models.PartnershipRemoved},
-	KindEnrollment:    {models.EnrollmentApproved, models.EnrollmentRejected},
-	KindInvitation:    {models.InvitationCompleted, models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed},
-	KindExtension:     {models.ExtensionCompleted, models.ExtensionConsentDeclined, models.ExtensionExpired, models.ExtensionCancelled, models.ExtensionFailed},
-	KindTenantRequest: {models.TenantRequestCompleted, models.TenantRequestRejected, models.TenantRequestExpired, models.TenantRequestFailed},
-}
-
 // New wires the activities with the built-in Partner Center.
 func New(st *store.Store, mailer Mailer, publicBaseURL string) *Activities {
 	return &Activities{Store: st, Mailer: mailer, PartnerCenter: LocalPartnerCenter{Store: st}, PublicBaseURL: strings.TrimRight(publicBaseURL, "/")}
@@ -100,14 +90,15 @@ func (p LocalPartnerCenter) CreateDelegatedAdminRelationship(ctx context.Context
 	return p.Store.UpsertDelegatedAdmin(ctx, &d)
 }
 
-// Kinds of onboarding whose progress RecordProgress writes.
+// Kinds of onboarding whose progress RecordProgress writes (the lifecycle
+// registry's, models/kinds.go).
 const (
-	KindInvitation     = "invitation"
-	KindPartnership    = "partnership"
-	KindExtension      = "extension"
-	KindEnrollment     = "enrollment"
-	KindTenantRequest  = "tenant_request"
-	KindDelegatedAdmin = "delegated_admin"
+	KindInvitation     = models.KindInvitation
+	KindPartnership    = models.KindPartnership
+	KindExtension      = models.KindExtension
+	KindEnrollment     = models.KindEnrollment
+	KindTenantRequest  = models.KindTenantRequest
+	KindDelegatedAdmin = models.KindDelegatedAdmin
 )
 
 // DelegatedAdminState is a delegated admin relationship's lifecycle state.
@@ -172,7 +163,7 @@ func (a *Activities) RecordProgress(ctx context.Context, p Progress) error {
 		return err
 	}
 	// Counted once: a retried activity finds its event written already.
-	if wrote && slices.Contains(finalStatuses[p.Kind], p.Status) {
+	if wrote && endsOnboarding(p.Kind, p.Status) {
 		a.metrics().OnboardingEnded(p.Kind, p.Status)
 	}
 	activity.GetLogger(ctx).Info("Onboarding progress recorded", "kind", p.Kind, "id", p.SubjectID, "status", p.Status, "event", p.Event)
@@ -418,4 +409,12 @@ func (a *Activities) linkURL(purpose, token string) string {
 		prefix = "/c/"
 	}
 	return a.PublicBaseURL + prefix + token
+}
+
+// endsOnboarding tells whether status is final for an onboarding the
+// metrics count as ended. A delegated admin grant ends on its own clock: it
+// is not an onboarding that waited on a party.
+func endsOnboarding(kind, status string) bool {
+	l, ok := models.LifecycleOf(kind)
+	return ok && l.Waiting != "" && l.IsFinal(status)
 }

@@ -168,7 +168,7 @@ func TestSendEmailRetriesAFailedDelivery(t *testing.T) {
 	env := activityEnv(acts)
 	_, err := env.ExecuteActivity(acts.SendEmail, activities.Email{Key: "k2", To: "a@b.example", Subject: "s", Body: "b"})
 	require.Error(t, err, "a refused delivery fails the attempt so Temporal retries it")
-	msgs, err := st.MessagesTo(context.Background(), "a@b.example")
+	msgs, err := storetest.MessagesTo(context.Background(), st, "a@b.example")
 	require.NoError(t, err)
 	require.Equal(t, models.OutboxPending, msgs[0].Status)
 	require.Contains(t, msgs[0].LastError, "mailbox unavailable")
@@ -249,7 +249,7 @@ func TestCreateResellerRelationshipRefusedWithoutActivePartnership(t *testing.T)
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app), "got %v", err)
 	require.Equal(t, activities.ErrTypePartnershipNotActive, app.Type())
-	n, err := st.CountRelationships(context.Background(), "c", "p", "r")
+	n, err := storetest.CountRelationships(context.Background(), st, "c", "p", "r")
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
@@ -279,7 +279,7 @@ func TestSendEmailRendersTheTemplateIntoTheOutbox(t *testing.T) {
 				Link: &activities.Link{Purpose: models.LinkPurposeInvitation, SubjectID: "inv-de", ExpiresAt: expires},
 			})
 			require.NoError(t, err)
-			msgs, err := st.MessagesTo(context.Background(), "admin@northwind.example")
+			msgs, err := storetest.MessagesTo(context.Background(), st, "admin@northwind.example")
 			require.NoError(t, err)
 			require.Len(t, msgs, 1)
 			m := msgs[0]

@@ -28,7 +28,7 @@ func (a *Activities) CheckExtensionGates(ctx context.Context, in ExtensionGates)
 		ResellerID: in.ResellerID, ProviderID: in.ProviderID, CustomerID: in.CustomerID, ShareBillTo: true,
 	})
 	if v, ok := rules.AsViolation(err); ok {
-		return temporal.NewNonRetryableApplicationError(v.Detail, v.Code, nil)
+		return temporal.NewNonRetryableApplicationError(v.Detail, string(v.Code), nil)
 	}
 	if err != nil {
 		return fmt.Errorf("check extension gates: %w", err)
@@ -101,7 +101,7 @@ func (a *Activities) ShareBillTo(ctx context.Context, in ShareInput) error {
 	}
 	consent, err := a.Store.ConsentForExtension(ctx, x.ID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && consent.ID != in.ConsentID) {
-		return temporal.NewNonRetryableApplicationError("no consent record for this extension: nothing is shared", rules.ConsentEvidenceInvalid, nil)
+		return temporal.NewNonRetryableApplicationError("no consent record for this extension: nothing is shared", string(rules.ConsentEvidenceInvalid), nil)
 	}
 	if err != nil {
 		return err

@@ -162,7 +162,7 @@ func (s *Server) ListRelationships(ctx context.Context, request oapi.ListRelatio
 	if err != nil {
 		return nil, err
 	}
-	status, err := statusFilter(p.Status, models.RelationshipActive, models.RelationshipTerminated)
+	status, err := statusFilter(string(p.Status), models.RelationshipLifecycle.Statuses...)
 	if err != nil {
 		return nil, err
 	}

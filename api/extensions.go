@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
@@ -60,10 +58,12 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 	if method == "" {
 		method = models.ConsentCustomerConfirmation
 	}
-	if err := rules.CheckExtension(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.CustomerId,
-		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired}); err != nil {
+	parties, err := rules.CheckExtensionParties(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.CustomerId,
+		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired})
+	if err != nil {
 		return nil, err
 	}
+	provider, customer := parties.Provider, *parties.Customer
 	var attestation *models.Attestation
 	if method == models.ConsentPartnerAttestation {
 		a := rules.Attestation{SignerName: req.Consent.SignerName, SignerEmail: req.Consent.SignerEmail, Evidence: req.Consent.Evidence,
@@ -73,30 +73,17 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 		}
 		attestation = &models.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: strings.TrimSpace(a.Evidence)}
 	}
-	customer, err := s.store.Customer(ctx, req.CustomerId)
-	if err != nil {
-		return nil, err
-	}
-	provider, err := s.store.Partner(ctx, req.ProviderId)
-	if err != nil {
-		return nil, err
-	}
-
 	id, now := newID(), time.Now().UTC()
 	x := models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
 		Status: models.ExtensionWaitingForConsent, ConsentMethod: method, Attestation: attestation, Locale: i18n.Choose(string(req.Locale), me.Locale), WorkflowID: workflows.ExtensionWorkflowID(id),
 		ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
-	replayed, err := createRow(ctx, s, k, &x, id, workflows.KindExtension, x.WorkflowID, s.store.Extension, workflows.ExtensionWorkflowID)
+	err = createAndStart(ctx, s, k, models.ExtensionLifecycle, id, &x, s.store.Extension,
+		func(x models.RelationshipExtension) startPlan { return s.extensionPlanOf(x, me, provider, customer) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, problem(http.StatusConflict, CodeConflict, "an extension for this customer and provider already waits for consent")
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !replayed {
-		if err := s.launch(ctx, s.extensionPlanOf(x, me, provider, customer)); err != nil {
-			return nil, err
-		}
 	}
 	return oapi.CreateExtension202JSONResponse{Body: extensionView(x, nil),
 		Headers: oapi.CreateExtension202ResponseHeaders{Location: "/v1/relationship-extensions/" + x.ID}}, nil
@@ -167,15 +154,12 @@ func (s *Server) GetExtension(ctx context.Context, request oapi.GetExtensionRequ
 
 func (s *Server) ListExtensions(ctx context.Context, request oapi.ListExtensionsRequestObject) (oapi.ListExtensionsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, extensionStatuses, s.store.ListExtensions)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.ExtensionLifecycle, s.store.ListExtensions)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.ListExtensions200JSONResponse{Items: views(items, func(x models.RelationshipExtension) oapi.Extension { return extensionView(x, nil) }), NextCursor: next}, nil
 }
-
-var extensionStatuses = []string{models.ExtensionWaitingForConsent, models.ExtensionConsentDeclined, models.ExtensionExpired,
-	models.ExtensionCancelled, models.ExtensionCompleted, models.ExtensionFailed}
 
 // CancelExtension: the reseller withdraws an extension still waiting for consent.
 func (s *Server) CancelExtension(ctx context.Context, request oapi.CancelExtensionRequestObject) (oapi.CancelExtensionResponseObject, error) {
@@ -200,108 +184,4 @@ func (s *Server) CancelExtension(ctx context.Context, request oapi.CancelExtensi
 	}
 	x.Status = status
 	return oapi.CancelExtension200JSONResponse{ExtensionBodyJSONResponse: oapi.ExtensionBodyJSONResponse(extensionView(x, nil))}, nil
-}
-
-// SubmitEnrollment: a reseller asks to be approved as an indirect reseller.
-func (s *Server) SubmitEnrollment(ctx context.Context, _ oapi.SubmitEnrollmentRequestObject) (oapi.SubmitEnrollmentResponseObject, error) {
-	me := currentPartner(ctx)
-	if me.Type != models.PartnerTypeReseller {
-		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller enrolls as an indirect reseller")
-	}
-	e, err := s.store.SubmitEnrollment(ctx, me.ID, workflows.EnrollmentWorkflowID(me.ID))
-	resubmitted := err == nil
-	if errors.Is(err, store.ErrConflict) {
-		current, lerr := s.store.Enrollment(ctx, me.ID)
-		if lerr != nil {
-			return nil, lerr
-		}
-		if current.Status == models.EnrollmentApproved {
-			return nil, problem(http.StatusConflict, CodeConflict, "your enrollment is already approved")
-		}
-		e = current // submitted already: answer as the first time did, and make sure its workflow runs
-	} else if err != nil {
-		return nil, err
-	}
-	if !resubmitted {
-		// The same submission again: make sure its workflow runs, in case the
-		// first attempt died before its start.
-		if err := s.ensureStarted(ctx, pendingStart(workflows.KindEnrollment, e.WorkflowID, me.ID)); err != nil {
-			return nil, err
-		}
-	} else if err := s.launch(ctx, s.enrollmentPlan(me, e)); err != nil {
-		return nil, err
-	}
-	return oapi.SubmitEnrollment202JSONResponse{Body: enrollmentView(e), Headers: oapi.SubmitEnrollment202ResponseHeaders{Location: "/v1/me"}}, nil
-}
-
-// enrollmentPlan plans an enrollment's start. A rejected enrollment may be
-// submitted again under the same workflow ID, so only a run started for this
-// submission counts.
-func (s *Server) enrollmentPlan(partner models.Partner, e models.Enrollment) startPlan {
-	opts := startOptions(s.cfg.TemporalTaskQueue, e.WorkflowID, "Enrollment of "+partner.Name,
-		workflows.SearchKind.ValueSet(workflows.KindEnrollment), workflows.SearchStatus.ValueSet(models.EnrollmentSubmitted),
-		workflows.SearchReseller.ValueSet(partner.ID))
-	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	submission := e.SubmittedAt.UTC().Format(time.RFC3339Nano)
-	opts.Memo = map[string]any{memoSubmission: submission}
-	return startPlan{kind: workflows.KindEnrollment, subjectID: partner.ID, opts: opts, submission: submission,
-		workflow: workflows.EnrollmentWorkflow,
-		input: workflows.EnrollmentInput{
-			Partner: party(partner), OperatorEmail: s.cfg.OperatorEmail, RemindAfter: s.cfg.Timing.EnrollmentReminder,
-			EscalateAfterBusinessDays: s.cfg.Timing.EnrollmentEscalation,
-		},
-		abandon: func(ctx context.Context, reason string) error {
-			if err := s.store.SetEnrollmentStatus(ctx, partner.ID, models.EnrollmentRejected, reason); err != nil {
-				return err
-			}
-			return s.startFailed(ctx, partner.ID, reason)
-		},
-	}
-}
-
-func enrollmentView(e models.Enrollment) oapi.Enrollment {
-	return oapi.Enrollment{Status: oapi.EnrollmentStatus(e.Status), SubmittedAt: e.SubmittedAt, WorkflowId: e.WorkflowID,
-		DecidedAt: valueOf(e.DecidedAt), Reason: e.Reason}
-}
-
-func (s *Server) ApproveEnrollment(ctx context.Context, request oapi.ApproveEnrollmentRequestObject) (oapi.ApproveEnrollmentResponseObject, error) {
-	e, err := s.decideEnrollment(ctx, request.PartnerId, workflows.UpdateApprove, request.Body.Reason)
-	if err != nil {
-		return nil, err
-	}
-	return oapi.ApproveEnrollment200JSONResponse{EnrollmentBodyJSONResponse: oapi.EnrollmentBodyJSONResponse(e)}, nil
-}
-
-func (s *Server) RejectEnrollment(ctx context.Context, request oapi.RejectEnrollmentRequestObject) (oapi.RejectEnrollmentResponseObject, error) {
-	e, err := s.decideEnrollment(ctx, request.PartnerId, workflows.UpdateReject, request.Body.Reason)
-	if err != nil {
-		return nil, err
-	}
-	return oapi.RejectEnrollment200JSONResponse{EnrollmentBodyJSONResponse: oapi.EnrollmentBodyJSONResponse(e)}, nil
-}
-
-// decideEnrollment: an operator approves or rejects.
-func (s *Server) decideEnrollment(ctx context.Context, partnerID, update, reason string) (oapi.Enrollment, error) {
-	e, err := s.store.Enrollment(ctx, partnerID)
-	if errors.Is(err, store.ErrNotFound) {
-		return oapi.Enrollment{}, notFoundProblem("enrollment")
-	}
-	if err != nil {
-		return oapi.Enrollment{}, err
-	}
-	if update == workflows.UpdateReject && strings.TrimSpace(reason) == "" {
-		return oapi.Enrollment{}, validationProblem([]FieldError{{Field: "reason", Message: "is required when rejecting: tell the reseller what to fix"}})
-	}
-	if err := checkReason(reason, 1000, false); err != nil {
-		return oapi.Enrollment{}, err
-	}
-	if e.Status != models.EnrollmentSubmitted {
-		return oapi.Enrollment{}, problem(http.StatusConflict, CodeConflict, "this enrollment is already "+e.Status)
-	}
-	var status string
-	if err := s.update(ctx, e.WorkflowID, update, &status, workflows.Answer{Reason: reason}); err != nil {
-		return oapi.Enrollment{}, err
-	}
-	e.Status = status
-	return enrollmentView(e), nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
-	"github.com/csp-onboarding/onboarding/store"
+	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
@@ -156,56 +156,24 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 		return nil, err
 	}
 
-	provider, err := s.store.Partner(ctx, req.ProviderId)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
-		return nil, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
-	}
+	parties, err := rules.CheckInvitation(ctx, s.store, rules.Invitation{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.Customer.CustomerId})
 	if err != nil {
 		return nil, err
 	}
-	active, err := s.store.PartnershipActive(ctx, provider.ID, me.ID)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive,
-			"you have no active partnership with the provider "+provider.ID+"; the provider invites you (POST /v1/partnerships) and you accept it first")
-	}
+	provider := parties.Provider
 	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale),
 		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
-	if req.Customer.CustomerId != "" {
-		cust, err := s.store.CustomerOfPartner(ctx, me.ID, req.Customer.CustomerId)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, validationProblem([]FieldError{{Field: "customer.customer_id", Message: "is not one of your customers"}})
-		}
-		if err != nil {
-			return nil, err
-		}
-		rels, _, err := s.store.ListRelationships(ctx, me.ID, store.RelationshipFilter{CustomerID: cust.ID, Status: models.RelationshipActive}, store.Page{Limit: 200})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rels {
-			if r.ProviderID == provider.ID && r.ResellerID == me.ID {
-				return nil, problem(http.StatusUnprocessableEntity, CodeRelationshipExists, "this customer already has an active relationship with you and "+provider.Name)
-			}
-		}
+	if cust := parties.Customer; cust != nil {
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
 	} else {
 		inv.CustomerCompany, inv.CustomerEmail = strings.TrimSpace(req.Customer.CompanyName), req.Customer.Email
 	}
-
 	id, now := newID(), time.Now().UTC()
 	inv.ID, inv.WorkflowID = id, workflows.InvitationWorkflowID(id)
 	inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = now.Add(s.cfg.Timing.InvitationExpiry), now, now
-	replayed, err := createRow(ctx, s, k, &inv, id, workflows.KindInvitation, inv.WorkflowID, s.store.Invitation, workflows.InvitationWorkflowID)
-	if err != nil {
+	if err := createAndStart(ctx, s, k, models.InvitationLifecycle, id, &inv, s.store.Invitation,
+		func(inv models.Invitation) startPlan { return s.invitationPlanOf(inv, me, provider) }); err != nil {
 		return nil, err
-	}
-	if !replayed {
-		if err := s.launch(ctx, s.invitationPlanOf(inv, me, provider)); err != nil {
-			return nil, err
-		}
 	}
 	return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
 		Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil
@@ -323,15 +291,12 @@ func (s *Server) UpdateInvitation(ctx context.Context, request oapi.UpdateInvita
 
 func (s *Server) ListInvitations(ctx context.Context, request oapi.ListInvitationsRequestObject) (oapi.ListInvitationsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, invitationStatuses, s.store.ListInvitations)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.InvitationLifecycle, s.store.ListInvitations)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.ListInvitations200JSONResponse{Items: views(items, invitationView), NextCursor: next}, nil
 }
-
-var invitationStatuses = []string{models.InvitationWaitingForCustomer, models.InvitationAccepted, models.InvitationCompleted,
-	models.InvitationDeclined, models.InvitationExpired, models.InvitationCancelled, models.InvitationFailed}
 
 // validReason checks an optional free-text reason: it reaches the other
 // party's e-mail or timeline, so it is plain text without links.

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
@@ -49,7 +50,7 @@ type resultPage struct {
 	title string
 	text  string
 	next  string
-	code  string
+	code  oapi.ProblemCode
 	state string
 }
 

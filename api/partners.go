@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
@@ -110,14 +107,12 @@ func (s *Server) createPartnership(ctx context.Context, me, reseller models.Part
 	id, now := newID(), time.Now().UTC()
 	p := models.Partnership{ID: id, ProviderID: me.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited,
 		WorkflowID: workflows.PartnershipWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.PartnershipExpiry), CreatedAt: now, UpdatedAt: now}
-	replayed, err := createRow(ctx, s, k, &p, id, workflows.KindPartnership, p.WorkflowID, s.store.Partnership, workflows.PartnershipWorkflowID)
+	err := createAndStart(ctx, s, k, models.PartnershipLifecycle, id, &p, s.store.Partnership,
+		func(p models.Partnership) startPlan { return s.partnershipPlanOf(p, me, reseller) })
 	if errors.Is(err, store.ErrConflict) {
 		return p, problem(http.StatusConflict, CodeConflict, "this reseller already has an open or active partnership with you")
 	}
-	if err != nil || replayed {
-		return p, err
-	}
-	return p, s.launch(ctx, s.partnershipPlanOf(p, me, reseller))
+	return p, err
 }
 
 // partnershipPlan plans a partnership's start from its row.
@@ -152,11 +147,9 @@ func (s *Server) visiblePartnership(ctx context.Context, id string) (models.Part
 	return partyTo(ctx, id, "partnership", s.store.Partnership, func(p models.Partnership) (string, string) { return p.ProviderID, p.ResellerID })
 }
 
-var partnershipStatuses = []string{models.PartnershipInvited, models.PartnershipActive, models.PartnershipDeclined, models.PartnershipExpired, models.PartnershipRemoved}
-
 func (s *Server) ListPartnerships(ctx context.Context, request oapi.ListPartnershipsRequestObject) (oapi.ListPartnershipsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, partnershipStatuses, s.store.ListPartnerships)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.PartnershipLifecycle, s.store.ListPartnerships)
 	if err != nil {
 		return nil, err
 	}
@@ -206,33 +199,6 @@ func (s *Server) answerPartnership(ctx context.Context, id, update string) (oapi
 	}
 	p.Status = status
 	return partnershipView(p), nil
-}
-
-// update runs a workflow update and waits for its result.
-func (s *Server) update(ctx context.Context, workflowID, name string, result any, args ...any) error {
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: name, Args: args, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return err
-	}
-	return h.Get(ctx, result)
-}
-
-// startOptions: deterministic ID, a failed run may be retried, a running or
-// completed one never duplicated.
-func startOptions(taskQueue, workflowID, summary string, attrs ...temporal.SearchAttributeUpdate) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       workflowID,
-		TaskQueue:                taskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		// Report a duplicate start as an error, not as the existing run, so
-		// that only a real start counts as one.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
-		StaticSummary:                            summary,
-	}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

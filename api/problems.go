@@ -12,29 +12,33 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
-// Stable problem codes (DESIGN §4). Each has its own `type` URI.
+// Stable problem codes. The one list is the ProblemCode enum of
+// api/openapi.yaml, generated as oapi.ProblemCode; problem() takes only that
+// type, and TestProblemCodesAreDocumented checks every code has a title.
+// Each has its own `type` URI.
 const (
-	CodeValidationFailed     = "validation-failed"
-	CodeUnauthorized         = "unauthorized"
-	CodeForbidden            = "forbidden"
-	CodeNotFound             = "not-found"
-	CodeConflict             = "conflict"
-	CodePartnershipNotActive = "partnership-not-active"
-	CodeRelationshipExists   = "relationship-exists"
-	CodeTokenExpired         = "token-expired"
-	CodeTokenUsed            = "token-used"
-	CodeMethodNotAllowed     = "method-not-allowed"
-	CodePayloadTooLarge      = "payload-too-large"
-	CodeUnsupportedMediaType = "unsupported-media-type"
-	CodeUnavailable          = "unavailable"
-	CodeInternal             = "internal-error"
-	CodeRateLimited          = "rate-limited"
-	CodeResendLimit          = "resend-limit"
+	CodeValidationFailed     = oapi.ValidationFailed
+	CodeUnauthorized         = oapi.Unauthorized
+	CodeForbidden            = oapi.Forbidden
+	CodeNotFound             = oapi.NotFound
+	CodeConflict             = oapi.Conflict
+	CodePartnershipNotActive = oapi.PartnershipNotActive
+	CodeRelationshipExists   = oapi.RelationshipExists
+	CodeTokenExpired         = oapi.TokenExpired
+	CodeTokenUsed            = oapi.TokenUsed
+	CodeMethodNotAllowed     = oapi.MethodNotAllowed
+	CodePayloadTooLarge      = oapi.PayloadTooLarge
+	CodeUnsupportedMediaType = oapi.UnsupportedMediaType
+	CodeUnavailable          = oapi.Unavailable
+	CodeInternal             = oapi.InternalError
+	CodeRateLimited          = oapi.RateLimited
+	CodeResendLimit          = oapi.ResendLimit
 )
 
 // Rule codes (rules package) are problem codes too.
@@ -73,11 +77,11 @@ type Problem struct {
 
 func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
 
-func problem(status int, code, detail string) *Problem {
-	return &Problem{Type: ProblemTypeBase + code, Title: titles[code], Status: status, Detail: detail, Code: code}
+func problem(status int, code oapi.ProblemCode, detail string) *Problem {
+	return &Problem{Type: ProblemTypeBase + string(code), Title: titles[code], Status: status, Detail: detail, Code: string(code)}
 }
 
-var titles = map[string]string{
+var titles = map[oapi.ProblemCode]string{
 	CodeValidationFailed:                 "The request is not valid",
 	CodeUnauthorized:                     "Authentication is required",
 	CodeForbidden:                        "This action is not allowed for you",
@@ -103,7 +107,7 @@ var titles = map[string]string{
 }
 
 // RuleDescriptions explain each code on /rules/{code}.
-var RuleDescriptions = map[string]string{
+var RuleDescriptions = map[oapi.ProblemCode]string{
 	CodeValidationFailed:                 "A field is missing or malformed. The `errors` list names each field and what is wrong with it. Fix them and send the request again.",
 	CodeUnauthorized:                     "Send `Authorization: Bearer <api key>` with the key shown once when the partner was created (or the operator token for /v1/admin).",
 	CodeForbidden:                        "Your partner type cannot do this: invitations are sent by resellers, partnership invitations by indirect providers.",
@@ -171,6 +175,10 @@ func toProblem(err error) *Problem {
 		if he.Code >= 400 && he.Code < 500 {
 			return problem(he.Code, CodeValidationFailed, fmt.Sprint(he.Message))
 		}
+	}
+	var field *rules.InvalidField
+	if errors.As(err, &field) {
+		return validationProblem([]FieldError{{Field: field.Field, Message: field.Message}})
 	}
 	if v, ok := rules.AsViolation(err); ok {
 		status := http.StatusUnprocessableEntity

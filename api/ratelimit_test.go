@@ -43,7 +43,7 @@ func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
 		t.Fatalf("over the key's limit: %d %s", rec.Code, rec.Body)
 	}
 	var p Problem
-	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code != CodeRateLimited {
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code != string(CodeRateLimited) {
 		t.Fatalf("problem: %+v %v", p, err)
 	}
 	retryAfter(t, rec.Header())

@@ -181,15 +181,15 @@ func safeRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (s *Server) rule(c echo.Context) error {
-	code := c.Param("code")
+	code := oapi.ProblemCode(c.Param("code")) // looked up, never trusted: unknown is a 404
 	text, ok := RuleDescriptions[code]
 	if !ok {
 		if _, known := titles[code]; !known {
-			return problem(http.StatusNotFound, CodeNotFound, "no rule named "+code)
+			return problem(http.StatusNotFound, CodeNotFound, "no rule named "+string(code))
 		}
 		text = titles[code]
 	}
-	return c.JSON(http.StatusOK, map[string]string{"code": code, "title": titles[code], "description": text})
+	return c.JSON(http.StatusOK, map[string]string{"code": string(code), "title": titles[code], "description": text})
 }
 
 // accessLog logs one line per request, with its request id and no secrets:

@@ -320,6 +320,20 @@ func createRow[T any](ctx context.Context, s *Server, k *models.IdempotencyKey, 
 	return true, s.ensureStarted(ctx, pendingStart(kind, workflowIDOf(existing), existing))
 }
 
+// createAndStart is the one way a handler begins an onboarding: it claims
+// the Idempotency-Key, inserts the row with its pending start (createRow),
+// then starts the workflow (launch), which clears the pending start. A
+// concurrent duplicate that won the key is read back into row instead, and
+// its start is made sure of. A store.ErrConflict is the row's own conflict.
+func createAndStart[T any](ctx context.Context, s *Server, k *models.IdempotencyKey, kind models.Lifecycle, id string, row *T,
+	load func(context.Context, string) (T, error), plan func(T) startPlan) error {
+	replayed, err := createRow(ctx, s, k, row, id, kind.Kind, kind.WorkflowID(id), load, kind.WorkflowID)
+	if err != nil || replayed {
+		return err
+	}
+	return s.launch(ctx, plan(*row))
+}
+
 // Sweeper finds onboardings whose workflow start was never confirmed (the
 // process died between the insert and the start, or Temporal was away) and
 // starts them from their rows. Several replicas may sweep at once: starts

@@ -13,6 +13,7 @@ import (
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -53,20 +54,11 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	provider, err := s.store.Partner(ctx, req.ProviderId)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && provider.Type != models.PartnerTypeIndirectProvider) {
-		return nil, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
-	}
+	parties, err := rules.CheckTenantRequest(ctx, s.store, rules.TenantRequest{ResellerID: me.ID, ProviderID: req.ProviderId})
 	if err != nil {
 		return nil, err
 	}
-	active, err := s.store.PartnershipActive(ctx, provider.ID, me.ID)
-	if err != nil {
-		return nil, err
-	}
-	if !active {
-		return nil, problem(http.StatusUnprocessableEntity, CodePartnershipNotActive, "you have no active partnership with the provider "+provider.ID+"; only your providers create tenants for you")
-	}
+	provider := parties.Provider
 	taken, err := s.store.CustomerDomainTaken(ctx, req.Domain)
 	if err != nil {
 		return nil, err
@@ -78,17 +70,13 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	r := models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
 		Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Locale: i18n.Choose(string(req.Locale), me.Locale), Status: models.TenantRequestWaitingForProvider,
 		WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
-	replayed, err := createRow(ctx, s, k, &r, id, workflows.KindTenantRequest, r.WorkflowID, s.store.TenantRequest, workflows.TenantRequestWorkflowID)
+	err = createAndStart(ctx, s, k, models.TenantRequestLifecycle, id, &r, s.store.TenantRequest,
+		func(r models.CustomerTenantRequest) startPlan { return s.tenantRequestPlanOf(r, me, provider) })
 	if errors.Is(err, store.ErrConflict) {
 		return nil, s.domainUnavailable(ctx, req.Domain)
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !replayed {
-		if err := s.launch(ctx, s.tenantRequestPlanOf(r, me, provider)); err != nil {
-			return nil, err
-		}
 	}
 	return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
 		Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil
@@ -159,15 +147,12 @@ func (s *Server) GetTenantRequest(ctx context.Context, request oapi.GetTenantReq
 
 func (s *Server) ListTenantRequests(ctx context.Context, request oapi.ListTenantRequestsRequestObject) (oapi.ListTenantRequestsResponseObject, error) {
 	p := request.Params
-	items, next, err := listByStatus(ctx, p.Status, p.Limit, p.Cursor, tenantRequestStatuses, s.store.ListTenantRequests)
+	items, next, err := listByStatus(ctx, string(p.Status), p.Limit, p.Cursor, models.TenantRequestLifecycle, s.store.ListTenantRequests)
 	if err != nil {
 		return nil, err
 	}
 	return oapi.ListTenantRequests200JSONResponse{Items: views(items, tenantRequestView), NextCursor: next}, nil
 }
-
-var tenantRequestStatuses = []string{models.TenantRequestWaitingForProvider, workflows.TenantRequestApproved, models.TenantRequestCompleted,
-	models.TenantRequestRejected, models.TenantRequestExpired, models.TenantRequestFailed}
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -227,7 +212,7 @@ func (s *Server) ListDelegatedAdmins(ctx context.Context, request oapi.ListDeleg
 	if err != nil {
 		return nil, err
 	}
-	status, err := statusFilter(p.Status, models.DelegatedAdminActive, models.DelegatedAdminExpired, models.DelegatedAdminTerminated)
+	status, err := statusFilter(string(p.Status), models.DelegatedAdminLifecycle.Statuses...)
 	if err != nil {
 		return nil, err
 	}

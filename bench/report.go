@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Targets of DESIGN/issue: goals to compare with, not assertions.
+// Targets from the product's quality bars: goals to compare with, not assertions.
 const (
 	targetRatio        = 0.8
 	targetCreateP99ms  = 50.0

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/csp-onboarding/onboarding/models"
 )
 
 // Metrics is one registry and the product's own instruments.
@@ -124,5 +126,6 @@ func (w *waitingCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// WaitingKinds are the kinds the waiting gauge reports, always all of them.
-var WaitingKinds = []string{"partnership", "enrollment", "invitation", "extension", "tenant_request"}
+// WaitingKinds are the kinds the waiting gauge reports, always all of them:
+// the registry's kinds that wait on a party (models/kinds.go).
+var WaitingKinds = models.WaitingKinds()

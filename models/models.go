@@ -21,7 +21,7 @@ const (
 	PartnershipRemoved  = "removed"
 )
 
-// Invitation statuses (DESIGN §4).
+// Invitation statuses; the lifecycle registry (kinds.go) lists them.
 const (
 	InvitationWaitingForCustomer = "waiting_for_customer"
 	InvitationAccepted           = "accepted"
@@ -64,7 +64,7 @@ const (
 	EnrollmentRejected    = "rejected"
 )
 
-// Relationship extension statuses (DESIGN §4).
+// Relationship extension statuses; the lifecycle registry (kinds.go) lists them.
 const (
 	ExtensionWaitingForConsent = "waiting_for_consent"
 	ExtensionConsentDeclined   = "consent_declined"

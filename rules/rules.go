@@ -1,4 +1,4 @@
-// Package rules holds the channel's rules (DESIGN §3.3, R1–R8) in one place:
+// Package rules holds the channel's rules (docs/domain.md, R1–R8) in one place:
 // the gates of a relationship extension, the consent evidence a partner may
 // attest, and a customer's order eligibility. The API checks them before a
 // process starts; the workflows check them again, because state can change
@@ -15,21 +15,23 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 )
 
-// Codes of the rules, also the problem codes of the API.
+// Codes of the rules: problem codes of the API, declared once in the
+// ProblemCode enum of api/openapi.yaml.
 const (
-	NotDirectBillPartner             = "not-direct-bill-partner"
-	EnrollmentNotApproved            = "enrollment-not-approved"
-	CustomerNotDirectBill            = "customer-not-direct-bill"
-	PartnershipNotActive             = "partnership-not-active"
-	BillToSharingNotAcknowledged     = "bill-to-sharing-not-acknowledged"
-	DelegatedAdminRequiresInvitation = "delegated-admin-requires-invitation"
-	ConsentEvidenceInvalid           = "consent-evidence-invalid"
-	RelationshipExists               = "relationship-exists"
-	CustomerNotFound                 = "not-found"
+	NotDirectBillPartner             = oapi.NotDirectBillPartner
+	EnrollmentNotApproved            = oapi.EnrollmentNotApproved
+	CustomerNotDirectBill            = oapi.CustomerNotDirectBill
+	PartnershipNotActive             = oapi.PartnershipNotActive
+	BillToSharingNotAcknowledged     = oapi.BillToSharingNotAcknowledged
+	DelegatedAdminRequiresInvitation = oapi.DelegatedAdminRequiresInvitation
+	ConsentEvidenceInvalid           = oapi.ConsentEvidenceInvalid
+	RelationshipExists               = oapi.RelationshipExists
+	CustomerNotFound                 = oapi.NotFound
 
 	// Order eligibility reasons.
 	ReasonRelationshipRequired       = "reseller-relationship-required" // R7
@@ -38,11 +40,11 @@ const (
 
 // Violation is a broken rule: its code and what to do about it.
 type Violation struct {
-	Code   string
+	Code   oapi.ProblemCode
 	Detail string
 }
 
-func (v *Violation) Error() string { return v.Code + ": " + v.Detail }
+func (v *Violation) Error() string { return string(v.Code) + ": " + v.Detail }
 
 // AsViolation finds a rule violation in an error chain.
 func AsViolation(err error) (*Violation, bool) {
@@ -73,53 +75,60 @@ type Extension struct {
 // CheckExtension applies R1–R5 and refuses an extension that already exists.
 // It returns the first violation in rule order, or an error the store raised.
 func CheckExtension(ctx context.Context, st Store, x Extension) error {
+	_, err := CheckExtensionParties(ctx, st, x)
+	return err
+}
+
+// CheckExtensionParties is CheckExtension returning the provider and the
+// customer it loaded.
+func CheckExtensionParties(ctx context.Context, st Store, x Extension) (Parties, error) {
 	reseller, err := st.Partner(ctx, x.ResellerID)
 	if err != nil {
-		return err
+		return Parties{}, err
 	}
 	if reseller.Type != models.PartnerTypeReseller || !reseller.DirectBill {
-		return &Violation{NotDirectBillPartner, "only a direct-bill partner that became an indirect reseller can extend its direct-bill customers' relationships (R1)"}
+		return Parties{}, &Violation{NotDirectBillPartner, "only a direct-bill partner that became an indirect reseller can extend its direct-bill customers' relationships (R1)"}
 	}
 	if reseller.EnrollmentStatus != models.EnrollmentApproved {
-		return &Violation{EnrollmentNotApproved, fmt.Sprintf("your indirect-reseller enrollment is %s; it must be approved first (POST /v1/enrollment) (R1)", strings.ReplaceAll(reseller.EnrollmentStatus, "_", " "))}
+		return Parties{}, &Violation{EnrollmentNotApproved, fmt.Sprintf("your indirect-reseller enrollment is %s; it must be approved first (POST /v1/enrollment) (R1)", strings.ReplaceAll(reseller.EnrollmentStatus, "_", " "))}
 	}
 	customer, err := st.CustomerOfPartner(ctx, reseller.ID, x.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return &Violation{CustomerNotFound, "no customer with this id among yours"}
+		return Parties{}, &Violation{CustomerNotFound, "no customer with this id among yours"}
 	}
 	if err != nil {
-		return err
+		return Parties{}, err
 	}
 	if customer.AcquiredVia != models.AcquiredViaDirectBill || customer.CreatedBy != reseller.ID {
-		return &Violation{CustomerNotDirectBill, "this customer was not acquired as your direct-bill customer; use an invitation instead (R2)"}
+		return Parties{}, &Violation{CustomerNotDirectBill, "this customer was not acquired as your direct-bill customer; use an invitation instead (R2)"}
 	}
 	provider, err := st.Partner(ctx, x.ProviderID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return Parties{}, err
 	}
 	active := false
 	if err == nil && provider.Type == models.PartnerTypeIndirectProvider {
 		if active, err = st.PartnershipActive(ctx, provider.ID, reseller.ID); err != nil {
-			return err
+			return Parties{}, err
 		}
 	}
 	if !active {
-		return &Violation{PartnershipNotActive, "you have no active partnership with this provider; accept its partnership invitation first (R3)"}
+		return Parties{}, &Violation{PartnershipNotActive, "you have no active partnership with this provider; accept its partnership invitation first (R3)"}
 	}
 	if !x.ShareBillTo {
-		return &Violation{BillToSharingNotAcknowledged, "set share_bill_to to true to acknowledge that a copy of the customer's bill-to information is shared with the provider (R4)"}
+		return Parties{}, &Violation{BillToSharingNotAcknowledged, "set share_bill_to to true to acknowledge that a copy of the customer's bill-to information is shared with the provider (R4)"}
 	}
 	if x.DelegatedAdminRequired {
-		return &Violation{DelegatedAdminRequiresInvitation, "an extension grants no delegated admin rights; send the customer an invitation with a delegated admin request instead (POST /v1/invitations) (R5)"}
+		return Parties{}, &Violation{DelegatedAdminRequiresInvitation, "an extension grants no delegated admin rights; send the customer an invitation with a delegated admin request instead (POST /v1/invitations) (R5)"}
 	}
 	exists, err := st.RelationshipActive(ctx, customer.ID, provider.ID, reseller.ID)
 	if err != nil {
-		return err
+		return Parties{}, err
 	}
 	if exists {
-		return &Violation{RelationshipExists, "this customer already has an active reseller relationship with you and this provider; nothing needs to be done"}
+		return Parties{}, &Violation{RelationshipExists, "this customer already has an active reseller relationship with you and this provider; nothing needs to be done"}
 	}
-	return nil
+	return Parties{Provider: provider, Customer: &customer}, nil
 }
 
 // Attestation is a partner's statement that it obtained the customer's consent.

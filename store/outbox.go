@@ -74,10 +74,3 @@ func (s *Store) Messages(ctx context.Context, limit int) ([]models.OutboxMessage
 	err := s.db.WithContext(ctx).Order("created_at DESC").Limit(limit).Find(&out).Error
 	return out, err
 }
-
-// MessagesTo lists the e-mails to an address, oldest first.
-func (s *Store) MessagesTo(ctx context.Context, to string) ([]models.OutboxMessage, error) {
-	var out []models.OutboxMessage
-	err := s.db.WithContext(ctx).Where("to_addr = ?", to).Order("created_at").Find(&out).Error
-	return out, err
-}

@@ -232,3 +232,10 @@ func (s *Store) SetPartnershipStatus(ctx context.Context, id, status string) err
 
 // ErrIdempotencyKeyReused means the same key came with a different request.
 var ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
+
+// ActivePartnerships lists a reseller's active partnerships (for order eligibility).
+func (s *Store) ActivePartnerships(ctx context.Context, resellerID string) ([]models.Partnership, error) {
+	var out []models.Partnership
+	err := s.db.WithContext(ctx).Where("reseller_id = ? AND status = ?", resellerID, models.PartnershipActive).Order("id").Find(&out).Error
+	return out, err
+}

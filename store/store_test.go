@@ -152,7 +152,7 @@ func TestRelationshipCreatedOncePerTriple(t *testing.T) {
 		if err != nil || again.ID != r.ID {
 			t.Fatalf("second ID for the triple must return the first: %+v %v", again, err)
 		}
-		if n, _ := st.CountRelationships(ctx, cust.ID, prov.ID, res.ID); n != 1 {
+		if n, _ := storetest.CountRelationships(ctx, st, cust.ID, prov.ID, res.ID); n != 1 {
 			t.Fatalf("relationships for the triple = %d, want 1", n)
 		}
 	})
@@ -179,7 +179,7 @@ func TestQueueMessageKeepsFirstWriteAndItsToken(t *testing.T) {
 		if err := st.MarkMessage(ctx, msg.Key, models.OutboxSent, ""); err != nil {
 			t.Fatal(err)
 		}
-		msgs, err := st.MessagesTo(ctx, "a@b.example")
+		msgs, err := storetest.MessagesTo(ctx, st, "a@b.example")
 		if err != nil || len(msgs) != 1 || msgs[0].Status != models.OutboxSent || msgs[0].Attempts != 1 || msgs[0].SentAt == nil {
 			t.Fatalf("messages: %+v %v", msgs, err)
 		}
@@ -190,7 +190,7 @@ func TestLinkTokensCloseTogether(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		for i := range 2 {
-			if err := st.CreateLinkToken(ctx, models.LinkToken{Hash: secret.Hash(fmt.Sprint(i)), Purpose: models.LinkPurposeInvitation,
+			if err := storetest.CreateLinkToken(ctx, st, models.LinkToken{Hash: secret.Hash(fmt.Sprint(i)), Purpose: models.LinkPurposeInvitation,
 				SubjectID: "inv-2", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}

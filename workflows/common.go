@@ -14,9 +14,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
+	"github.com/csp-onboarding/onboarding/models"
 )
 
-// Custom search attributes (DESIGN §4), typed so that no query is built from
+// Custom search attributes (docs/domain.md, "What operators see"), typed so that no query is built from
 // raw strings.
 var (
 	SearchKind     = temporal.NewSearchAttributeKeyKeyword("OnboardingKind")
@@ -45,23 +46,24 @@ var SearchAttributes = []SearchAttribute{
 	{"DelegatedAdminEndsAt", enumspb.INDEXED_VALUE_TYPE_DATETIME},
 }
 
-// Onboarding kinds, as shown in OnboardingKind.
+// Onboarding kinds, as shown in OnboardingKind: the lifecycle registry's
+// (models/kinds.go).
 const (
-	KindPartnership   = "partnership"
-	KindInvitation    = "invitation"
-	KindRelationship  = "relationship"
-	KindExtension     = "extension"
-	KindEnrollment    = "enrollment"
-	KindTenantRequest = "tenant_request"
+	KindPartnership   = models.KindPartnership
+	KindInvitation    = models.KindInvitation
+	KindRelationship  = models.KindRelationship
+	KindExtension     = models.KindExtension
+	KindEnrollment    = models.KindEnrollment
+	KindTenantRequest = models.KindTenantRequest
 )
 
-// Workflow IDs read as what they are.
-func PartnershipWorkflowID(id string) string  { return "partnership:" + id }
-func InvitationWorkflowID(id string) string   { return "invitation:" + id }
-func RelationshipWorkflowID(id string) string { return "relationship:" + id }
-func ExtensionWorkflowID(id string) string    { return "extension:" + id }
+// Workflow IDs read as what they are; the registry holds their prefixes.
+func PartnershipWorkflowID(id string) string  { return models.PartnershipLifecycle.WorkflowID(id) }
+func InvitationWorkflowID(id string) string   { return models.InvitationLifecycle.WorkflowID(id) }
+func RelationshipWorkflowID(id string) string { return models.RelationshipLifecycle.WorkflowID(id) }
+func ExtensionWorkflowID(id string) string    { return models.ExtensionLifecycle.WorkflowID(id) }
 func EnrollmentWorkflowID(partnerID string) string {
-	return "enrollment:" + partnerID
+	return models.EnrollmentLifecycle.WorkflowID(partnerID)
 }
 
 // QueryStatus answers the current state of any onboarding workflow.
@@ -146,14 +148,10 @@ func (t *tracker) setStep(ctx workflow.Context, step string) {
 	workflow.SetCurrentDetails(ctx, step)
 }
 
-// record writes the status and a timeline event, then mirrors the status in
-// the OnboardingStatus search attribute.
-func (t *tracker) record(ctx workflow.Context, status, event string, details map[string]string, closeLinks bool, relationshipID string) error {
-	return t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, CloseLinks: closeLinks, RelationshipID: relationshipID})
-}
-
-// recordWith is record for progress that carries more (a consent ID, say).
-func (t *tracker) recordWith(ctx workflow.Context, p activities.Progress) error {
+// record writes the status (empty: unchanged) and a timeline event, then
+// mirrors the status in the OnboardingStatus search attribute. The tracker
+// fills in the kind, subject, sequence and time.
+func (t *tracker) record(ctx workflow.Context, p activities.Progress) error {
 	return t.write(ctx, p, false)
 }
 

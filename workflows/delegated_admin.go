@@ -16,10 +16,10 @@ import (
 )
 
 // KindDelegatedAdmin is the OnboardingKind of lifecycle workflows.
-const KindDelegatedAdmin = "delegated_admin"
+const KindDelegatedAdmin = models.KindDelegatedAdmin
 
 // DelegatedAdminWorkflowID reads as what it is.
-func DelegatedAdminWorkflowID(id string) string { return "delegated-admin:" + id }
+func DelegatedAdminWorkflowID(id string) string { return models.DelegatedAdminLifecycle.WorkflowID(id) }
 
 // Lifecycle updates.
 const (
@@ -147,7 +147,7 @@ func (w *delegatedAdmin) state() *activities.DelegatedAdminState {
 }
 
 func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, details map[string]string) error {
-	return w.t.recordWith(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
+	return w.t.record(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
 }
 
 // recordTermination writes the termination: from the update handler, or from
@@ -157,7 +157,7 @@ func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
 	p := activities.Progress{Status: models.DelegatedAdminTerminated, Event: "delegated_admin_terminated",
 		Details: answerDetails(*w.terminate), DelegatedAdmin: w.state()}
 	if !w.ended.inHandler {
-		return w.t.recordWith(ctx, p)
+		return w.t.record(ctx, p)
 	}
 	if w.t.status != models.DelegatedAdminActive {
 		// It expired while the termination waited for the expiry's record.
@@ -255,7 +255,7 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 	// Marked at once, so the loop goes on to the next date while the notice goes out.
 	w.in.NoticesSent = append(w.in.NoticesSent, days)
 	return w.mail.send(ctx, partnerNotice(key, w.in.Reseller, emails.DelegatedAdminNotice, notice), func(ctx workflow.Context) error {
-		return w.t.recordWith(ctx, activities.Progress{Event: "notice_sent", Details: map[string]string{"days_before_end": fmt.Sprint(days)}, DelegatedAdmin: w.state()})
+		return w.t.record(ctx, activities.Progress{Event: "notice_sent", Details: map[string]string{"days_before_end": fmt.Sprint(days)}, DelegatedAdmin: w.state()})
 	})
 }
 

@@ -32,108 +32,137 @@ type EnrollmentStatus struct {
 	Reason      string    `json:"reason,omitempty"`
 }
 
+type enrollment struct {
+	onboarding
+	in          EnrollmentInput
+	start       time.Time
+	escalatesAt time.Time
+	wait        answerWait
+	decision    decision
+	answer      Answer
+}
+
 // EnrollmentWorkflow waits for an operator to approve or reject an
 // enrollment. It never expires: it reminds, then escalates, then waits.
 func EnrollmentWorkflow(ctx workflow.Context, in EnrollmentInput) (EnrollmentStatus, error) {
-	start := workflow.Now(ctx)
-	escalatesAt := AddBusinessDays(start, in.EscalateAfterBusinessDays)
-	t := tracker{kind: activities.KindEnrollment, subjectID: in.Partner.ID, status: models.EnrollmentSubmitted}
-	wait := answerWait{start: start, reminders: []time.Duration{in.RemindAfter, escalatesAt.Sub(start)}}
-	var dec decision
-	var answer Answer
-	status := func() EnrollmentStatus {
-		return EnrollmentStatus{PartnerID: in.Partner.ID, Status: t.status, Step: t.step, SubmittedAt: start, EscalatesAt: escalatesAt, Reason: answer.Reason}
+	w := &enrollment{in: in}
+	if err := w.setup(ctx); err != nil {
+		return w.status(), err
 	}
-	logger := log.With(workflow.GetLogger(ctx), "partner_id", in.Partner.ID)
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (EnrollmentStatus, error) { return status(), nil }); err != nil {
-		return status(), err
+	return w.run(ctx)
+}
+
+func (w *enrollment) status() EnrollmentStatus {
+	return EnrollmentStatus{PartnerID: w.in.Partner.ID, Status: w.t.status, Step: w.t.step, SubmittedAt: w.start, EscalatesAt: w.escalatesAt, Reason: w.answer.Reason}
+}
+
+func (w *enrollment) setup(ctx workflow.Context) error {
+	w.start = workflow.Now(ctx)
+	w.escalatesAt = AddBusinessDays(w.start, w.in.EscalateAfterBusinessDays)
+	w.t = tracker{kind: activities.KindEnrollment, subjectID: w.in.Partner.ID, status: models.EnrollmentSubmitted}
+	w.wait = answerWait{start: w.start, reminders: []time.Duration{w.in.RemindAfter, w.escalatesAt.Sub(w.start)}}
+	w.logger = log.With(workflow.GetLogger(ctx), "partner_id", w.in.Partner.ID)
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (EnrollmentStatus, error) { return w.status(), nil }); err != nil {
+		return err
 	}
 	validate := func(ctx workflow.Context, a Answer) error {
-		if dec.name != "" {
-			return temporal.NewApplicationError("this enrollment was already "+dec.name, ErrTypeAlreadyDecided)
+		if w.decision.name != "" {
+			return temporal.NewApplicationError("this enrollment was already "+w.decision.name, ErrTypeAlreadyDecided)
 		}
 		if len(a.Reason) > 1000 {
 			return temporal.NewApplicationError("the reason is limited to 1000 characters", ErrTypeAlreadyDecided)
 		}
 		return nil
 	}
-	// recordDecision writes the operator's answer: from the update handler,
-	// or from run() in executions older than read-your-writes.
-	recordDecision := func(ctx workflow.Context) error {
-		details := map[string]string{}
-		if answer.Reason != "" {
-			details["reason"] = answer.Reason
-		}
-		t.setStep(ctx, "Enrollment "+dec.name)
-		p := activities.Progress{Status: dec.name, Event: "enrollment_" + dec.name, Details: details}
-		if dec.inHandler {
-			return t.decide(ctx, p)
-		}
-		return t.recordWith(ctx, p)
-	}
 	for _, u := range []struct{ name, decision string }{{UpdateApprove, models.EnrollmentApproved}, {UpdateReject, models.EnrollmentRejected}} {
 		d := u.decision
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, func(ctx workflow.Context, a Answer) (string, error) {
-			answer = a
-			return d, dec.take(ctx, d, func() bool { return wait.quiet }, recordDecision)
+			w.answer = a
+			return d, w.decision.take(ctx, d, func() bool { return w.wait.quiet }, w.recordDecision)
 		}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
-			return status(), err
+			return err
 		}
 	}
+	return nil
+}
 
-	m := newMailer(ctx, &t, logger)
+// recordDecision writes the operator's answer: from the update handler, or
+// from run() in executions older than read-your-writes.
+func (w *enrollment) recordDecision(ctx workflow.Context) error {
+	details := map[string]string{}
+	if w.answer.Reason != "" {
+		details["reason"] = w.answer.Reason
+	}
+	w.t.setStep(ctx, "Enrollment "+w.decision.name)
+	p := activities.Progress{Status: w.decision.name, Event: "enrollment_" + w.decision.name, Details: details}
+	if w.decision.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.record(ctx, p)
+}
+
+func (w *enrollment) run(ctx workflow.Context) (EnrollmentStatus, error) {
+	w.mail = newMailer(ctx, &w.t, w.logger)
 	// An enrollment submitted again after a rejection is a new run on the
 	// same subject: its timeline continues after the earlier run's events,
 	// whose sequence numbers it would otherwise reuse (and lose).
 	if workflow.GetVersion(ctx, "enrollment-timeline-continues", workflow.DefaultVersion, 1) == 1 {
-		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.LastEventSeq, in.Partner.ID).Get(ctx, &t.seq); err != nil {
-			return status(), err
+		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.LastEventSeq, w.in.Partner.ID).Get(ctx, &w.t.seq); err != nil {
+			return w.status(), err
 		}
 	}
-	if err := t.record(ctx, models.EnrollmentSubmitted, "enrollment_submitted", nil, false, ""); err != nil {
-		return status(), err
+	if err := w.t.record(ctx, activities.Progress{Status: models.EnrollmentSubmitted, Event: "enrollment_submitted"}); err != nil {
+		return w.status(), err
 	}
-	operators := Party{Name: "CSP operations", Email: in.OperatorEmail}
+	if err := w.askOperators(ctx); err != nil {
+		return w.status(), err
+	}
+	decided := w.decision.name
+	if err := w.mail.sendNow(ctx, partnerNotice(w.emailKey(decided), w.in.Partner, emails.EnrollmentDecision,
+		emails.Data{Approved: decided == models.EnrollmentApproved, Reason: w.answer.Reason})); err != nil {
+		return w.status(), err
+	}
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(), err
+	}
+	w.logger.Info("Enrollment decided", "status", decided)
+	return w.status(), w.finish(ctx)
+}
+
+// askOperators sends the review request, reminds, escalates and waits for the
+// decision, recorded once it returns.
+func (w *enrollment) askOperators(ctx workflow.Context) error {
+	operators := Party{Name: "CSP operations", Email: w.in.OperatorEmail}
 	review := func(stage string) emails.Data {
-		return emails.Data{Stage: stage, Partner: in.Partner.Name, PartnerID: in.Partner.ID, ExpiresAt: escalatesAt, BusinessDays: in.EscalateAfterBusinessDays}
+		return emails.Data{Stage: stage, Partner: w.in.Partner.Name, PartnerID: w.in.Partner.ID, ExpiresAt: w.escalatesAt, BusinessDays: w.in.EscalateAfterBusinessDays}
 	}
-	if err := m.send(ctx, partnerNotice("enrollment:"+in.Partner.ID+":"+start.Format("20060102T150405")+":review", operators, emails.EnrollmentReview, review(emails.StageReview)), nil); err != nil {
-		return status(), err
+	if err := w.mail.send(ctx, partnerNotice(w.emailKey("review"), operators, emails.EnrollmentReview, review(emails.StageReview)), nil); err != nil {
+		return err
 	}
-	t.setStep(ctx, "Waiting for an operator to review the enrollment")
-	_, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
+	w.t.setStep(ctx, "Waiting for an operator to review the enrollment")
+	_, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing, func(n int) error {
 		stage, event := emails.StageReminder, "operators_reminded"
 		if n == 2 {
 			stage, event = emails.StageEscalation, "escalated"
-			t.setStep(ctx, "Escalated: waiting for an operator")
+			w.t.setStep(ctx, "Escalated: waiting for an operator")
 		}
-		key := fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), event)
-		return m.send(ctx, partnerNotice(key, operators, emails.EnrollmentReview, review(stage)), func(ctx workflow.Context) error {
-			return t.record(ctx, "", event, nil, false, "")
+		return w.mail.send(ctx, partnerNotice(w.emailKey(event), operators, emails.EnrollmentReview, review(stage)), func(ctx workflow.Context) error {
+			return w.t.record(ctx, activities.Progress{Event: event})
 		})
 	})
 	if err != nil {
-		return status(), err
+		return err
 	}
-	recorded, err := dec.settled(ctx)
+	recorded, err := w.decision.settled(ctx)
 	if err == nil && !recorded {
-		err = recordDecision(ctx)
+		err = w.recordDecision(ctx)
 	}
-	if err != nil {
-		return status(), err
-	}
-	decided := dec.name
-	if err := m.sendNow(ctx, partnerNotice(fmt.Sprintf("enrollment:%s:%s:%s", in.Partner.ID, start.Format("20060102T150405"), decided), in.Partner, emails.EnrollmentDecision,
-		emails.Data{Approved: decided == models.EnrollmentApproved, Reason: answer.Reason})); err != nil {
-		return status(), err
-	}
-	if m.async {
-		if err := m.finish(ctx); err != nil {
-			return status(), err
-		}
-	}
-	logger.Info("Enrollment decided", "status", decided)
-	return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return err
+}
+
+// emailKey names one of this run's e-mails: a run per submission.
+func (w *enrollment) emailKey(what string) string {
+	return fmt.Sprintf("%s:%s:%s", EnrollmentWorkflowID(w.in.Partner.ID), w.start.Format("20060102T150405"), what)
 }
 
 // AddBusinessDays counts n weekdays after t (UTC), skipping Saturdays and Sundays.

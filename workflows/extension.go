@@ -51,15 +51,13 @@ type ExtensionStatus struct {
 }
 
 type extension struct {
+	onboarding
 	in       ExtensionInput
-	t        tracker
 	wait     answerWait
 	st       ExtensionStatus
 	decision decision // consent, decline or cancel
 	answer   Answer
 	answerAt time.Time
-	logger   log.Logger
-	mail     *mailer
 }
 
 // ExtensionWorkflow is the relationship extension with its consent gate: no
@@ -122,8 +120,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	id := w.in.ExtensionID
 	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Checking the extension's rules")
-	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "extension_requested",
-		map[string]string{"provider_id": w.in.Provider.ID, "consent_method": w.in.Method}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "extension_requested", Details: map[string]string{"provider_id": w.in.Provider.ID, "consent_method": w.in.Method}}); err != nil {
 		return w.status(), err
 	}
 	// The rules are checked again here: partnership, enrollment or relationships may have changed since the request.
@@ -149,7 +146,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordConsent, consent).Get(ctx, &w.st.ConsentID); err != nil {
 		return w.fail(ctx, err)
 	}
-	if err := w.t.recordWith(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "consent_recorded", ConsentID: w.st.ConsentID,
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "consent_recorded", ConsentID: w.st.ConsentID,
 		Details: map[string]string{"consent_id": w.st.ConsentID, "method": w.in.Method}, CloseLinks: true}); err != nil {
 		return w.status(), err
 	}
@@ -160,7 +157,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}).Get(ctx, nil); err != nil {
 		return w.fail(ctx, err)
 	}
-	if err := w.t.record(ctx, models.ExtensionWaitingForConsent, "bill_to_shared", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "bill_to_shared", Details: map[string]string{"provider_id": w.in.Provider.ID}}); err != nil {
 		return w.status(), err
 	}
 
@@ -174,8 +171,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}
 	w.st.RelationshipID = result.RelationshipID
 	w.t.setStep(ctx, "Completed: the relationship exists")
-	if err := w.t.record(ctx, models.ExtensionCompleted, "relationship_created",
-		map[string]string{"relationship_id": result.RelationshipID}, false, result.RelationshipID); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionCompleted, Event: "relationship_created", Details: map[string]string{"relationship_id": result.RelationshipID}, RelationshipID: result.RelationshipID}); err != nil {
 		return w.status(), err
 	}
 	w.logger.Info("Extension completed", "relationship_id", result.RelationshipID)
@@ -188,8 +184,8 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	id := w.in.ExtensionID
 	w.t.setStep(ctx, "Sending the consent request to the customer")
 	sent := w.t.reserve(ctx, "consent_requested", map[string]string{"to": w.in.CustomerEmail})
-	if err := w.mail.send(ctx, withSentEvent(w.consentEmail("extension:"+id+":consent", false), sent), func(ctx workflow.Context) error {
-		return w.t.recordWith(ctx, sent)
+	if err := w.mail.send(ctx, withSentEvent(w.consentEmail(ExtensionWorkflowID(id)+":consent", false), sent), func(ctx workflow.Context) error {
+		return w.t.record(ctx, sent)
 	}); err != nil {
 		_, ferr := w.fail(ctx, err)
 		return true, ferr
@@ -198,26 +194,24 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	expired, err := waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing,
 		func(n int) error {
 			sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)})
-			return w.mail.send(ctx, withSentEvent(w.consentEmail(fmt.Sprintf("extension:%s:reminder:%d", id, n), true), sent), func(ctx workflow.Context) error {
+			return w.mail.send(ctx, withSentEvent(w.consentEmail(fmt.Sprintf("%s:reminder:%d", ExtensionWorkflowID(id), n), true), sent), func(ctx workflow.Context) error {
 				w.st.RemindersSent = n
-				return w.t.recordWith(ctx, sent)
+				return w.t.record(ctx, sent)
 			})
 		})
 	if err != nil {
 		if isCancellation(err) {
 			dctx, cancel := workflow.NewDisconnectedContext(ctx)
 			defer cancel()
-			if rerr := w.t.record(dctx, models.ExtensionCancelled, "cancelled_by_operator", nil, true, ""); rerr != nil {
+			if rerr := w.t.record(dctx, activities.Progress{Status: models.ExtensionCancelled, Event: "cancelled_by_operator", CloseLinks: true}); rerr != nil {
 				w.logger.Error("Could not record the cancellation", "error", rerr)
 			}
 		}
 		return true, err
 	}
-	if w.mail.async {
-		// Answered or expired: a consent e-mail still being retried must not go out now.
-		if err := w.mail.finish(ctx); err != nil {
-			return true, err
-		}
+	// Answered or expired: a consent e-mail still being retried must not go out now.
+	if err := w.mailSettled(ctx); err != nil {
+		return true, err
 	}
 	recorded, err := w.decision.settled(ctx)
 	if err != nil {
@@ -226,7 +220,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without the customer's consent")
-		err = w.t.record(ctx, models.ExtensionExpired, "consent_expired", nil, true, "")
+		err = w.t.record(ctx, activities.Progress{Status: models.ExtensionExpired, Event: "consent_expired", CloseLinks: true})
 	case !recorded:
 		err = w.recordDecision(ctx)
 	}
@@ -264,7 +258,7 @@ func (w *extension) recordDecision(ctx workflow.Context) error {
 	if w.decision.inHandler {
 		return w.t.decide(ctx, p)
 	}
-	return w.t.recordWith(ctx, p)
+	return w.t.record(ctx, p)
 }
 
 func (w *extension) consentEmail(key string, reminder bool) activities.Email {
@@ -276,19 +270,10 @@ func (w *extension) consentEmail(key string, reminder bool) activities.Email {
 }
 
 func (w *extension) fail(ctx workflow.Context, cause error) (ExtensionStatus, error) {
-	w.logger.Error("Extension failed", "error", cause)
-	w.t.setStep(ctx, "Failed: "+rootMessage(cause))
-	details := map[string]string{"reason": rootMessage(cause)}
+	details := map[string]string{}
 	var app *temporal.ApplicationError
 	if errors.As(cause, &app) && app.Type() != "" {
 		details["code"] = app.Type()
 	}
-	if err := w.t.record(ctx, models.ExtensionFailed, "failed", details, true, ""); err != nil {
-		return w.status(), err
-	}
-	return w.status(), cause
-}
-
-func (w *extension) finish(ctx workflow.Context) error {
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.status(), w.failed(ctx, models.ExtensionFailed, cause, true, details)
 }

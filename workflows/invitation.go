@@ -51,8 +51,8 @@ type EmailChange struct {
 }
 
 type invitation struct {
+	onboarding
 	in           InvitationInput
-	t            tracker
 	wait         answerWait
 	st           InvitationStatus
 	decision     decision // models.InvitationAccepted, …Declined or …Cancelled
@@ -63,8 +63,6 @@ type invitation struct {
 	resendInHandler bool
 	resending       int
 	resentAt        []time.Time // accepted resends, for the limit per day
-	logger          log.Logger
-	mail            *mailer
 }
 
 // Resends are limited per invitation, in the update's validator, so the
@@ -133,7 +131,7 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		func(ctx workflow.Context, c EmailChange) (string, error) {
 			previous := w.in.CustomerEmail
 			w.in.CustomerEmail = c.Email
-			return c.Email, w.t.recordWith(ctx, activities.Progress{Event: "customer_email_changed", CustomerEmail: c.Email,
+			return c.Email, w.t.record(ctx, activities.Progress{Event: "customer_email_changed", CustomerEmail: c.Email,
 				Details: map[string]string{"from": previous, "to": c.Email}})
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, c EmailChange) error {
@@ -194,13 +192,12 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	id := w.in.InvitationID
 	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Sending the invitation e-mail")
-	if err := w.t.record(ctx, models.InvitationWaitingForCustomer, "invitation_created",
-		map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationWaitingForCustomer, Event: "invitation_created", Details: map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}}); err != nil {
 		return w.status(), err
 	}
 	sent := w.t.reserve(ctx, "invitation_sent", map[string]string{"to": w.in.CustomerEmail})
-	if err := w.mail.send(ctx, withSentEvent(invitationEmail(w.in, "invitation:"+id+":initial", false, &w.st), sent), func(ctx workflow.Context) error {
-		return w.t.recordWith(ctx, sent)
+	if err := w.mail.send(ctx, withSentEvent(invitationEmail(w.in, InvitationWorkflowID(id)+":initial", false, &w.st), sent), func(ctx workflow.Context) error {
+		return w.t.record(ctx, sent)
 	}); err != nil {
 		return w.fail(ctx, err)
 	}
@@ -217,11 +214,9 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 		}
 		return w.status(), err
 	}
-	if w.mail.async {
-		// The answer is in: an invitation e-mail still being retried must not go out now.
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(), err
-		}
+	// The answer is in: an invitation e-mail still being retried must not go out now.
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(), err
 	}
 
 	recorded, err := w.decision.settled(ctx)
@@ -231,7 +226,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without an answer")
-		err = w.t.record(ctx, models.InvitationExpired, "invitation_expired", nil, true, "")
+		err = w.t.record(ctx, activities.Progress{Status: models.InvitationExpired, Event: "invitation_expired", CloseLinks: true})
 	case w.decision.name == models.InvitationAccepted:
 		return w.accept(ctx, recorded)
 	case !recorded:
@@ -270,7 +265,7 @@ func (w *invitation) recordDecision(ctx workflow.Context) error {
 	if w.decision.inHandler {
 		return w.t.decide(ctx, p)
 	}
-	return w.t.recordWith(ctx, p)
+	return w.t.record(ctx, p)
 }
 
 // quiet: run() records nothing now and no resend is running (a resend mints
@@ -310,8 +305,7 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 	}
 	w.st.RelationshipID = result.RelationshipID
 	w.t.setStep(ctx, "Completed: the relationship exists")
-	if err := w.t.record(ctx, models.InvitationCompleted, "relationship_created",
-		map[string]string{"relationship_id": result.RelationshipID, "customer_id": result.CustomerID}, false, result.RelationshipID); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationCompleted, Event: "relationship_created", Details: map[string]string{"relationship_id": result.RelationshipID, "customer_id": result.CustomerID}, RelationshipID: result.RelationshipID}); err != nil {
 		return w.status(), err
 	}
 	w.logger.Info("Invitation completed", "relationship_id", result.RelationshipID)
@@ -319,11 +313,11 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 }
 
 func (w *invitation) remind(ctx workflow.Context, n int) error {
-	key := fmt.Sprintf("invitation:%s:reminder:%d", w.in.InvitationID, n)
+	key := fmt.Sprintf("%s:reminder:%d", InvitationWorkflowID(w.in.InvitationID), n)
 	sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n), "to": w.in.CustomerEmail})
 	return w.mail.send(ctx, withSentEvent(invitationEmail(w.in, key, true, &w.st), sent), func(ctx workflow.Context) error {
 		w.st.RemindersSent = n
-		return w.t.recordWith(ctx, sent)
+		return w.t.record(ctx, sent)
 	})
 }
 
@@ -333,7 +327,7 @@ func (w *invitation) resend(ctx workflow.Context) error {
 
 // resendNumber sends the n-th resend with a fresh link and records it.
 func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
-	key := fmt.Sprintf("invitation:%s:resend:%d", w.in.InvitationID, n)
+	key := fmt.Sprintf("%s:resend:%d", InvitationWorkflowID(w.in.InvitationID), n)
 	// A resend replaces the earlier links (runs started before this change
 	// keep them, as their history says).
 	if workflow.GetVersion(ctx, "resend-supersedes-links", workflow.DefaultVersion, 1) == 1 {
@@ -356,10 +350,10 @@ func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 		if err := w.mail.send(ctx, invitationEmail(w.in, key, false, &w.st), nil); err != nil {
 			return err
 		}
-		return w.t.record(ctx, "", "invitation_resent", details, false, "")
+		return w.t.record(ctx, activities.Progress{Event: "invitation_resent", Details: details})
 	}
 	return w.mail.send(ctx, invitationEmail(w.in, key, false, &w.st), func(ctx workflow.Context) error {
-		return w.t.record(ctx, "", "invitation_resent", details, false, "")
+		return w.t.record(ctx, activities.Progress{Event: "invitation_resent", Details: details})
 	})
 }
 
@@ -367,7 +361,7 @@ func (w *invitation) resendNumber(ctx workflow.Context, n int) error {
 func (w *invitation) fail(ctx workflow.Context, cause error) (InvitationStatus, error) {
 	w.logger.Error("Invitation failed", "error", cause)
 	w.t.setStep(ctx, "Failed: "+cause.Error())
-	if err := w.t.record(ctx, models.InvitationFailed, "failed", map[string]string{"reason": rootMessage(cause)}, true, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationFailed, Event: "failed", Details: map[string]string{"reason": rootMessage(cause)}, CloseLinks: true}); err != nil {
 		return w.status(), err
 	}
 	return w.status(), cause
@@ -377,14 +371,9 @@ func (w *invitation) recordCancelled(ctx workflow.Context, event string) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	w.t.setStep(dctx, "Cancelled by an operator")
-	if err := w.t.record(dctx, models.InvitationCancelled, event, nil, true, ""); err != nil {
+	if err := w.t.record(dctx, activities.Progress{Status: models.InvitationCancelled, Event: event, CloseLinks: true}); err != nil {
 		w.logger.Error("Could not record the cancellation", "error", err)
 	}
-}
-
-// finish lets in-flight update handlers complete before the workflow closes.
-func (w *invitation) finish(ctx workflow.Context) error {
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 // newID mints a time-ordered ID once; replays read it from history.

@@ -156,9 +156,9 @@ func (m *mailer) outcome(ctx workflow.Context, e activities.Email, err error, d 
 		}
 		d.State, d.Reason, d.Message = DeliveryFailed, f.Reason, f.Message
 		m.logger.Warn("E-mail not delivered", "key", e.Key, "reason", f.Reason, "error", f.Message)
-		if rerr := m.t.record(ctx, "", "email_failed", map[string]string{
+		if rerr := m.t.record(ctx, activities.Progress{Event: "email_failed", Details: map[string]string{
 			"email": e.Key, "to": e.To, "reason": f.Reason, "message": truncateText(f.Message, 500),
-		}, false, ""); rerr != nil && !isCancellation(rerr) {
+		}}); rerr != nil && !isCancellation(rerr) {
 			m.logger.Error("Could not record the failed e-mail", "key", e.Key, "error", rerr)
 		}
 	}

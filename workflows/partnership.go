@@ -31,12 +31,10 @@ type PartnershipStatus struct {
 }
 
 type partnership struct {
+	onboarding
 	in       PartnershipInput
-	t        tracker
 	wait     answerWait
 	decision decision
-	logger   log.Logger
-	mail     *mailer
 }
 
 // PartnershipWorkflow waits for the reseller to accept or decline a
@@ -88,11 +86,11 @@ func (w *partnership) setup(ctx workflow.Context) error {
 func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	id := w.in.PartnershipID
 	w.mail = newMailer(ctx, &w.t, w.logger)
-	if err := w.t.record(ctx, models.PartnershipInvited, "partnership_invited", map[string]string{"provider_id": w.in.Provider.ID}, false, ""); err != nil {
+	if err := w.t.record(ctx, activities.Progress{Status: models.PartnershipInvited, Event: "partnership_invited", Details: map[string]string{"provider_id": w.in.Provider.ID}}); err != nil {
 		return w.status(), err
 	}
 	notice := emails.Data{Provider: w.in.Provider.Name, ID: id, ExpiresAt: w.wait.expiresAt()}
-	if err := w.mail.send(ctx, partnerNotice("partnership:"+id+":invite", w.in.Reseller, emails.PartnershipInvitation, notice), nil); err != nil {
+	if err := w.mail.send(ctx, partnerNotice(PartnershipWorkflowID(id)+":invite", w.in.Reseller, emails.PartnershipInvitation, notice), nil); err != nil {
 		return w.status(), err
 	}
 	w.t.setStep(ctx, "Waiting for the reseller to accept or decline")
@@ -100,7 +98,7 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 		func(n int) error {
 			reminder := notice
 			reminder.Reminder = true
-			return w.mail.send(ctx, partnerNotice(fmt.Sprintf("partnership:%s:reminder:%d", id, n), w.in.Reseller, emails.PartnershipInvitation, reminder), nil)
+			return w.mail.send(ctx, partnerNotice(fmt.Sprintf("%s:reminder:%d", PartnershipWorkflowID(id), n), w.in.Reseller, emails.PartnershipInvitation, reminder), nil)
 		})
 	if err != nil {
 		if isCancellation(err) {
@@ -115,23 +113,21 @@ func (w *partnership) run(ctx workflow.Context) (PartnershipStatus, error) {
 	switch {
 	case expired:
 		w.t.setStep(ctx, "Expired without an answer")
-		err = w.t.record(ctx, models.PartnershipExpired, "partnership_expired", nil, false, "")
+		err = w.t.record(ctx, activities.Progress{Status: models.PartnershipExpired, Event: "partnership_expired"})
 	case !recorded:
 		err = w.recordDecision(ctx)
 	}
 	if err == nil && !expired && w.decision.name == models.PartnershipActive {
-		err = w.mail.sendNow(ctx, partnerNotice("partnership:"+id+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
+		err = w.mail.sendNow(ctx, partnerNotice(PartnershipWorkflowID(id)+":accepted", w.in.Provider, emails.PartnershipAccepted, emails.Data{Reseller: w.in.Reseller.Name}))
 	}
 	if err != nil {
 		return w.status(), err
 	}
 	w.logger.Info("Partnership decided", "status", w.t.status)
-	if w.mail.async {
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(), err
-		}
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(), err
 	}
-	return w.status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.status(), w.finish(ctx)
 }
 
 // recordDecision writes the reseller's answer: from the update handler, or
@@ -146,14 +142,14 @@ func (w *partnership) recordDecision(ctx workflow.Context) error {
 	if w.decision.inHandler {
 		return w.t.decide(ctx, p)
 	}
-	return w.t.recordWith(ctx, p)
+	return w.t.record(ctx, p)
 }
 
 // recordCancelled must run even though the workflow's context is cancelled.
 func (w *partnership) recordCancelled(ctx workflow.Context) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	if err := w.t.record(dctx, models.PartnershipRemoved, "partnership_cancelled", nil, false, ""); err != nil {
+	if err := w.t.record(dctx, activities.Progress{Status: models.PartnershipRemoved, Event: "partnership_cancelled"}); err != nil {
 		w.logger.Error("Could not record the cancellation", "error", err)
 	}
 }

@@ -42,80 +42,115 @@ type RelationshipStatus struct {
 	Result RelationshipResult `json:"result"`
 }
 
+type relationship struct {
+	in     RelationshipInput
+	st     RelationshipStatus
+	logger log.Logger
+}
+
 // RelationshipWorkflow creates the reseller relationship idempotently, the
 // delegated admin relationship when one was granted, puts the customer on
 // both partners' lists and notifies both partners.
 func RelationshipWorkflow(ctx workflow.Context, in RelationshipInput) (RelationshipResult, error) {
-	st := RelationshipStatus{Status: "creating", Result: RelationshipResult{CustomerID: in.CustomerID}}
-	logger := log.With(workflow.GetLogger(ctx), "relationship_id", in.RelationshipID, "source", in.Source, "source_id", in.SourceID)
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (RelationshipStatus, error) { return st, nil }); err != nil {
-		return st.Result, err
+	w := &relationship{in: in}
+	if err := w.setup(ctx); err != nil {
+		return w.st.Result, err
 	}
-	step := func(s string) { st.Step = s; workflow.SetCurrentDetails(ctx, s) }
-	actx := withActivityOptions(ctx)
+	return w.run(ctx)
+}
 
+func (w *relationship) setup(ctx workflow.Context) error {
+	w.st = RelationshipStatus{Status: "creating", Result: RelationshipResult{CustomerID: w.in.CustomerID}}
+	w.logger = log.With(workflow.GetLogger(ctx), "relationship_id", w.in.RelationshipID, "source", w.in.Source, "source_id", w.in.SourceID)
+	return workflow.SetQueryHandler(ctx, QueryStatus, func() (RelationshipStatus, error) { return w.st, nil })
+}
+
+// step shows what the workflow is doing now, in the Temporal UI too.
+func (w *relationship) step(ctx workflow.Context, s string) {
+	w.st.Step = s
+	workflow.SetCurrentDetails(ctx, s)
+}
+
+func (w *relationship) run(ctx workflow.Context) (RelationshipResult, error) {
+	in := w.in
+	actx := withActivityOptions(ctx)
 	if in.NewCustomer != nil {
-		step("Registering the customer")
+		w.step(ctx, "Registering the customer")
 		if err := workflow.ExecuteActivity(actx, a.EnsureCustomer, *in.NewCustomer).Get(ctx, nil); err != nil {
-			return st.Result, err
+			return w.st.Result, err
 		}
 	}
-	step("Creating the reseller relationship")
+	w.step(ctx, "Creating the reseller relationship")
 	var relationshipID string
 	err := workflow.ExecuteActivity(actx, a.CreateResellerRelationship, activities.ResellerRelationshipInput{
 		RelationshipID: in.RelationshipID, CustomerID: in.CustomerID, ProviderID: in.Provider.ID, ResellerID: in.Reseller.ID,
 		Source: in.Source, SourceID: in.SourceID, ConsentID: in.ConsentID, DelegatedAdmin: in.DelegatedAdmin != nil,
 	}).Get(ctx, &relationshipID)
 	if err != nil {
-		return st.Result, err
+		return w.st.Result, err
 	}
-	st.Result.RelationshipID = relationshipID
-
+	w.st.Result.RelationshipID = relationshipID
 	if in.DelegatedAdmin != nil {
-		step("Recording the delegated admin relationship")
-		st.Result.DelegatedAdminID = newID(ctx)
-		activatedAt := workflow.Now(ctx).UTC()
-		err := workflow.ExecuteActivity(actx, a.CreateDelegatedAdmin, activities.DelegatedAdminInput{
-			ID: st.Result.DelegatedAdminID, RelationshipID: relationshipID, CustomerID: in.CustomerID,
-			PartnerID: in.Reseller.ID, Request: *in.DelegatedAdmin, ActivatedAt: activatedAt,
-		}).Get(ctx, nil)
-		if err != nil {
-			return st.Result, err
-		}
-		// Relationships created before the lifecycle existed never started one.
-		if workflow.GetVersion(ctx, "start-delegated-admin-lifecycle", workflow.DefaultVersion, 1) == 1 {
-			step("Starting the delegated admin lifecycle")
-			if err := startDelegatedAdminLifecycle(ctx, in, st.Result.DelegatedAdminID, relationshipID, activatedAt); err != nil {
-				return st.Result, err
-			}
+		if err := w.grantDelegatedAdmin(ctx, relationshipID); err != nil {
+			return w.st.Result, err
 		}
 	}
-	step("Adding the customer to the partners' customer lists")
+	w.step(ctx, "Adding the customer to the partners' customer lists")
 	if err := workflow.ExecuteActivity(actx, a.AddCustomerToPartnerLists, activities.CustomerListsInput{
 		CustomerID: in.CustomerID, ResellerID: in.Reseller.ID, ProviderID: in.Provider.ID,
 	}).Get(ctx, nil); err != nil {
-		return st.Result, err
+		return w.st.Result, err
 	}
+	if err := w.notifyPartners(ctx, relationshipID); err != nil {
+		return w.st.Result, err
+	}
+	w.st.Status = models.RelationshipActive
+	w.step(ctx, "Completed")
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.RelationshipActive)); err != nil {
+		return w.st.Result, err
+	}
+	w.logger.Info("Relationship created", "customer_id", in.CustomerID)
+	return w.st.Result, nil
+}
 
-	step("Notifying both partners")
+// grantDelegatedAdmin records the delegated admin relationship the customer
+// granted and starts its lifecycle.
+func (w *relationship) grantDelegatedAdmin(ctx workflow.Context, relationshipID string) error {
+	in := w.in
+	w.step(ctx, "Recording the delegated admin relationship")
+	w.st.Result.DelegatedAdminID = newID(ctx)
+	activatedAt := workflow.Now(ctx).UTC()
+	err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateDelegatedAdmin, activities.DelegatedAdminInput{
+		ID: w.st.Result.DelegatedAdminID, RelationshipID: relationshipID, CustomerID: in.CustomerID,
+		PartnerID: in.Reseller.ID, Request: *in.DelegatedAdmin, ActivatedAt: activatedAt,
+	}).Get(ctx, nil)
+	if err != nil {
+		return err
+	}
+	// Relationships created before the lifecycle existed never started one.
+	if workflow.GetVersion(ctx, "start-delegated-admin-lifecycle", workflow.DefaultVersion, 1) == 1 {
+		w.step(ctx, "Starting the delegated admin lifecycle")
+		return startDelegatedAdminLifecycle(ctx, in, w.st.Result.DelegatedAdminID, relationshipID, activatedAt)
+	}
+	return nil
+}
+
+// notifyPartners tells both partners; only a cancellation stops it.
+func (w *relationship) notifyPartners(ctx workflow.Context, relationshipID string) error {
+	in := w.in
+	w.step(ctx, "Notifying both partners")
 	customer := nonEmpty(in.CustomerName, in.CustomerID)
 	for _, p := range []Party{in.Reseller, in.Provider} {
 		notice := emails.Data{Customer: customer, CustomerID: in.CustomerID, Reseller: in.Reseller.Name, Provider: in.Provider.Name, ID: relationshipID}
-		if err := sendEmail(ctx, partnerNotice("relationship:"+relationshipID+":notify:"+p.ID, p, emails.RelationshipCreated, notice)); err != nil {
+		if err := sendEmail(ctx, partnerNotice(RelationshipWorkflowID(relationshipID)+":notify:"+p.ID, p, emails.RelationshipCreated, notice)); err != nil {
 			// The relationship exists: an undeliverable notice must not undo or stall that.
 			if isCancellation(err) {
-				return st.Result, err
+				return err
 			}
-			logger.Warn("Partner notice not delivered", "partner_id", p.ID, "error", rootMessage(err))
+			w.logger.Warn("Partner notice not delivered", "partner_id", p.ID, "error", rootMessage(err))
 		}
 	}
-	st.Status = models.RelationshipActive
-	step("Completed")
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.RelationshipActive)); err != nil {
-		return st.Result, err
-	}
-	logger.Info("Relationship created", "customer_id", in.CustomerID)
-	return st.Result, nil
+	return nil
 }
 
 // runRelationship runs relationship creation as a child workflow of an onboarding.

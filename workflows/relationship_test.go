@@ -112,7 +112,7 @@ func TestRelationshipCreationRetriedWithoutDuplicates(t *testing.T) {
 			require.NoError(t, env.GetWorkflowResult(&res))
 			require.Equal(t, in.RelationshipID, res.RelationshipID)
 
-			n, err := st.CountRelationships(ctx, customerID, provider.ID, reseller.ID)
+			n, err := storetest.CountRelationships(ctx, st, customerID, provider.ID, reseller.ID)
 			require.NoError(t, err)
 			require.EqualValues(t, 1, n, "one relationship despite the retry")
 			var das int64

@@ -14,10 +14,10 @@ import (
 )
 
 // TenantRequestApproved is the short status between the provider's approval and completion.
-const TenantRequestApproved = "approved"
+const TenantRequestApproved = models.TenantRequestApproved
 
 // TenantRequestWorkflowID reads as what it is.
-func TenantRequestWorkflowID(id string) string { return "tenant-request:" + id }
+func TenantRequestWorkflowID(id string) string { return models.TenantRequestLifecycle.WorkflowID(id) }
 
 // TenantRequestInput starts a reseller's request for a new customer tenant.
 type TenantRequestInput struct {
@@ -46,152 +46,183 @@ type TenantRequestStatus struct {
 	RelationshipID string    `json:"relationship_id,omitempty"`
 }
 
+type tenantRequest struct {
+	onboarding
+	in        TenantRequestInput
+	wait      answerWait
+	st        TenantRequestStatus
+	decision  decision
+	approval  TenantApproval
+	rejection Answer
+	tenantID  string
+}
+
 // TenantRequestWorkflow waits for the provider to create the tenant (or
 // reject) within its window, then registers the customer and runs
 // relationship creation.
 func TenantRequestWorkflow(ctx workflow.Context, in TenantRequestInput) (TenantRequestStatus, error) {
-	t := tracker{kind: activities.KindTenantRequest, subjectID: in.RequestID, status: models.TenantRequestWaitingForProvider}
-	wait := answerWait{start: workflow.Now(ctx), reminders: in.Reminders, expireAfter: in.ExpireAfter}
-	st := TenantRequestStatus{RequestID: in.RequestID, ExpiresAt: wait.expiresAt().UTC()}
-	status := func() TenantRequestStatus { s := st; s.Status, s.Step = t.status, t.step; return s }
-	logger := log.With(workflow.GetLogger(ctx), "tenant_request_id", in.RequestID, "reseller_id", in.Reseller.ID)
-	var dec decision
-	var approval TenantApproval
-	var rejection Answer
-	var tenantID string
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (TenantRequestStatus, error) { return status(), nil }); err != nil {
-		return status(), err
+	w := &tenantRequest{in: in}
+	if err := w.setup(ctx); err != nil {
+		return w.status(), err
 	}
-	open := func(ctx workflow.Context) error {
-		if dec.name != "" {
-			return temporal.NewApplicationError("this tenant request was already "+dec.name, ErrTypeAlreadyDecided)
-		}
-		if !workflow.Now(ctx).Before(wait.expiresAt()) {
-			return temporal.NewApplicationError("this tenant request has expired", ErrTypeExpired)
-		}
-		return nil
-	}
-	// recordDecision writes the provider's answer: from the update handler,
-	// or from run() in executions older than read-your-writes. An approval
-	// names the new customer and its tenant here, so that the answer's
-	// "approved" is on the request when the provider reads it back.
-	recordDecision := func(ctx workflow.Context) error {
-		p := activities.Progress{Status: models.TenantRequestRejected, Event: "tenant_request_rejected", Details: map[string]string{"reason": rejection.Reason}}
-		if dec.name == TenantRequestApproved {
-			st.CustomerID = newID(ctx)
-			if tenantID = approval.TenantID; tenantID == "" {
-				tenantID = newID(ctx)
-			}
-			t.setStep(ctx, "Approved: registering the customer")
-			p = activities.Progress{Status: TenantRequestApproved, Event: "tenant_created", Details: map[string]string{"tenant_id": tenantID}}
-		} else {
-			t.setStep(ctx, "Rejected by the provider")
-		}
-		if dec.inHandler {
-			return t.decide(ctx, p)
-		}
-		return t.recordWith(ctx, p)
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, func(ctx workflow.Context, a TenantApproval) (string, error) {
-		approval = a
-		return TenantRequestApproved, dec.take(ctx, TenantRequestApproved, func() bool { return wait.quiet }, recordDecision)
-	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ TenantApproval) error { return open(ctx) }}); err != nil {
-		return status(), err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, func(ctx workflow.Context, a Answer) (string, error) {
-		rejection = a
-		return models.TenantRequestRejected, dec.take(ctx, models.TenantRequestRejected, func() bool { return wait.quiet }, recordDecision)
-	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return open(ctx) }}); err != nil {
-		return status(), err
-	}
-	var m *mailer
-	finish := func() (TenantRequestStatus, error) {
-		if m.async {
-			if err := m.finish(ctx); err != nil {
-				return status(), err
-			}
-		}
-		return status(), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	}
-	notifyReseller := func(key string, kind emails.Kind, reason string) error {
-		return m.sendNow(ctx, partnerNotice("tenant-request:"+in.RequestID+":"+key, in.Reseller, kind,
-			emails.Data{Provider: in.Provider.Name, Customer: in.CompanyName, Reason: reason}))
-	}
+	return w.run(ctx)
+}
 
-	m = newMailer(ctx, &t, logger)
-	if err := t.record(ctx, models.TenantRequestWaitingForProvider, "tenant_requested", map[string]string{"domain": in.Domain, "provider_id": in.Provider.ID}, false, ""); err != nil {
-		return status(), err
+func (w *tenantRequest) status() TenantRequestStatus {
+	s := w.st
+	s.Status, s.Step = w.t.status, w.t.step
+	return s
+}
+
+func (w *tenantRequest) setup(ctx workflow.Context) error {
+	w.t = tracker{kind: activities.KindTenantRequest, subjectID: w.in.RequestID, status: models.TenantRequestWaitingForProvider}
+	w.wait = answerWait{start: workflow.Now(ctx), reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter}
+	w.st = TenantRequestStatus{RequestID: w.in.RequestID, ExpiresAt: w.wait.expiresAt().UTC()}
+	w.logger = log.With(workflow.GetLogger(ctx), "tenant_request_id", w.in.RequestID, "reseller_id", w.in.Reseller.ID)
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (TenantRequestStatus, error) { return w.status(), nil }); err != nil {
+		return err
 	}
-	ask := emails.Data{Reseller: in.Reseller.Name, Customer: in.CompanyName, Domain: in.Domain, ID: in.RequestID, ExpiresAt: st.ExpiresAt}
-	if err := m.send(ctx, partnerNotice("tenant-request:"+in.RequestID+":ask", in.Provider, emails.TenantRequest, ask), nil); err != nil {
-		return status(), err
+	quiet := func() bool { return w.wait.quiet }
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, func(ctx workflow.Context, a TenantApproval) (string, error) {
+		w.approval = a
+		return TenantRequestApproved, w.decision.take(ctx, TenantRequestApproved, quiet, w.recordDecision)
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ TenantApproval) error { return w.open(ctx) }}); err != nil {
+		return err
 	}
-	t.setStep(ctx, "Waiting for the provider to create the tenant, until "+st.ExpiresAt.Format(time.RFC3339))
-	expired, err := waitForAnswer(ctx, &wait, func() bool { return dec.name != "" }, never, nothing, func(n int) error {
-		reminder := ask
-		reminder.Reminder = true
-		return m.send(ctx, partnerNotice(fmt.Sprintf("tenant-request:%s:reminder:%d", in.RequestID, n), in.Provider, emails.TenantRequest, reminder), func(ctx workflow.Context) error {
-			return t.record(ctx, "", "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)}, false, "")
-		})
-	})
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, func(ctx workflow.Context, a Answer) (string, error) {
+		w.rejection = a
+		return models.TenantRequestRejected, w.decision.take(ctx, models.TenantRequestRejected, quiet, w.recordDecision)
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return w.open(ctx) }})
+}
+
+// open validates an answer: the first, before the request expires.
+func (w *tenantRequest) open(ctx workflow.Context) error {
+	if w.decision.name != "" {
+		return temporal.NewApplicationError("this tenant request was already "+w.decision.name, ErrTypeAlreadyDecided)
+	}
+	if !workflow.Now(ctx).Before(w.wait.expiresAt()) {
+		return temporal.NewApplicationError("this tenant request has expired", ErrTypeExpired)
+	}
+	return nil
+}
+
+// recordDecision writes the provider's answer: from the update handler, or
+// from run() in executions older than read-your-writes. An approval names the
+// new customer and its tenant here, so that the answer's "approved" is on the
+// request when the provider reads it back.
+func (w *tenantRequest) recordDecision(ctx workflow.Context) error {
+	p := activities.Progress{Status: models.TenantRequestRejected, Event: "tenant_request_rejected", Details: map[string]string{"reason": w.rejection.Reason}}
+	if w.decision.name == TenantRequestApproved {
+		w.st.CustomerID = newID(ctx)
+		if w.tenantID = w.approval.TenantID; w.tenantID == "" {
+			w.tenantID = newID(ctx)
+		}
+		w.t.setStep(ctx, "Approved: registering the customer")
+		p = activities.Progress{Status: TenantRequestApproved, Event: "tenant_created", Details: map[string]string{"tenant_id": w.tenantID}}
+	} else {
+		w.t.setStep(ctx, "Rejected by the provider")
+	}
+	if w.decision.inHandler {
+		return w.t.decide(ctx, p)
+	}
+	return w.t.record(ctx, p)
+}
+
+func (w *tenantRequest) run(ctx workflow.Context) (TenantRequestStatus, error) {
+	w.mail = newMailer(ctx, &w.t, w.logger)
+	if err := w.t.record(ctx, activities.Progress{Status: models.TenantRequestWaitingForProvider, Event: "tenant_requested",
+		Details: map[string]string{"domain": w.in.Domain, "provider_id": w.in.Provider.ID}}); err != nil {
+		return w.status(), err
+	}
+	expired, err := w.askProvider(ctx)
 	if err != nil {
-		return status(), err
-	}
-	recorded, err := dec.settled(ctx)
-	if err == nil && !expired && !recorded {
-		err = recordDecision(ctx)
-	}
-	if err != nil {
-		return status(), err
+		return w.status(), err
 	}
 	switch {
 	case expired:
-		t.setStep(ctx, "Expired: the provider did not answer in time")
-		if err := t.record(ctx, models.TenantRequestExpired, "tenant_request_expired", map[string]string{"reason": "the provider did not answer within the window"}, false, ""); err != nil {
-			return status(), err
+		w.t.setStep(ctx, "Expired: the provider did not answer in time")
+		if err := w.t.record(ctx, activities.Progress{Status: models.TenantRequestExpired, Event: "tenant_request_expired",
+			Details: map[string]string{"reason": "the provider did not answer within the window"}}); err != nil {
+			return w.status(), err
 		}
-		if err := notifyReseller("expired", emails.TenantRequestExpired, ""); err != nil {
-			return status(), err
+		if err := w.notifyReseller(ctx, "expired", emails.TenantRequestExpired, ""); err != nil {
+			return w.status(), err
 		}
-		return finish()
-	case dec.name == models.TenantRequestRejected:
-		if err := notifyReseller("rejected", emails.TenantRequestRejected, rejection.Reason); err != nil {
-			return status(), err
+		return w.end(ctx)
+	case w.decision.name == models.TenantRequestRejected:
+		if err := w.notifyReseller(ctx, "rejected", emails.TenantRequestRejected, w.rejection.Reason); err != nil {
+			return w.status(), err
 		}
-		return finish()
+		return w.end(ctx)
 	}
+	if err := w.createCustomer(ctx); err != nil {
+		return w.status(), err
+	}
+	w.logger.Info("Tenant request completed", "customer_id", w.st.CustomerID)
+	return w.end(ctx)
+}
 
-	fail := func(cause error) (TenantRequestStatus, error) {
-		logger.Error("Tenant request failed", "error", cause)
-		t.setStep(ctx, "Failed: "+rootMessage(cause))
-		if err := t.record(ctx, models.TenantRequestFailed, "failed", map[string]string{"reason": rootMessage(cause)}, false, ""); err != nil {
-			return status(), err
-		}
-		return status(), cause
+// askProvider sends the request, reminds, and waits for the answer or expiry;
+// the answer is recorded once it returns.
+func (w *tenantRequest) askProvider(ctx workflow.Context) (expired bool, err error) {
+	ask := emails.Data{Reseller: w.in.Reseller.Name, Customer: w.in.CompanyName, Domain: w.in.Domain, ID: w.in.RequestID, ExpiresAt: w.st.ExpiresAt}
+	key := TenantRequestWorkflowID(w.in.RequestID)
+	if err := w.mail.send(ctx, partnerNotice(key+":ask", w.in.Provider, emails.TenantRequest, ask), nil); err != nil {
+		return false, err
 	}
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateTenantCustomer, activities.TenantCustomerInput{
-		RequestID: in.RequestID, CustomerID: st.CustomerID, TenantID: tenantID,
-	}).Get(ctx, nil); err != nil {
-		return fail(err)
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCustomer.ValueSet(st.CustomerID)); err != nil {
-		return status(), err
-	}
-	t.setStep(ctx, "Creating the reseller relationship")
-	result, err := runRelationship(ctx, RelationshipInput{
-		RelationshipID: newID(ctx), Source: models.SourceTenantRequest, SourceID: in.RequestID,
-		Reseller: in.Reseller, Provider: in.Provider, CustomerID: st.CustomerID, CustomerName: in.CompanyName,
-	}, "Relationship for tenant request "+in.RequestID)
+	w.t.setStep(ctx, "Waiting for the provider to create the tenant, until "+w.st.ExpiresAt.Format(time.RFC3339))
+	expired, err = waitForAnswer(ctx, &w.wait, func() bool { return w.decision.name != "" }, never, nothing, func(n int) error {
+		reminder := ask
+		reminder.Reminder = true
+		return w.mail.send(ctx, partnerNotice(fmt.Sprintf("%s:reminder:%d", key, n), w.in.Provider, emails.TenantRequest, reminder), func(ctx workflow.Context) error {
+			return w.t.record(ctx, activities.Progress{Event: "reminder_sent", Details: map[string]string{"reminder": fmt.Sprint(n)}})
+		})
+	})
 	if err != nil {
-		return fail(err)
+		return false, err
 	}
-	st.RelationshipID = result.RelationshipID
-	t.setStep(ctx, "Completed: the customer and its relationship exist")
-	if err := t.recordWith(ctx, activities.Progress{Status: models.TenantRequestCompleted, Event: "relationship_created",
-		CustomerID: st.CustomerID, RelationshipID: result.RelationshipID,
-		Details: map[string]string{"customer_id": st.CustomerID, "relationship_id": result.RelationshipID}}); err != nil {
-		return status(), err
+	recorded, err := w.decision.settled(ctx)
+	if err == nil && !expired && !recorded {
+		err = w.recordDecision(ctx)
 	}
-	logger.Info("Tenant request completed", "customer_id", st.CustomerID)
-	return finish()
+	return expired, err
+}
+
+// createCustomer registers the approved customer and its relationship; a
+// failure is recorded as the request's.
+func (w *tenantRequest) createCustomer(ctx workflow.Context) error {
+	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateTenantCustomer, activities.TenantCustomerInput{
+		RequestID: w.in.RequestID, CustomerID: w.st.CustomerID, TenantID: w.tenantID,
+	}).Get(ctx, nil); err != nil {
+		return w.failed(ctx, models.TenantRequestFailed, err, false, nil)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCustomer.ValueSet(w.st.CustomerID)); err != nil {
+		return err
+	}
+	w.t.setStep(ctx, "Creating the reseller relationship")
+	result, err := runRelationship(ctx, RelationshipInput{
+		RelationshipID: newID(ctx), Source: models.SourceTenantRequest, SourceID: w.in.RequestID,
+		Reseller: w.in.Reseller, Provider: w.in.Provider, CustomerID: w.st.CustomerID, CustomerName: w.in.CompanyName,
+	}, "Relationship for tenant request "+w.in.RequestID)
+	if err != nil {
+		return w.failed(ctx, models.TenantRequestFailed, err, false, nil)
+	}
+	w.st.RelationshipID = result.RelationshipID
+	w.t.setStep(ctx, "Completed: the customer and its relationship exist")
+	return w.t.record(ctx, activities.Progress{Status: models.TenantRequestCompleted, Event: "relationship_created",
+		CustomerID: w.st.CustomerID, RelationshipID: result.RelationshipID,
+		Details: map[string]string{"customer_id": w.st.CustomerID, "relationship_id": result.RelationshipID}})
+}
+
+func (w *tenantRequest) notifyReseller(ctx workflow.Context, key string, kind emails.Kind, reason string) error {
+	return w.mail.sendNow(ctx, partnerNotice(TenantRequestWorkflowID(w.in.RequestID)+":"+key, w.in.Reseller, kind,
+		emails.Data{Provider: w.in.Provider.Name, Customer: w.in.CompanyName, Reason: reason}))
+}
+
+// end waits for the e-mails on their way and the running handlers.
+func (w *tenantRequest) end(ctx workflow.Context) (TenantRequestStatus, error) {
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(), err
+	}
+	return w.status(), w.finish(ctx)
 }

@@ -708,14 +708,13 @@ type DelegatedAdmin struct {
 	RoleIds []string `json:"role_ids"`
 
 	// Roles display names
-	Roles        []string             `json:"roles"`
+	Roles []string `json:"roles"`
+
+	// Status its statuses are the lifecycle registry's (models/kinds.go)
 	Status       DelegatedAdminStatus `json:"status"`
 	TerminatedAt time.Time            `json:"terminated_at,omitempty,omitzero"`
 	WorkflowId   string               `json:"workflow_id"`
 }
-
-// DelegatedAdminStatus defines model for DelegatedAdmin.Status.
-type DelegatedAdminStatus string
 
 // DelegatedAdminAsk The delegated admin access an invitation asks for, as answered (roles as display names, role_ids in the same order)
 type DelegatedAdminAsk struct {
@@ -779,6 +778,9 @@ type DelegatedAdminRoleList struct {
 	Items []DelegatedAdminRole `json:"items"`
 }
 
+// DelegatedAdminStatus its statuses are the lifecycle registry's (models/kinds.go)
+type DelegatedAdminStatus string
+
 // Eligibility defines model for Eligibility.
 type Eligibility struct {
 	CanOrder    bool                 `json:"can_order"`
@@ -805,14 +807,16 @@ type EmailDeliveryState string
 
 // Enrollment defines model for Enrollment.
 type Enrollment struct {
-	DecidedAt   time.Time        `json:"decided_at,omitempty,omitzero"`
-	Reason      string           `json:"reason,omitempty,omitzero"`
+	DecidedAt time.Time `json:"decided_at,omitempty,omitzero"`
+	Reason    string    `json:"reason,omitempty,omitzero"`
+
+	// Status an enrollment's status; not_enrolled: the reseller never applied
 	Status      EnrollmentStatus `json:"status"`
 	SubmittedAt time.Time        `json:"submitted_at,omitempty,omitzero"`
 	WorkflowId  string           `json:"workflow_id,omitempty,omitzero"`
 }
 
-// EnrollmentStatus defines model for Enrollment.Status.
+// EnrollmentStatus an enrollment's status; not_enrolled: the reseller never applied
 type EnrollmentStatus string
 
 // Event One step of an onboarding's timeline; other keys are the step's details (strings)
@@ -838,18 +842,20 @@ type Extension struct {
 	Id        string    `json:"id"`
 
 	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
-	Locale         Locale          `json:"locale,omitempty,omitzero"`
-	ProviderId     string          `json:"provider_id"`
-	RelationshipId string          `json:"relationship_id,omitempty,omitzero"`
-	ResellerId     string          `json:"reseller_id"`
-	Status         ExtensionStatus `json:"status"`
-	WorkflowId     string          `json:"workflow_id"`
+	Locale         Locale `json:"locale,omitempty,omitzero"`
+	ProviderId     string `json:"provider_id"`
+	RelationshipId string `json:"relationship_id,omitempty,omitzero"`
+	ResellerId     string `json:"reseller_id"`
+
+	// Status its statuses are the lifecycle registry's (models/kinds.go)
+	Status     ExtensionStatus `json:"status"`
+	WorkflowId string          `json:"workflow_id"`
 }
 
 // ExtensionConsentStatus defines model for Extension.Consent.Status.
 type ExtensionConsentStatus string
 
-// ExtensionStatus defines model for Extension.Status.
+// ExtensionStatus its statuses are the lifecycle registry's (models/kinds.go)
 type ExtensionStatus string
 
 // Invitation defines model for Invitation.
@@ -873,16 +879,18 @@ type Invitation struct {
 	Id        string    `json:"id"`
 
 	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
-	Locale         Locale           `json:"locale,omitempty,omitzero"`
-	Message        string           `json:"message,omitempty,omitzero"`
-	ProviderId     string           `json:"provider_id"`
-	RelationshipId string           `json:"relationship_id,omitempty,omitzero"`
-	ResellerId     string           `json:"reseller_id"`
-	Status         InvitationStatus `json:"status"`
-	WorkflowId     string           `json:"workflow_id"`
+	Locale         Locale `json:"locale,omitempty,omitzero"`
+	Message        string `json:"message,omitempty,omitzero"`
+	ProviderId     string `json:"provider_id"`
+	RelationshipId string `json:"relationship_id,omitempty,omitzero"`
+	ResellerId     string `json:"reseller_id"`
+
+	// Status its statuses are the lifecycle registry's (models/kinds.go)
+	Status     InvitationStatus `json:"status"`
+	WorkflowId string           `json:"workflow_id"`
 }
 
-// InvitationStatus defines model for Invitation.Status.
+// InvitationStatus its statuses are the lifecycle registry's (models/kinds.go)
 type InvitationStatus string
 
 // Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
@@ -1024,24 +1032,26 @@ type PartnerType string
 
 // Partnership defines model for Partnership.
 type Partnership struct {
-	CreatedAt  time.Time         `json:"created_at"`
-	DecidedAt  time.Time         `json:"decided_at,omitempty,omitzero"`
-	ExpiresAt  time.Time         `json:"expires_at"`
-	Id         string            `json:"id"`
-	ProviderId string            `json:"provider_id"`
-	ResellerId string            `json:"reseller_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	DecidedAt  time.Time `json:"decided_at,omitempty,omitzero"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Id         string    `json:"id"`
+	ProviderId string    `json:"provider_id"`
+	ResellerId string    `json:"reseller_id"`
+
+	// Status its statuses are the lifecycle registry's (models/kinds.go)
 	Status     PartnershipStatus `json:"status"`
 	WorkflowId string            `json:"workflow_id"`
 }
-
-// PartnershipStatus defines model for Partnership.Status.
-type PartnershipStatus string
 
 // PartnershipList defines model for PartnershipList.
 type PartnershipList struct {
 	Items      []Partnership `json:"items"`
 	NextCursor string        `json:"next_cursor,omitempty,omitzero"`
 }
+
+// PartnershipStatus its statuses are the lifecycle registry's (models/kinds.go)
+type PartnershipStatus string
 
 // PendingOnboarding An onboarding still waiting on the customer
 type PendingOnboarding struct {
@@ -1094,13 +1104,15 @@ type Relationship struct {
 	ResellerId string             `json:"reseller_id"`
 	Source     RelationshipSource `json:"source"`
 	SourceId   string             `json:"source_id"`
-	Status     RelationshipStatus `json:"status"`
+
+	// Status its statuses are the lifecycle registry's (models/kinds.go)
+	Status RelationshipStatus `json:"status"`
 }
 
 // RelationshipSource defines model for Relationship.Source.
 type RelationshipSource string
 
-// RelationshipStatus defines model for Relationship.Status.
+// RelationshipStatus its statuses are the lifecycle registry's (models/kinds.go)
 type RelationshipStatus string
 
 // Resent defines model for Resent.
@@ -1127,17 +1139,19 @@ type TenantRequest struct {
 	Id        string    `json:"id"`
 
 	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
-	Locale         Locale              `json:"locale,omitempty,omitzero"`
-	ProviderId     string              `json:"provider_id"`
-	Reason         string              `json:"reason,omitempty,omitzero"`
-	RelationshipId string              `json:"relationship_id,omitempty,omitzero"`
-	ResellerId     string              `json:"reseller_id"`
-	Status         TenantRequestStatus `json:"status"`
-	TenantId       string              `json:"tenant_id,omitempty,omitzero"`
-	WorkflowId     string              `json:"workflow_id"`
+	Locale         Locale `json:"locale,omitempty,omitzero"`
+	ProviderId     string `json:"provider_id"`
+	Reason         string `json:"reason,omitempty,omitzero"`
+	RelationshipId string `json:"relationship_id,omitempty,omitzero"`
+	ResellerId     string `json:"reseller_id"`
+
+	// Status its statuses are the lifecycle registry's (models/kinds.go)
+	Status     TenantRequestStatus `json:"status"`
+	TenantId   string              `json:"tenant_id,omitempty,omitzero"`
+	WorkflowId string              `json:"workflow_id"`
 }
 
-// TenantRequestStatus defines model for TenantRequest.Status.
+// TenantRequestStatus its statuses are the lifecycle registry's (models/kinds.go)
 type TenantRequestStatus string
 
 // WebhookDelivery defines model for WebhookDelivery.
@@ -1184,17 +1198,35 @@ type WebhookEndpoint struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DelegatedAdminStatusFilter its statuses are the lifecycle registry's (models/kinds.go)
+type DelegatedAdminStatusFilter = DelegatedAdminStatus
+
+// ExtensionStatusFilter its statuses are the lifecycle registry's (models/kinds.go)
+type ExtensionStatusFilter = ExtensionStatus
+
 // ID defines model for ID.
 type ID = string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// InvitationStatusFilter its statuses are the lifecycle registry's (models/kinds.go)
+type InvitationStatusFilter = InvitationStatus
+
 // Limit defines model for Limit.
 type Limit = int
 
+// PartnershipStatusFilter its statuses are the lifecycle registry's (models/kinds.go)
+type PartnershipStatusFilter = PartnershipStatus
+
+// RelationshipStatusFilter its statuses are the lifecycle registry's (models/kinds.go)
+type RelationshipStatusFilter = RelationshipStatus
+
 // Status defines model for Status.
 type Status = string
+
+// TenantRequestStatusFilter its statuses are the lifecycle registry's (models/kinds.go)
+type TenantRequestStatusFilter = TenantRequestStatus
 
 // CustomerBody defines model for CustomerBody.
 type CustomerBody = CustomerDetail
@@ -1251,8 +1283,8 @@ type CreatePartnerJSONBodyType string
 // ListTenantRequestsParams defines parameters for ListTenantRequests.
 type ListTenantRequestsParams struct {
 	// Status filter by status; an unknown value is a 422 listing the allowed ones
-	Status Status `form:"status,omitempty" json:"status,omitempty,omitzero"`
-	Limit  Limit  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+	Status TenantRequestStatusFilter `form:"status,omitempty" json:"status,omitempty,omitzero"`
+	Limit  Limit                     `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
 
 	// Cursor next_cursor of the previous page
 	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
@@ -1314,8 +1346,8 @@ type ListDelegatedAdminsParams struct {
 	EndingBefore string `form:"ending_before,omitempty" json:"ending_before,omitempty,omitzero"`
 
 	// Status filter by status; an unknown value is a 422 listing the allowed ones
-	Status Status `form:"status,omitempty" json:"status,omitempty,omitzero"`
-	Limit  Limit  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+	Status DelegatedAdminStatusFilter `form:"status,omitempty" json:"status,omitempty,omitzero"`
+	Limit  Limit                      `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
 
 	// Cursor next_cursor of the previous page
 	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
@@ -1332,8 +1364,8 @@ type SubmitEnrollmentJSONBody = map[string]interface{}
 // ListInvitationsParams defines parameters for ListInvitations.
 type ListInvitationsParams struct {
 	// Status filter by status; an unknown value is a 422 listing the allowed ones
-	Status Status `form:"status,omitempty" json:"status,omitempty,omitzero"`
-	Limit  Limit  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+	Status InvitationStatusFilter `form:"status,omitempty" json:"status,omitempty,omitzero"`
+	Limit  Limit                  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
 
 	// Cursor next_cursor of the previous page
 	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
@@ -1384,8 +1416,8 @@ type CreateApiKeyJSONBody struct {
 // ListPartnershipsParams defines parameters for ListPartnerships.
 type ListPartnershipsParams struct {
 	// Status filter by status; an unknown value is a 422 listing the allowed ones
-	Status Status `form:"status,omitempty" json:"status,omitempty,omitzero"`
-	Limit  Limit  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+	Status PartnershipStatusFilter `form:"status,omitempty" json:"status,omitempty,omitzero"`
+	Limit  Limit                   `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
 
 	// Cursor next_cursor of the previous page
 	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
@@ -1405,8 +1437,8 @@ type CreatePartnershipParams struct {
 // ListExtensionsParams defines parameters for ListExtensions.
 type ListExtensionsParams struct {
 	// Status filter by status; an unknown value is a 422 listing the allowed ones
-	Status Status `form:"status,omitempty" json:"status,omitempty,omitzero"`
-	Limit  Limit  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+	Status ExtensionStatusFilter `form:"status,omitempty" json:"status,omitempty,omitzero"`
+	Limit  Limit                 `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
 
 	// Cursor next_cursor of the previous page
 	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
@@ -1453,8 +1485,8 @@ type ListRelationshipsParams struct {
 	CustomerId string `form:"customer_id,omitempty" json:"customer_id,omitempty,omitzero"`
 
 	// Status filter by status; an unknown value is a 422 listing the allowed ones
-	Status Status `form:"status,omitempty" json:"status,omitempty,omitzero"`
-	Limit  Limit  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+	Status RelationshipStatusFilter `form:"status,omitempty" json:"status,omitempty,omitzero"`
+	Limit  Limit                    `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
 
 	// Cursor next_cursor of the previous page
 	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`

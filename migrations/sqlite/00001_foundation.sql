@@ -87,7 +87,7 @@ CREATE TABLE relationships (
     created_at      DATETIME NOT NULL,
     updated_at      DATETIME NOT NULL
 );
--- DESIGN §2: at most one active reseller relationship per triple.
+-- docs/domain.md: at most one active reseller relationship per triple.
 CREATE UNIQUE INDEX relationships_active_triple ON relationships (customer_id, provider_id, reseller_id)
     WHERE status = 'active';
 CREATE INDEX relationships_reseller ON relationships (reseller_id, id);

@@ -1,19 +1,14 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
-
-	"github.com/csp-onboarding/onboarding/store"
 )
 
 // fieldErrors collects validation failures.
@@ -186,8 +181,9 @@ func hasInvisible(s string) bool {
 	return false
 }
 
-// validateMessage enforces DESIGN §3.1: plain text, bounded, no markup and no
-// link but the personal one.
+// validateMessage: a partner's message to its customer is plain text,
+// bounded, without markup and without a link but the personal one
+// (docs/domain.md, "Partner text in customer e-mails").
 func validateMessage(f *fieldErrors, msg string) {
 	f.checkText("message", msg, textRules{max: MaxMessageLength, multiline: true, link: true, emails: true})
 }
@@ -195,73 +191,4 @@ func validateMessage(f *fieldErrors, msg string) {
 // requireName checks a required one-line name (a company, a person, a city).
 func (f *fieldErrors) requireName(field, v string, max int) {
 	f.checkText(field, v, textRules{required: true, max: max})
-}
-
-// pageOf is a list's page: the spec bounds ?limit= (absent is 50).
-func pageOf(limit int, cursor string) (store.Page, error) {
-	p := store.Page{Cursor: cursor, Limit: limit}
-	if p.Limit == 0 {
-		p.Limit = 50
-	}
-	if len(p.Cursor) > 64 {
-		return p, validationProblem([]FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}})
-	}
-	return p, nil
-}
-
-// statusFilter checks ?status= against the allowed values.
-func statusFilter(v string, allowed ...string) (string, error) {
-	if v == "" || slices.Contains(allowed, v) {
-		return v, nil
-	}
-	return "", validationProblem([]FieldError{{Field: "status", Message: "must be one of " + strings.Join(allowed, ", ")}})
-}
-
-// listByStatus reads one page of the calling partner's objects, filtered by ?status=.
-func listByStatus[T any](ctx context.Context, status string, limit int, cursor string, allowed []string,
-	list func(ctx context.Context, partnerID, status string, page store.Page) ([]T, string, error)) ([]T, string, error) {
-	pg, err := pageOf(limit, cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if status, err = statusFilter(status, allowed...); err != nil {
-		return nil, "", err
-	}
-	return list(ctx, currentPartner(ctx).ID, status, pg)
-}
-
-// views converts models to their API shapes; a list is never null.
-func views[T, R any](items []T, view func(T) R) []R {
-	out := make([]R, 0, len(items))
-	for _, it := range items {
-		out = append(out, view(it))
-	}
-	return out
-}
-
-// valueOf reads an optional value; absent is the zero value, which the
-// generated types leave out of the JSON.
-func valueOf[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
-}
-
-// partyTo loads an object by its id and hides it — 404, as if it did not
-// exist — from a partner that is not party to it.
-func partyTo[T any](ctx context.Context, id, what string, load func(context.Context, string) (T, error), parties func(T) (string, string)) (T, error) {
-	v, err := load(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return v, notFoundProblem(what)
-	}
-	if err != nil {
-		return v, err
-	}
-	me := currentPartner(ctx).ID
-	if a, b := parties(v); me != a && me != b {
-		return v, notFoundProblem(what)
-	}
-	return v, nil
 }
