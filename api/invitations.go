@@ -14,6 +14,7 @@ import (
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -174,21 +175,16 @@ func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvita
 	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale),
 		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
 	if req.Customer.CustomerId != "" {
-		cust, err := s.store.CustomerOfPartner(ctx, me.ID, req.Customer.CustomerId)
-		if errors.Is(err, store.ErrNotFound) {
+		err := rules.CheckInvitationCustomer(ctx, s.store, me.ID, provider.ID, req.Customer.CustomerId)
+		if v, ok := rules.AsViolation(err); ok && v.Code == rules.CustomerNotFound {
 			return nil, validationProblem([]FieldError{{Field: "customer.customer_id", Message: "is not one of your customers"}})
 		}
 		if err != nil {
 			return nil, err
 		}
-		rels, _, err := s.store.ListRelationships(ctx, me.ID, store.RelationshipFilter{CustomerID: cust.ID, Status: models.RelationshipActive}, store.Page{Limit: 200})
+		cust, err := s.store.Customer(ctx, req.Customer.CustomerId)
 		if err != nil {
 			return nil, err
-		}
-		for _, r := range rels {
-			if r.ProviderID == provider.ID && r.ResellerID == me.ID {
-				return nil, problem(http.StatusUnprocessableEntity, CodeRelationshipExists, "this customer already has an active relationship with you and "+provider.Name)
-			}
 		}
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
 	} else {

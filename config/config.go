@@ -70,6 +70,8 @@ type Config struct {
 	RateLimits RateLimits
 
 	Timing Timing
+
+	Bulk Bulk // BULK_*: bulk jobs (config/bulk.go)
 }
 
 // RateLimits are token buckets: Rate requests per second on average, Burst
@@ -140,6 +142,7 @@ func Default() Config {
 			DisableAfter: 3 * day,
 		},
 		StartSweepEvery: time.Minute,
+		Bulk:            defaultBulk(),
 		RateLimits: RateLimits{
 			PerKey:      Rate{PerSecond: 20, Burst: 100},
 			PerAddr:     Rate{PerSecond: 50, Burst: 200},
@@ -295,6 +298,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("SMTP_CONNECT_TIMEOUT", &c.SMTPConnectTimeout)
 	duration("SMTP_SEND_TIMEOUT", &c.SMTPSendTimeout)
 	duration("MAIL_GIVE_UP", &c.MailGiveUp)
+	errs = append(errs, c.Bulk.fromLookup(lookup)...)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

@@ -35,6 +35,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.EnrollmentWorkflow)
 	r.RegisterWorkflow(workflows.TenantRequestWorkflow)
 	r.RegisterWorkflow(workflows.DelegatedAdminWorkflow)
+	r.RegisterWorkflow(workflows.BulkJobWorkflow)
 	if acts != nil {
 		r.RegisterActivity(acts)
 	}
