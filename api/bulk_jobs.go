@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +106,7 @@ func parseBulkCSV(body io.Reader) ([]oapi.NewBulkJobRow, error) {
 	index := map[string]int{}
 	for i, name := range header {
 		name = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "\ufeff")))
-		if !contains(bulkCSVColumns, name) {
+		if !slices.Contains(bulkCSVColumns, name) {
 			return nil, validationProblem([]FieldError{{Field: "body", Message: fmt.Sprintf("column %q is not one of %s", name, strings.Join(bulkCSVColumns, ", "))}})
 		}
 		index[name] = i
@@ -135,15 +136,6 @@ func parseBulkCSV(body io.Reader) ([]oapi.NewBulkJobRow, error) {
 		}
 		rows = append(rows, oapi.NewBulkJobRow{CustomerId: get("customer_id"), CompanyName: get("company_name"), Email: get("email")})
 	}
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // validateBulkJob checks the options every row shares; a job whose
@@ -423,7 +415,7 @@ func (s *Server) ListBulkJobRows(ctx context.Context, request oapi.ListBulkJobRo
 		return nil, err
 	}
 	p := request.Params
-	if p.Status != "" && !contains(store.BulkRowStatuses, string(p.Status)) {
+	if p.Status != "" && !slices.Contains(store.BulkRowStatuses, string(p.Status)) {
 		return nil, validationProblem([]FieldError{{Field: "status", Message: "must be one of " + strings.Join(store.BulkRowStatuses, ", ")}})
 	}
 	page, err := pageOf(int(p.Limit), string(p.Cursor))

@@ -112,7 +112,9 @@ func TestBulkJobSurvivesKill9(t *testing.T) {
 	began := time.Now()
 	for kill := 1; kill <= 3; kill++ {
 		target := kill * rows / 5
-		p.eventually("rows started before kill "+strconv.Itoa(kill), func() bool { return startedRows() >= target })
+		for deadline := time.Now().Add(90 * time.Second); startedRows() < target; time.Sleep(200 * time.Millisecond) {
+			require.True(t, time.Now().Before(deadline), "rows started before kill %d", kill)
+		}
 		w.kill()
 		t.Logf("kill -9 #%d with %d rows started (%s)", kill, startedRows(), time.Since(began).Round(time.Second))
 		w.start()

@@ -136,4 +136,9 @@ func TestBulkExtensionJobEndToEnd(t *testing.T) {
 		return c["cancelled"] == 7 && c["completed"] == 1
 	})
 	require.Equal(t, 409, p.call("POST", "/v1/bulk-jobs/"+jobID+"/pause", reseller.key, nil).status)
+	p.eventually("job closed", func() bool {
+		_, err := p.app.Temporal.DescribeWorkflowExecution(context.Background(), "bulk:"+jobID, "")
+		return err == nil && p.call("GET", "/v1/bulk-jobs/"+jobID, reseller.key, nil).json["finished_at"] != nil
+	})
+	saveHistory(t, p.app.Temporal, "bulk:"+jobID, "bulk-job-cancelled.json")
 }

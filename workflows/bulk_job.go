@@ -196,6 +196,15 @@ func (w *bulkJob) run(ctx workflow.Context) (BulkJobStatus, error) {
 // bulkMaxHistory bounds one run's history while the job polls outcomes.
 const bulkMaxHistory = 4000
 
+// withBulkActivityOptions: a batch takes well under a second, so an
+// attempt lost with its worker (kill -9) is retried after seconds, not the
+// default half minute.
+func withBulkActivityOptions(ctx workflow.Context) workflow.Context {
+	ao := workflow.GetActivityOptions(withActivityOptions(ctx))
+	ao.StartToCloseTimeout = 10 * time.Second
+	return workflow.WithActivityOptions(ctx, ao)
+}
+
 // sleep waits, and wakes early for a pause or a cancel.
 func (w *bulkJob) sleep(ctx workflow.Context, d time.Duration) error {
 	paused := w.in.Paused
@@ -210,7 +219,7 @@ func (w *bulkJob) open() int {
 
 func (w *bulkJob) count(ctx workflow.Context) error {
 	var counts map[string]int
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.BulkJobProgress, w.in.JobID).Get(ctx, &counts); err != nil {
+	if err := workflow.ExecuteActivity(withBulkActivityOptions(ctx), a.BulkJobProgress, w.in.JobID).Get(ctx, &counts); err != nil {
 		return err
 	}
 	w.counts = counts
@@ -228,7 +237,7 @@ func (w *bulkJob) startBatch(ctx workflow.Context) error {
 	}
 	began := workflow.Now(ctx)
 	var prepared activities.PreparedBulkRows
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.PrepareBulkRows, activities.PrepareBulkRowsInput{
+	if err := workflow.ExecuteActivity(withBulkActivityOptions(ctx), a.PrepareBulkRows, activities.PrepareBulkRowsInput{
 		JobID: w.in.JobID, FromRow: w.in.NextRow, Limit: budget, ExpireAfter: w.in.ExpireAfter,
 	}).Get(ctx, &prepared); err != nil {
 		return err
