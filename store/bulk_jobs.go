@@ -100,17 +100,9 @@ func (s *Store) HeldBulkRows(ctx context.Context, providerID string, customerIDs
 // CreateOnboarding does for one onboarding).
 func (s *Store) CreateBulkJob(ctx context.Context, key *models.IdempotencyKey, job *models.BulkJob, rows []models.BulkJobRow, start models.WorkflowStart) (existingID string, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if key != nil {
-			key.CreatedAt = now()
-			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(key)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				id, err := boundResource(tx, *key)
-				existingID = id
-				return err
-			}
+		var claimed bool
+		if existingID, claimed, err = claimKey(tx, key); err != nil || !claimed {
+			return err
 		}
 		if err := tx.Create(job).Error; err != nil {
 			return err
