@@ -164,7 +164,8 @@ func (s *Store) SettleBulkRow(ctx context.Context, r models.BulkJobRow) error {
 	at := now()
 	return s.db.WithContext(ctx).Model(&models.BulkJobRow{}).
 		Where("job_id = ? AND row_no = ? AND state = ?", r.JobID, r.RowNo, models.BulkRowPending).
-		Updates(map[string]any{"state": r.State, "code": r.Code, "reason": r.Reason, "subject_id": r.SubjectID, "adopted": r.Adopted, "started_at": &at}).Error
+		Updates(map[string]any{"state": r.State, "code": r.Code, "reason": r.Reason, "subject_id": r.SubjectID, "adopted": r.Adopted, "started_at": &at,
+			"company_name": r.CompanyName, "email": r.Email}).Error
 }
 
 // SkipPendingBulkRows marks a cancelled job's rows that never started.
