@@ -39,6 +39,8 @@ const (
 	CodeInternal             = oapi.InternalError
 	CodeRateLimited          = oapi.RateLimited
 	CodeResendLimit          = oapi.ResendLimit
+	CodeDuplicateRow         = oapi.DuplicateRow
+	CodeHeldByAnotherJob     = oapi.HeldByAnotherJob
 )
 
 // Rule codes (rules package) are problem codes too.
@@ -104,6 +106,8 @@ var titles = map[oapi.ProblemCode]string{
 	CodeBillToSharingNotAcknowledged:     "Bill-to sharing must be acknowledged",
 	CodeDelegatedAdminRequiresInvitation: "Delegated admin needs an invitation",
 	CodeConsentEvidenceInvalid:           "The consent evidence is not acceptable",
+	CodeDuplicateRow:                     "The same customer is on an earlier row of the job",
+	CodeHeldByAnotherJob:                 "Another bulk job still holds this customer",
 }
 
 // RuleDescriptions explain each code on /rules/{code}.
@@ -127,6 +131,8 @@ var RuleDescriptions = map[oapi.ProblemCode]string{
 	CodeBillToSharingNotAcknowledged:     "R4: acknowledge that a copy of the customer's bill-to information is shared with the provider (share_bill_to: true).",
 	CodeDelegatedAdminRequiresInvitation: "R5: an extension grants no delegated admin rights. If the provider needs them, send an invitation with a delegated admin request (POST /v1/invitations).",
 	CodeConsentEvidenceInvalid:           "R6: partner attestation needs a signer name and e-mail, obtained_at not in the future nor older than 90 days, and evidence text — and is accepted only where the installation allows it. Otherwise use customer_confirmation.",
+	CodeDuplicateRow:                     "A bulk job names each customer once: this row repeats an earlier row's customer (or, for a new customer, its e-mail address). Remove the repeat and check the file again.",
+	CodeHeldByAnotherJob:                 "A row of another bulk job still waits to start this customer. Wait for that job (GET /v1/bulk-jobs/{id}) or cancel it, then run this row again.",
 }
 
 func validationProblem(errs []FieldError) *Problem {

@@ -86,7 +86,7 @@ func New(d Deps) *echo.Echo {
 			return problem(http.StatusInternalServerError, CodeInternal, "something went wrong on our side; it was logged")
 		},
 	}))
-	e.Use(middleware.BodyLimit(maxBody))
+	e.Use(bodyLimit())
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ContentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",

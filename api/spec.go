@@ -111,7 +111,12 @@ func (s *Server) enforceSpec(next echo.HandlerFunc) echo.HandlerFunc {
 
 func validateRequest(c echo.Context, op *specOperation) error {
 	req := c.Request()
-	if op.jsonBody {
+	csvBody := isCSVBody(req, op)
+	options := validationOptions
+	if csvBody {
+		options = csvValidationOptions
+	}
+	if op.jsonBody && !csvBody {
 		if err := prepareJSONBody(req); err != nil {
 			return err
 		}
@@ -121,12 +126,12 @@ func validateRequest(c echo.Context, op *specOperation) error {
 		params[name] = c.ParamValues()[i]
 	}
 	err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
-		Request: req, PathParams: params, Route: op.route, Options: validationOptions,
+		Request: req, PathParams: params, Route: op.route, Options: options,
 	})
 	if err != nil {
 		return specProblem(err)
 	}
-	if op.jsonBody {
+	if op.jsonBody && !csvBody {
 		return strictBody(req, op)
 	}
 	return nil

@@ -242,6 +242,13 @@ func (s *Server) planFor(ctx context.Context, ws models.WorkflowStart) (p startP
 			return p, false, err
 		}
 		return s.enrollmentPlan(partner, row), row.Status == models.EnrollmentSubmitted, nil
+	case workflows.KindBulkJob:
+		job, err := s.store.BulkJob(ctx, ws.SubjectID)
+		if err != nil {
+			return p, false, err
+		}
+		p, err = s.bulkJobPlan(ctx, job)
+		return p, job.FinishedAt == nil, err
 	}
 	return p, false, fmt.Errorf("unknown onboarding kind %q", ws.Kind)
 }

@@ -48,6 +48,7 @@ type options struct {
 	cluster                 bool
 	n, concurrency, pending int
 	webhooks                int
+	bulk, bulkRate          int
 	out, cpuProfile         string
 	timeout                 time.Duration
 }
@@ -103,6 +104,8 @@ func main() {
 	flag.IntVar(&o.concurrency, "c", 20, "concurrent customers")
 	flag.IntVar(&o.pending, "pending", 0, "then start this many invitations and leave them waiting (20000 is the reference; 100000 for the large run)")
 	flag.IntVar(&o.webhooks, "webhooks", 0, "subscribe the reseller with this many webhook endpoints (on a receiver in the benchmark) and report deliveries per second and event-to-delivery latency")
+	flag.IntVar(&o.bulk, "bulk", 0, "bulk mode instead: one relationship extension job of this many rows (5000 is the reference); dry-run time, time until every consent request is sent, peak RSS, job history")
+	flag.IntVar(&o.bulkRate, "bulk-rate", 6000, "BULK_SEND_RATE of the bulk mode, rows a minute")
 	flag.StringVar(&o.out, "out", "bench/results", "report folder")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop after this long whatever happens")
 	flag.BoolVar(&o.cluster, "cluster", false, "also run the load on the production topology (Temporal server process on the local Postgres, 2 api + 2 worker processes) and report both")
@@ -171,6 +174,7 @@ func run(o options) error {
 	}
 	cfg.HTTPAddr, cfg.PublicBaseURL = "127.0.0.1:"+port, "http://127.0.0.1:"+port
 	cfg.MetricsAddr = "off"
+	cfg.Bulk.SendRate, cfg.Bulk.PollEvery = o.bulkRate, time.Second
 	st, err := app.OpenStore(ctx, cfg, logger, true)
 	if err != nil {
 		return err
@@ -198,6 +202,9 @@ func run(o options) error {
 	}
 	r := &Report{Machine: machine(), StartedAt: time.Now().UTC(), Database: database, Invitations: o.n, Concurrency: o.concurrency, Latency: map[string]Latency{}}
 	h := &httpClient{base: cfg.PublicBaseURL, c: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}}
+	if o.bulk > 0 {
+		return runBulk(ctx, o, cfg, st, product, h, database)
+	}
 	provider, reseller, err := seed(ctx, h, cfg.AdminToken)
 	if err != nil {
 		return fmt.Errorf("seed partners: %w", err)

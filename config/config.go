@@ -72,6 +72,8 @@ type Config struct {
 	RateLimits RateLimits
 
 	Timing Timing
+
+	Bulk Bulk // BULK_*: bulk jobs (config/bulk.go)
 }
 
 // RateLimits are token buckets: Rate requests per second on average, Burst
@@ -147,6 +149,7 @@ func Default() Config {
 		},
 		StartSweepEvery: time.Minute,
 		Microsoft:       defaultMicrosoft(),
+		Bulk:            defaultBulk(),
 		RateLimits: RateLimits{
 			PerKey:      Rate{PerSecond: 20, Burst: 100},
 			PerAddr:     Rate{PerSecond: 50, Burst: 200},
@@ -304,6 +307,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	duration("SMTP_CONNECT_TIMEOUT", &c.SMTPConnectTimeout)
 	duration("SMTP_SEND_TIMEOUT", &c.SMTPSendTimeout)
 	duration("MAIL_GIVE_UP", &c.MailGiveUp)
+	errs = append(errs, c.Bulk.fromLookup(lookup)...)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))

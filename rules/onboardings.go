@@ -44,19 +44,12 @@ func CheckInvitation(ctx context.Context, st Store, inv Invitation) (Parties, er
 	if inv.CustomerID == "" {
 		return p, nil
 	}
-	customer, err := st.CustomerOfPartner(ctx, inv.ResellerID, inv.CustomerID)
-	if errors.Is(err, store.ErrNotFound) {
+	customer, err := invitationCustomer(ctx, st, inv.ResellerID, provider.ID, inv.CustomerID)
+	if v, ok := AsViolation(err); ok && v.Code == CustomerNotFound {
 		return p, &InvalidField{Field: "customer.customer_id", Message: "is not one of your customers"}
 	}
 	if err != nil {
 		return p, err
-	}
-	exists, err := st.RelationshipActive(ctx, customer.ID, provider.ID, inv.ResellerID)
-	if err != nil {
-		return p, err
-	}
-	if exists {
-		return p, &Violation{RelationshipExists, "this customer already has an active relationship with you and " + provider.Name}
 	}
 	p.Customer = &customer
 	return p, nil

@@ -22,17 +22,9 @@ import (
 // stays free.
 func (s *Store) CreateOnboarding(ctx context.Context, key *models.IdempotencyKey, row any, start models.WorkflowStart) (existingID string, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if key != nil {
-			key.CreatedAt = now()
-			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(key)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				id, err := boundResource(tx, *key)
-				existingID = id
-				return err
-			}
+		var claimed bool
+		if existingID, claimed, err = claimKey(tx, key); err != nil || !claimed {
+			return err
 		}
 		if err := tx.Create(row).Error; err != nil {
 			if isUniqueViolation(err) {
@@ -44,6 +36,22 @@ func (s *Store) CreateOnboarding(ctx context.Context, key *models.IdempotencyKey
 		return tx.Create(&start).Error
 	})
 	return existingID, err
+}
+
+// claimKey binds a request's Idempotency-Key inside a creating
+// transaction. claimed is false when the same request claimed it first;
+// existingID is then that request's resource. Without a key it claims.
+func claimKey(tx *gorm.DB, key *models.IdempotencyKey) (existingID string, claimed bool, err error) {
+	if key == nil {
+		return "", true, nil
+	}
+	key.CreatedAt = now()
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(key)
+	if res.Error != nil || res.RowsAffected == 1 {
+		return "", res.Error == nil, res.Error
+	}
+	existingID, err = boundResource(tx, *key)
+	return existingID, false, err
 }
 
 // IdempotentResource returns the resource a partner's Idempotency-Key is

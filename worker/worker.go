@@ -36,6 +36,7 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.TenantRequestWorkflow)
 	r.RegisterWorkflow(workflows.DelegatedAdminWorkflow)
 	r.RegisterWorkflow(workflows.WebhookEndpointWorkflow)
+	r.RegisterWorkflow(workflows.BulkJobWorkflow)
 	if acts != nil {
 		r.RegisterActivity(acts)
 	}

@@ -44,6 +44,7 @@ var SearchAttributes = []SearchAttribute{
 	{"ProviderId", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
 	{"CustomerId", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
 	{"DelegatedAdminEndsAt", enumspb.INDEXED_VALUE_TYPE_DATETIME},
+	{"BulkJobId", enumspb.INDEXED_VALUE_TYPE_KEYWORD},
 }
 
 // Onboarding kinds, as shown in OnboardingKind: the lifecycle registry's

@@ -30,6 +30,7 @@ func TestReplaySavedHistories(t *testing.T) {
 			r.RegisterWorkflow(TenantRequestWorkflow)
 			r.RegisterWorkflow(DelegatedAdminWorkflow)
 			r.RegisterWorkflow(WebhookEndpointWorkflow)
+			r.RegisterWorkflow(BulkJobWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				raw, _ := os.ReadFile(file)
 				t.Fatalf("replay %s (%d bytes): %v", file, len(raw), err)

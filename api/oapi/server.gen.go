@@ -11,11 +11,54 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
 )
+
+// Defines values for BulkJobStatus.
+const (
+	BulkJobStatusCancelled BulkJobStatus = "cancelled"
+	BulkJobStatusCompleted BulkJobStatus = "completed"
+	BulkJobStatusPaused    BulkJobStatus = "paused"
+	BulkJobStatusRunning   BulkJobStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the BulkJobStatus enum.
+func (e BulkJobStatus) Valid() bool {
+	switch e {
+	case BulkJobStatusCancelled:
+		return true
+	case BulkJobStatusCompleted:
+		return true
+	case BulkJobStatusPaused:
+		return true
+	case BulkJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BulkJobKind.
+const (
+	BulkJobKindInvitation            BulkJobKind = "invitation"
+	BulkJobKindRelationshipExtension BulkJobKind = "relationship_extension"
+)
+
+// Valid indicates whether the value is a known member of the BulkJobKind enum.
+func (e BulkJobKind) Valid() bool {
+	switch e {
+	case BulkJobKindInvitation:
+		return true
+	case BulkJobKindRelationshipExtension:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for CustomerAcquiredVia.
 const (
@@ -311,6 +354,21 @@ func (e MicrosoftConnectionStatus) Valid() bool {
 	}
 }
 
+// Defines values for NewBulkJobConsentMethod.
+const (
+	NewBulkJobConsentMethodCustomerConfirmation NewBulkJobConsentMethod = "customer_confirmation"
+)
+
+// Valid indicates whether the value is a known member of the NewBulkJobConsentMethod enum.
+func (e NewBulkJobConsentMethod) Valid() bool {
+	switch e {
+	case NewBulkJobConsentMethodCustomerConfirmation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NewPartnerType.
 const (
 	NewPartnerTypeIndirectProvider NewPartnerType = "indirect_provider"
@@ -399,8 +457,10 @@ const (
 	ConsentEvidenceInvalid           ProblemCode = "consent-evidence-invalid"
 	CustomerNotDirectBill            ProblemCode = "customer-not-direct-bill"
 	DelegatedAdminRequiresInvitation ProblemCode = "delegated-admin-requires-invitation"
+	DuplicateRow                     ProblemCode = "duplicate-row"
 	EnrollmentNotApproved            ProblemCode = "enrollment-not-approved"
 	Forbidden                        ProblemCode = "forbidden"
+	HeldByAnotherJob                 ProblemCode = "held-by-another-job"
 	InternalError                    ProblemCode = "internal-error"
 	MethodNotAllowed                 ProblemCode = "method-not-allowed"
 	NotDirectBillPartner             ProblemCode = "not-direct-bill-partner"
@@ -431,9 +491,13 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case DelegatedAdminRequiresInvitation:
 		return true
+	case DuplicateRow:
+		return true
 	case EnrollmentNotApproved:
 		return true
 	case Forbidden:
+		return true
+	case HeldByAnotherJob:
 		return true
 	case InternalError:
 		return true
@@ -578,6 +642,21 @@ func (e CreatePartnerJSONBodyType) Valid() bool {
 	}
 }
 
+// Defines values for CreateBulkJobParamsConsentMethod.
+const (
+	CreateBulkJobParamsConsentMethodCustomerConfirmation CreateBulkJobParamsConsentMethod = "customer_confirmation"
+)
+
+// Valid indicates whether the value is a known member of the CreateBulkJobParamsConsentMethod enum.
+func (e CreateBulkJobParamsConsentMethod) Valid() bool {
+	switch e {
+	case CreateBulkJobParamsConsentMethodCustomerConfirmation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListCustomersParamsAcquiredVia.
 const (
 	ListCustomersParamsAcquiredViaDirectBill    ListCustomersParamsAcquiredVia = "direct_bill"
@@ -601,16 +680,16 @@ func (e ListCustomersParamsAcquiredVia) Valid() bool {
 
 // Defines values for CreateExtensionJSONBodyConsentMethod.
 const (
-	CustomerConfirmation CreateExtensionJSONBodyConsentMethod = "customer_confirmation"
-	PartnerAttestation   CreateExtensionJSONBodyConsentMethod = "partner_attestation"
+	CreateExtensionJSONBodyConsentMethodCustomerConfirmation CreateExtensionJSONBodyConsentMethod = "customer_confirmation"
+	CreateExtensionJSONBodyConsentMethodPartnerAttestation   CreateExtensionJSONBodyConsentMethod = "partner_attestation"
 )
 
 // Valid indicates whether the value is a known member of the CreateExtensionJSONBodyConsentMethod enum.
 func (e CreateExtensionJSONBodyConsentMethod) Valid() bool {
 	switch e {
-	case CustomerConfirmation:
+	case CreateExtensionJSONBodyConsentMethodCustomerConfirmation:
 		return true
-	case PartnerAttestation:
+	case CreateExtensionJSONBodyConsentMethodPartnerAttestation:
 		return true
 	default:
 		return false
@@ -654,6 +733,69 @@ type BillTo struct {
 	// Phone Example: +1 425 555 0100
 	Phone      string `json:"phone"`
 	PostalCode string `json:"postal_code"`
+}
+
+// BulkDryRun defines model for BulkDryRun.
+type BulkDryRun struct {
+	Ok       int           `json:"ok"`
+	Refused  int           `json:"refused"`
+	Total    int           `json:"total"`
+	Verdicts []BulkVerdict `json:"verdicts"`
+}
+
+// BulkJob defines model for BulkJob.
+type BulkJob struct {
+	// Counts rows by state: pending, started, sent, consented, completed, declined, expired, cancelled, failed
+	Counts    map[string]int `json:"counts"`
+	CreatedAt time.Time      `json:"created_at"`
+
+	// Eta when every request should have been sent, at the current rate
+	Eta        time.Time   `json:"eta,omitempty,omitzero"`
+	FinishedAt time.Time   `json:"finished_at,omitempty,omitzero"`
+	Id         string      `json:"id"`
+	Kind       BulkJobKind `json:"kind"`
+
+	// Progress as the Temporal UI shows it, e.g. 1,240 / 5,000 sent · 310 consented · 12 failed
+	Progress   string `json:"progress,omitempty,omitzero"`
+	ProviderId string `json:"provider_id"`
+
+	// SentPerMinute rows started per minute since the job began
+	SentPerMinute float32       `json:"sent_per_minute,omitempty,omitzero"`
+	Status        BulkJobStatus `json:"status"`
+	Total         int           `json:"total"`
+	WorkflowId    string        `json:"workflow_id"`
+}
+
+// BulkJobStatus defines model for BulkJob.Status.
+type BulkJobStatus string
+
+// BulkJobKind defines model for BulkJobKind.
+type BulkJobKind string
+
+// BulkJobRow defines model for BulkJobRow.
+type BulkJobRow struct {
+	Code        string `json:"code,omitempty,omitzero"`
+	CompanyName string `json:"company_name,omitempty,omitzero"`
+	CustomerId  string `json:"customer_id,omitempty,omitzero"`
+	Email       string `json:"email,omitempty,omitzero"`
+
+	// OnboardingId the row's extension or invitation
+	OnboardingId string `json:"onboarding_id,omitempty,omitzero"`
+	Reason       string `json:"reason,omitempty,omitzero"`
+	Row          int    `json:"row"`
+	Status       string `json:"status"`
+}
+
+// BulkVerdict defines model for BulkVerdict.
+type BulkVerdict struct {
+	Code       ProblemCode `json:"code,omitempty,omitzero"`
+	CustomerId string      `json:"customer_id,omitempty,omitzero"`
+	Detail     string      `json:"detail,omitempty,omitzero"`
+	Email      string      `json:"email,omitempty,omitzero"`
+	Ok         bool        `json:"ok"`
+
+	// Row 1-based position in the file (the CSV header is row 0)
+	Row int `json:"row"`
 }
 
 // Customer defines model for Customer.
@@ -968,6 +1110,41 @@ type NewApiKey struct {
 	LastUsedAt time.Time `json:"last_used_at,omitempty,omitzero"`
 }
 
+// NewBulkJob defines model for NewBulkJob.
+type NewBulkJob struct {
+	// Consent extensions: every customer confirms through its own consent link
+	Consent struct {
+		Method NewBulkJobConsentMethod `json:"method,omitempty,omitzero"`
+	} `json:"consent,omitempty,omitzero"`
+	DelegatedAdmin DelegatedAdminRequest `json:"delegated_admin,omitempty,omitzero"`
+
+	// DelegatedAdminRequired extensions: must be false (rule R5)
+	DelegatedAdminRequired bool        `json:"delegated_admin_required,omitempty,omitzero"`
+	DryRun                 bool        `json:"dry_run,omitempty,omitzero"`
+	Kind                   BulkJobKind `json:"kind"`
+
+	// Locale The customer's language for its e-mails and pages (English, German, French, Spanish, Dutch). On an onboarding it defaults to the partner's locale, else en; the partner's own message is sent as written.
+	Locale Locale `json:"locale,omitempty,omitzero"`
+
+	// Message invitations: plain text, as for one invitation
+	Message    string          `json:"message,omitempty,omitzero"`
+	ProviderId string          `json:"provider_id"`
+	Rows       []NewBulkJobRow `json:"rows"`
+
+	// ShareBillTo extensions: must be true (rule R4)
+	ShareBillTo bool `json:"share_bill_to,omitempty,omitzero"`
+}
+
+// NewBulkJobConsentMethod defines model for NewBulkJob.Consent.Method.
+type NewBulkJobConsentMethod string
+
+// NewBulkJobRow an extension names customer_id; an invitation names customer_id, or company_name and email for a new customer
+type NewBulkJobRow struct {
+	CompanyName string `json:"company_name,omitempty,omitzero"`
+	CustomerId  string `json:"customer_id,omitempty,omitzero"`
+	Email       string `json:"email,omitempty,omitzero"`
+}
+
 // NewPartner defines model for NewPartner.
 type NewPartner struct {
 	// ApiKey shown once; stored only as a hash
@@ -1228,6 +1405,9 @@ type Status = string
 // TenantRequestStatusFilter its statuses are the lifecycle registry's (models/kinds.go)
 type TenantRequestStatusFilter = TenantRequestStatus
 
+// BulkJobBody defines model for BulkJobBody.
+type BulkJobBody = BulkJob
+
 // CustomerBody defines model for CustomerBody.
 type CustomerBody = CustomerDetail
 
@@ -1279,6 +1459,51 @@ type CreatePartnerJSONBody struct {
 
 // CreatePartnerJSONBodyType defines parameters for CreatePartner.
 type CreatePartnerJSONBodyType string
+
+// CreateBulkJobParams defines parameters for CreateBulkJob.
+type CreateBulkJobParams struct {
+	// Kind with a CSV upload
+	Kind BulkJobKind `form:"kind,omitempty" json:"kind,omitempty,omitzero"`
+
+	// ProviderId with a CSV upload
+	ProviderId string `form:"provider_id,omitempty" json:"provider_id,omitempty,omitzero"`
+
+	// DryRun with a CSV upload
+	DryRun bool `form:"dry_run,omitempty" json:"dry_run,omitempty,omitzero"`
+
+	// ShareBillTo with a CSV upload (extensions, rule R4)
+	ShareBillTo bool `form:"share_bill_to,omitempty" json:"share_bill_to,omitempty,omitzero"`
+
+	// ConsentMethod with a CSV upload
+	ConsentMethod CreateBulkJobParamsConsentMethod `form:"consent_method,omitempty" json:"consent_method,omitempty,omitzero"`
+
+	// Locale with a CSV upload
+	Locale Locale `form:"locale,omitempty" json:"locale,omitempty,omitzero"`
+
+	// Message with a CSV upload (invitations)
+	Message string `form:"message,omitempty" json:"message,omitempty,omitzero"`
+
+	// IdempotencyKey the same key and body return the same onboarding; another body under the key is a 409
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key,omitempty,omitzero"`
+}
+
+// CreateBulkJobParamsConsentMethod defines parameters for CreateBulkJob.
+type CreateBulkJobParamsConsentMethod string
+
+// CancelBulkJobJSONBody defines parameters for CancelBulkJob.
+type CancelBulkJobJSONBody struct {
+	CancelWaiting bool `json:"cancel_waiting,omitempty,omitzero"`
+}
+
+// ListBulkJobRowsParams defines parameters for ListBulkJobRows.
+type ListBulkJobRowsParams struct {
+	// Status filter by status; an unknown value is a 422 listing the allowed ones
+	Status Status `form:"status,omitempty" json:"status,omitempty,omitzero"`
+	Limit  Limit  `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+
+	// Cursor next_cursor of the previous page
+	Cursor Cursor `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
+}
 
 // ListTenantRequestsParams defines parameters for ListTenantRequests.
 type ListTenantRequestsParams struct {
@@ -1551,6 +1776,12 @@ type RejectEnrollmentJSONRequestBody RejectEnrollmentJSONBody
 // CreatePartnerJSONRequestBody defines body for CreatePartner for application/json ContentType.
 type CreatePartnerJSONRequestBody CreatePartnerJSONBody
 
+// CreateBulkJobJSONRequestBody defines body for CreateBulkJob for application/json ContentType.
+type CreateBulkJobJSONRequestBody = NewBulkJob
+
+// CancelBulkJobJSONRequestBody defines body for CancelBulkJob for application/json ContentType.
+type CancelBulkJobJSONRequestBody CancelBulkJobJSONBody
+
 // CreateTenantRequestJSONRequestBody defines body for CreateTenantRequest for application/json ContentType.
 type CreateTenantRequestJSONRequestBody CreateTenantRequestJSONBody
 
@@ -1622,6 +1853,27 @@ type ServerInterface interface {
 	// DisablePartner Disable a partner; every one of its API keys is refused from then on
 	// (POST /v1/admin/partners/{id}/disable)
 	DisablePartner(ctx echo.Context, id ID) error
+	// CreateBulkJob Extend or invite many customers in one job (reseller); dry_run checks every row and starts nothing
+	// (POST /v1/bulk-jobs)
+	CreateBulkJob(ctx echo.Context, params CreateBulkJobParams) error
+	// GetBulkJob A job's totals by state, its send rate and when it should have sent every request
+	// (GET /v1/bulk-jobs/{id})
+	GetBulkJob(ctx echo.Context, id ID) error
+	// CancelBulkJob Start no more rows; with cancel_waiting, also withdraw the started rows still waiting for their customer
+	// (POST /v1/bulk-jobs/{id}/cancel)
+	CancelBulkJob(ctx echo.Context, id ID) error
+	// PauseBulkJob Stop starting rows until resumed (rows already started go on)
+	// (POST /v1/bulk-jobs/{id}/pause)
+	PauseBulkJob(ctx echo.Context, id ID) error
+	// GetBulkJobResults Every row with its state, onboarding and reason, as CSV for the partner's spreadsheet
+	// (GET /v1/bulk-jobs/{id}/results.csv)
+	GetBulkJobResults(ctx echo.Context, id ID) error
+	// ResumeBulkJob Start rows again after a pause
+	// (POST /v1/bulk-jobs/{id}/resume)
+	ResumeBulkJob(ctx echo.Context, id ID) error
+	// ListBulkJobRows A job's rows in file order, optionally by state, with the reason of each failure
+	// (GET /v1/bulk-jobs/{id}/rows)
+	ListBulkJobRows(ctx echo.Context, id ID, params ListBulkJobRowsParams) error
 	// ListTenantRequests Tenant requests the caller made or must answer
 	// (GET /v1/customer-tenant-requests)
 	ListTenantRequests(ctx echo.Context, params ListTenantRequestsParams) error
@@ -1860,6 +2112,202 @@ func (w *ServerInterfaceWrapper) DisablePartner(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DisablePartner(ctx, id)
+	return err
+}
+
+// CreateBulkJob converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateBulkJob(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateBulkJobParams
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider_id", ctx.QueryParams(), &params.ProviderId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "dry_run" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dry_run", ctx.QueryParams(), &params.DryRun, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dry_run: %s", err))
+	}
+
+	// ------------- Optional query parameter "share_bill_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "share_bill_to", ctx.QueryParams(), &params.ShareBillTo, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_bill_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "consent_method" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consent_method", ctx.QueryParams(), &params.ConsentMethod, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter consent_method: %s", err))
+	}
+
+	// ------------- Optional query parameter "locale" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locale", ctx.QueryParams(), &params.Locale, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter locale: %s", err))
+	}
+
+	// ------------- Optional query parameter "message" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "message", ctx.QueryParams(), &params.Message, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateBulkJob(ctx, params)
+	return err
+}
+
+// GetBulkJob converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBulkJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBulkJob(ctx, id)
+	return err
+}
+
+// CancelBulkJob converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelBulkJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelBulkJob(ctx, id)
+	return err
+}
+
+// PauseBulkJob converts echo context to params.
+func (w *ServerInterfaceWrapper) PauseBulkJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PauseBulkJob(ctx, id)
+	return err
+}
+
+// GetBulkJobResults converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBulkJobResults(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBulkJobResults(ctx, id)
+	return err
+}
+
+// ResumeBulkJob converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeBulkJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeBulkJob(ctx, id)
+	return err
+}
+
+// ListBulkJobRows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBulkJobRows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListBulkJobRowsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBulkJobRows(ctx, id, params)
 	return err
 }
 
@@ -2932,8 +3380,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/webhook-endpoints/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:id/deliveries/:delivery_id/redeliver", wrapper.RedeliverWebhook, options.OperationMiddlewares["redeliverWebhook"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:id/replay", wrapper.ReplayWebhooks, options.OperationMiddlewares["replayWebhooks"]...)
+	router.POST(options.BaseURL+"/v1/bulk-jobs", wrapper.CreateBulkJob, options.OperationMiddlewares["createBulkJob"]...)
+	router.GET(options.BaseURL+"/v1/bulk-jobs/:id", wrapper.GetBulkJob, options.OperationMiddlewares["getBulkJob"]...)
+	router.GET(options.BaseURL+"/v1/bulk-jobs/:id/rows", wrapper.ListBulkJobRows, options.OperationMiddlewares["listBulkJobRows"]...)
+	router.GET(options.BaseURL+"/v1/bulk-jobs/:id/results.csv", wrapper.GetBulkJobResults, options.OperationMiddlewares["getBulkJobResults"]...)
+	router.POST(options.BaseURL+"/v1/bulk-jobs/:id/pause", wrapper.PauseBulkJob, options.OperationMiddlewares["pauseBulkJob"]...)
+	router.POST(options.BaseURL+"/v1/bulk-jobs/:id/resume", wrapper.ResumeBulkJob, options.OperationMiddlewares["resumeBulkJob"]...)
+	router.POST(options.BaseURL+"/v1/bulk-jobs/:id/cancel", wrapper.CancelBulkJob, options.OperationMiddlewares["cancelBulkJob"]...)
 
 }
+
+type BulkJobBodyJSONResponse BulkJob
 
 type CustomerBodyJSONResponse CustomerDetail
 
@@ -3262,6 +3719,405 @@ func (response DisablePartner404ApplicationProblemPlusJSONResponse) VisitDisable
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBulkJobRequestObject struct {
+	Params   CreateBulkJobParams
+	JSONBody *CreateBulkJobJSONRequestBody
+	Body     io.Reader
+}
+
+type CreateBulkJobResponseObject interface {
+	VisitCreateBulkJobResponse(w http.ResponseWriter) error
+}
+
+type CreateBulkJob200JSONResponse BulkDryRun
+
+func (response CreateBulkJob200JSONResponse) VisitCreateBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBulkJob202ResponseHeaders struct {
+	Location string
+}
+
+type CreateBulkJob202JSONResponse struct {
+	Body    BulkJob
+	Headers CreateBulkJob202ResponseHeaders
+}
+
+func (response CreateBulkJob202JSONResponse) VisitCreateBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBulkJob403ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CreateBulkJob403ApplicationProblemPlusJSONResponse) VisitCreateBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBulkJob409ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateBulkJob409ApplicationProblemPlusJSONResponse) VisitCreateBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBulkJob413ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateBulkJob413ApplicationProblemPlusJSONResponse) VisitCreateBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBulkJob422ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateBulkJob422ApplicationProblemPlusJSONResponse) VisitCreateBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBulkJobRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetBulkJobResponseObject interface {
+	VisitGetBulkJobResponse(w http.ResponseWriter) error
+}
+
+type GetBulkJob200JSONResponse struct{ BulkJobBodyJSONResponse }
+
+func (response GetBulkJob200JSONResponse) VisitGetBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBulkJob404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response GetBulkJob404ApplicationProblemPlusJSONResponse) VisitGetBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBulkJobRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CancelBulkJobJSONRequestBody
+}
+
+type CancelBulkJobResponseObject interface {
+	VisitCancelBulkJobResponse(w http.ResponseWriter) error
+}
+
+type CancelBulkJob200JSONResponse struct{ BulkJobBodyJSONResponse }
+
+func (response CancelBulkJob200JSONResponse) VisitCancelBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBulkJob404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CancelBulkJob404ApplicationProblemPlusJSONResponse) VisitCancelBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBulkJob409ApplicationProblemPlusJSONResponse Problem
+
+func (response CancelBulkJob409ApplicationProblemPlusJSONResponse) VisitCancelBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseBulkJobRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type PauseBulkJobResponseObject interface {
+	VisitPauseBulkJobResponse(w http.ResponseWriter) error
+}
+
+type PauseBulkJob200JSONResponse struct{ BulkJobBodyJSONResponse }
+
+func (response PauseBulkJob200JSONResponse) VisitPauseBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseBulkJob404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response PauseBulkJob404ApplicationProblemPlusJSONResponse) VisitPauseBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseBulkJob409ApplicationProblemPlusJSONResponse Problem
+
+func (response PauseBulkJob409ApplicationProblemPlusJSONResponse) VisitPauseBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBulkJobResultsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetBulkJobResultsResponseObject interface {
+	VisitGetBulkJobResultsResponse(w http.ResponseWriter) error
+}
+
+type GetBulkJobResults200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetBulkJobResults200TextcsvResponse) VisitGetBulkJobResultsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetBulkJobResults404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response GetBulkJobResults404ApplicationProblemPlusJSONResponse) VisitGetBulkJobResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeBulkJobRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ResumeBulkJobResponseObject interface {
+	VisitResumeBulkJobResponse(w http.ResponseWriter) error
+}
+
+type ResumeBulkJob200JSONResponse struct{ BulkJobBodyJSONResponse }
+
+func (response ResumeBulkJob200JSONResponse) VisitResumeBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeBulkJob404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeBulkJob404ApplicationProblemPlusJSONResponse) VisitResumeBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeBulkJob409ApplicationProblemPlusJSONResponse Problem
+
+func (response ResumeBulkJob409ApplicationProblemPlusJSONResponse) VisitResumeBulkJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBulkJobRowsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListBulkJobRowsParams
+}
+
+type ListBulkJobRowsResponseObject interface {
+	VisitListBulkJobRowsResponse(w http.ResponseWriter) error
+}
+
+type ListBulkJobRows200JSONResponse struct {
+	Items      []BulkJobRow `json:"items"`
+	NextCursor string       `json:"next_cursor,omitempty,omitzero"`
+}
+
+func (response ListBulkJobRows200JSONResponse) VisitListBulkJobRowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBulkJobRows404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ListBulkJobRows404ApplicationProblemPlusJSONResponse) VisitListBulkJobRowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBulkJobRows422ApplicationProblemPlusJSONResponse Problem
+
+func (response ListBulkJobRows422ApplicationProblemPlusJSONResponse) VisitListBulkJobRowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5812,6 +6668,27 @@ type StrictServerInterface interface {
 	// DisablePartner Disable a partner; every one of its API keys is refused from then on
 	// (POST /v1/admin/partners/{id}/disable)
 	DisablePartner(ctx context.Context, request DisablePartnerRequestObject) (DisablePartnerResponseObject, error)
+	// CreateBulkJob Extend or invite many customers in one job (reseller); dry_run checks every row and starts nothing
+	// (POST /v1/bulk-jobs)
+	CreateBulkJob(ctx context.Context, request CreateBulkJobRequestObject) (CreateBulkJobResponseObject, error)
+	// GetBulkJob A job's totals by state, its send rate and when it should have sent every request
+	// (GET /v1/bulk-jobs/{id})
+	GetBulkJob(ctx context.Context, request GetBulkJobRequestObject) (GetBulkJobResponseObject, error)
+	// CancelBulkJob Start no more rows; with cancel_waiting, also withdraw the started rows still waiting for their customer
+	// (POST /v1/bulk-jobs/{id}/cancel)
+	CancelBulkJob(ctx context.Context, request CancelBulkJobRequestObject) (CancelBulkJobResponseObject, error)
+	// PauseBulkJob Stop starting rows until resumed (rows already started go on)
+	// (POST /v1/bulk-jobs/{id}/pause)
+	PauseBulkJob(ctx context.Context, request PauseBulkJobRequestObject) (PauseBulkJobResponseObject, error)
+	// GetBulkJobResults Every row with its state, onboarding and reason, as CSV for the partner's spreadsheet
+	// (GET /v1/bulk-jobs/{id}/results.csv)
+	GetBulkJobResults(ctx context.Context, request GetBulkJobResultsRequestObject) (GetBulkJobResultsResponseObject, error)
+	// ResumeBulkJob Start rows again after a pause
+	// (POST /v1/bulk-jobs/{id}/resume)
+	ResumeBulkJob(ctx context.Context, request ResumeBulkJobRequestObject) (ResumeBulkJobResponseObject, error)
+	// ListBulkJobRows A job's rows in file order, optionally by state, with the reason of each failure
+	// (GET /v1/bulk-jobs/{id}/rows)
+	ListBulkJobRows(ctx context.Context, request ListBulkJobRowsRequestObject) (ListBulkJobRowsResponseObject, error)
 	// ListTenantRequests Tenant requests the caller made or must answer
 	// (GET /v1/customer-tenant-requests)
 	ListTenantRequests(ctx context.Context, request ListTenantRequestsRequestObject) (ListTenantRequestsResponseObject, error)
@@ -6172,6 +7049,236 @@ func (sh *strictHandler) DisablePartner(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(DisablePartnerResponseObject); ok {
 		return validResponse.VisitDisablePartnerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateBulkJob operation middleware
+func (sh *strictHandler) CreateBulkJob(ctx echo.Context, params CreateBulkJobParams) error {
+	var request CreateBulkJobRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body CreateBulkJobJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "text/csv") {
+		request.Body = ctx.Request().Body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateBulkJob(ctx.Request().Context(), request.(CreateBulkJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateBulkJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateBulkJobResponseObject); ok {
+		return validResponse.VisitCreateBulkJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetBulkJob operation middleware
+func (sh *strictHandler) GetBulkJob(ctx echo.Context, id ID) error {
+	var request GetBulkJobRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBulkJob(ctx.Request().Context(), request.(GetBulkJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBulkJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBulkJobResponseObject); ok {
+		return validResponse.VisitGetBulkJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelBulkJob operation middleware
+func (sh *strictHandler) CancelBulkJob(ctx echo.Context, id ID) error {
+	var request CancelBulkJobRequestObject
+
+	request.Id = id
+
+	var body CancelBulkJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelBulkJob(ctx.Request().Context(), request.(CancelBulkJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelBulkJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelBulkJobResponseObject); ok {
+		return validResponse.VisitCancelBulkJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PauseBulkJob operation middleware
+func (sh *strictHandler) PauseBulkJob(ctx echo.Context, id ID) error {
+	var request PauseBulkJobRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PauseBulkJob(ctx.Request().Context(), request.(PauseBulkJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PauseBulkJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PauseBulkJobResponseObject); ok {
+		return validResponse.VisitPauseBulkJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetBulkJobResults operation middleware
+func (sh *strictHandler) GetBulkJobResults(ctx echo.Context, id ID) error {
+	var request GetBulkJobResultsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBulkJobResults(ctx.Request().Context(), request.(GetBulkJobResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBulkJobResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBulkJobResultsResponseObject); ok {
+		return validResponse.VisitGetBulkJobResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeBulkJob operation middleware
+func (sh *strictHandler) ResumeBulkJob(ctx echo.Context, id ID) error {
+	var request ResumeBulkJobRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeBulkJob(ctx.Request().Context(), request.(ResumeBulkJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeBulkJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeBulkJobResponseObject); ok {
+		return validResponse.VisitResumeBulkJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListBulkJobRows operation middleware
+func (sh *strictHandler) ListBulkJobRows(ctx echo.Context, id ID, params ListBulkJobRowsParams) error {
+	var request ListBulkJobRowsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBulkJobRows(ctx.Request().Context(), request.(ListBulkJobRowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBulkJobRows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBulkJobRowsResponseObject); ok {
+		return validResponse.VisitListBulkJobRowsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
