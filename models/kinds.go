@@ -21,6 +21,7 @@ const (
 	KindTenantRequest  = "tenant_request"
 	KindRelationship   = "relationship"
 	KindDelegatedAdmin = "delegated_admin"
+	KindBulkJob        = "bulk_job"
 )
 
 // TenantRequestApproved: the provider created the tenant; the relationship
@@ -104,12 +105,19 @@ var (
 		Statuses: []string{DelegatedAdminActive, DelegatedAdminExpired, DelegatedAdminTerminated},
 		Final:    []string{DelegatedAdminExpired, DelegatedAdminTerminated},
 	}
+	// BulkJobLifecycle starts many onboardings; each row's onboarding waits
+	// on its customer, the job itself on nobody.
+	BulkJobLifecycle = Lifecycle{
+		Kind: KindBulkJob, WorkflowIDPrefix: "bulk", Table: "bulk_jobs", SpecStatus: "BulkJobStatus",
+		Statuses: []string{BulkJobRunning, BulkJobPaused, BulkJobCancelled, BulkJobCompleted},
+		Final:    []string{BulkJobCancelled, BulkJobCompleted},
+	}
 )
 
 // Lifecycles lists the registry in a fixed order.
 var Lifecycles = []Lifecycle{
 	PartnershipLifecycle, EnrollmentLifecycle, InvitationLifecycle, ExtensionLifecycle,
-	TenantRequestLifecycle, RelationshipLifecycle, DelegatedAdminLifecycle,
+	TenantRequestLifecycle, RelationshipLifecycle, DelegatedAdminLifecycle, BulkJobLifecycle,
 }
 
 // LifecycleOf finds a kind's entry.

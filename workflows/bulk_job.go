@@ -20,10 +20,10 @@ import (
 var SearchBulkJob = temporal.NewSearchAttributeKeyKeyword("BulkJobId")
 
 // KindBulkJob is a bulk job's kind in workflow_starts.
-const KindBulkJob = "bulk_job"
+const KindBulkJob = models.KindBulkJob
 
 // BulkJobWorkflowID is a job's workflow ID.
-func BulkJobWorkflowID(id string) string { return "bulk:" + id }
+func BulkJobWorkflowID(id string) string { return models.BulkJobLifecycle.WorkflowID(id) }
 
 // Updates of a bulk job.
 const (

@@ -18,6 +18,24 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for BulkJobKind.
+const (
+	BulkJobKindInvitation            BulkJobKind = "invitation"
+	BulkJobKindRelationshipExtension BulkJobKind = "relationship_extension"
+)
+
+// Valid indicates whether the value is a known member of the BulkJobKind enum.
+func (e BulkJobKind) Valid() bool {
+	switch e {
+	case BulkJobKindInvitation:
+		return true
+	case BulkJobKindRelationshipExtension:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BulkJobStatus.
 const (
 	BulkJobStatusCancelled BulkJobStatus = "cancelled"
@@ -36,24 +54,6 @@ func (e BulkJobStatus) Valid() bool {
 	case BulkJobStatusPaused:
 		return true
 	case BulkJobStatusRunning:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for BulkJobKind.
-const (
-	BulkJobKindInvitation            BulkJobKind = "invitation"
-	BulkJobKindRelationshipExtension BulkJobKind = "relationship_extension"
-)
-
-// Valid indicates whether the value is a known member of the BulkJobKind enum.
-func (e BulkJobKind) Valid() bool {
-	switch e {
-	case BulkJobKindInvitation:
-		return true
-	case BulkJobKindRelationshipExtension:
 		return true
 	default:
 		return false
@@ -760,14 +760,13 @@ type BulkJob struct {
 	ProviderId string `json:"provider_id"`
 
 	// SentPerMinute rows started per minute since the job began
-	SentPerMinute float32       `json:"sent_per_minute,omitempty,omitzero"`
-	Status        BulkJobStatus `json:"status"`
-	Total         int           `json:"total"`
-	WorkflowId    string        `json:"workflow_id"`
-}
+	SentPerMinute float32 `json:"sent_per_minute,omitempty,omitzero"`
 
-// BulkJobStatus defines model for BulkJob.Status.
-type BulkJobStatus string
+	// Status running: rows are being started; paused: no new row starts until resumed; cancelled: no new row starts; completed: every row was refused or its onboarding ended
+	Status     BulkJobStatus `json:"status"`
+	Total      int           `json:"total"`
+	WorkflowId string        `json:"workflow_id"`
+}
 
 // BulkJobKind defines model for BulkJobKind.
 type BulkJobKind string
@@ -785,6 +784,9 @@ type BulkJobRow struct {
 	Row          int    `json:"row"`
 	Status       string `json:"status"`
 }
+
+// BulkJobStatus running: rows are being started; paused: no new row starts until resumed; cancelled: no new row starts; completed: every row was refused or its onboarding ended
+type BulkJobStatus string
 
 // BulkVerdict defines model for BulkVerdict.
 type BulkVerdict struct {
