@@ -210,7 +210,7 @@ func (g *GDAP) AwaitGDAPActive(ctx context.Context, in AwaitGDAPActiveInput) (GD
 				return relationshipOf(r), temporal.NewNonRetryableApplicationError("the relationship is "+r.Status+" at Microsoft", ErrTypeRelationshipEnded, nil)
 			}
 		}
-		if err := pause(ctx, in.Every); err != nil {
+		if err := graph.Sleep(ctx, in.Every); err != nil {
 			return GDAPRelationship{}, err
 		}
 	}
@@ -267,7 +267,7 @@ func (g *GDAP) CreateGDAPAccessAssignments(ctx context.Context, in AwaitGDAPActi
 		if pending == 0 {
 			return len(list), g.graphFailure(ctx, in.PartnerID, nil)
 		}
-		if err := pause(ctx, in.Every); err != nil {
+		if err := graph.Sleep(ctx, in.Every); err != nil {
 			return 0, err
 		}
 	}
@@ -286,16 +286,4 @@ func (g *GDAP) GetGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelatio
 		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
 	}
 	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
-}
-
-// pause waits d, or until the activity is cancelled.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

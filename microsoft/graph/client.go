@@ -69,7 +69,7 @@ type Client struct {
 func New(ctx context.Context, cfg Config) *Client {
 	c := &Client{
 		base: strings.TrimRight(orDefault(cfg.GraphURL, DefaultGraphURL), "/"), plain: cfg.HTTPClient,
-		logger: cfg.Logger, attempts: cfg.Attempts, maxWait: cfg.MaxWait, sleep: sleepCtx,
+		logger: cfg.Logger, attempts: cfg.Attempts, maxWait: cfg.MaxWait, sleep: Sleep,
 	}
 	if c.plain == nil {
 		c.plain = &http.Client{Timeout: 30 * time.Second}
@@ -113,7 +113,8 @@ func orDefault(v, d string) string {
 	return v
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (an activity cancelled or timed out).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
