@@ -315,12 +315,12 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	case msg.Status == models.OutboxFailed:
 		return EmailResult{}, rejected(EmailFailure{Reason: "failed", Message: msg.LastError})
 	case a.Mailer == nil:
-		if err := a.Store.MarkMessage(ctx, msg.Key, models.OutboxHeld, ""); err != nil {
+		if err := a.settleSent(ctx, e, models.OutboxHeld); err != nil {
 			return EmailResult{}, err
 		}
 		a.metrics().Email(models.OutboxHeld)
 		logger.Info("E-mail kept in the outbox (no SMTP_URL): read it on /dev/mailbox", "key", msg.Key)
-		return EmailResult{Status: models.OutboxHeld}, a.recordSent(ctx, e)
+		return EmailResult{Status: models.OutboxHeld}, nil
 	}
 	text, html, err := ExpandLink(a.Secrets, msg)
 	if err != nil {
@@ -342,22 +342,56 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 		}
 		return EmailResult{}, fmt.Errorf("deliver e-mail %s: %w", msg.Key, err)
 	}
-	if err := a.Store.MarkMessage(ctx, msg.Key, models.OutboxSent, ""); err != nil {
-		return EmailResult{}, fmt.Errorf("record delivery of %s: %w", msg.Key, err)
+	if err := a.settleSent(ctx, e, models.OutboxSent); err != nil {
+		return EmailResult{}, err
 	}
 	a.metrics().Email(models.OutboxSent)
 	logger.Info("E-mail sent", "key", msg.Key)
-	return EmailResult{Status: models.OutboxSent}, a.recordSent(ctx, e)
+	return EmailResult{Status: models.OutboxSent}, nil
+}
+
+// settleSent records, in one transaction, that the message went out (or is
+// held) and its reserved "sent" event, so one is never written without the
+// other. A failure is retried here, briefly, before the activity gives up:
+// the activity's own retry comes after 10 s, and by then the workflow may
+// have stopped waiting for this e-mail (the customer answered it), which
+// would leave the timeline without its "sent" while the message went out.
+func (a *Activities) settleSent(ctx context.Context, e Email, status string) error {
+	var err error
+	for attempt, wait := 0, 100*time.Millisecond; attempt < 5; attempt, wait = attempt+1, wait*2 {
+		err = a.Store.InTransaction(ctx, func(tx *store.Store) error {
+			if err := tx.MarkMessage(ctx, e.Key, status, ""); err != nil {
+				return err
+			}
+			return recordSentEvent(ctx, tx, e)
+		})
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		activity.GetLogger(ctx).Warn("Could not record the e-mail's delivery yet; trying again", "key", e.Key, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record delivery of %s: %w", e.Key, err)
+	}
+	return nil
 }
 
 // recordSent writes the e-mail's "sent" event in the place the workflow
 // reserved for it; a retry, or the workflow recording it too, finds it written.
 func (a *Activities) recordSent(ctx context.Context, e Email) error {
+	return recordSentEvent(ctx, a.Store, e)
+}
+
+func recordSentEvent(ctx context.Context, s *store.Store, e Email) error {
 	if e.Sent == nil {
 		return nil
 	}
 	p := *e.Sent
-	if _, err := a.Store.RecordEvent(ctx, p.Kind, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details}); err != nil {
+	if _, err := s.RecordEvent(ctx, p.Kind, models.OnboardingEvent{SubjectID: p.SubjectID, Seq: p.Seq, Type: p.Event, At: p.At, Details: p.Details}); err != nil {
 		return fmt.Errorf("record that e-mail %s went out: %w", e.Key, err)
 	}
 	return nil
