@@ -87,7 +87,7 @@ func (a *Activities) settleBulkRow(ctx context.Context, job models.BulkJob, r mo
 	now := time.Now().UTC()
 	var err error
 	if job.Kind == models.BulkKindExtension {
-		err = rules.CheckExtension(ctx, a.Store, rules.Extension{ResellerID: job.ResellerID, ProviderID: job.ProviderID, CustomerID: r.CustomerID, ShareBillTo: true})
+		_, err = rules.CheckExtension(ctx, a.Store, rules.Extension{ResellerID: job.ResellerID, ProviderID: job.ProviderID, CustomerID: r.CustomerID, ShareBillTo: true})
 	} else if r.CustomerID != "" {
 		err = rules.CheckInvitationCustomer(ctx, a.Store, job.ResellerID, job.ProviderID, r.CustomerID)
 	}

@@ -24,7 +24,7 @@ type ExtensionGates struct {
 // CheckExtensionGates re-checks R1–R3 and the existing relationship inside the
 // workflow. A broken rule is final: its code is the error type.
 func (a *Activities) CheckExtensionGates(ctx context.Context, in ExtensionGates) error {
-	err := rules.CheckExtension(ctx, a.Store, rules.Extension{
+	_, err := rules.CheckExtension(ctx, a.Store, rules.Extension{
 		ResellerID: in.ResellerID, ProviderID: in.ProviderID, CustomerID: in.CustomerID, ShareBillTo: true,
 	})
 	if v, ok := rules.AsViolation(err); ok {

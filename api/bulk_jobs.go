@@ -39,14 +39,7 @@ func (s *Server) CreateBulkJob(ctx context.Context, request oapi.CreateBulkJobRe
 	if err != nil {
 		return nil, err
 	}
-	dry := oapi.BulkDryRun{Total: len(verdicts), Verdicts: verdicts}
-	for _, v := range verdicts {
-		if v.Ok {
-			dry.Ok++
-		} else {
-			dry.Refused++
-		}
-	}
+	dry := tally(verdicts)
 	if req.DryRun {
 		return oapi.CreateBulkJob200JSONResponse(dry), nil
 	}
@@ -67,6 +60,19 @@ func (s *Server) CreateBulkJob(ctx context.Context, request oapi.CreateBulkJobRe
 		return nil, err
 	}
 	return oapi.CreateBulkJob202JSONResponse{Body: view, Headers: oapi.CreateBulkJob202ResponseHeaders{Location: "/v1/bulk-jobs/" + job.ID}}, nil
+}
+
+// tally counts the rows' verdicts.
+func tally(verdicts []oapi.BulkVerdict) oapi.BulkDryRun {
+	dry := oapi.BulkDryRun{Total: len(verdicts), Verdicts: verdicts}
+	for _, v := range verdicts {
+		if v.Ok {
+			dry.Ok++
+		} else {
+			dry.Refused++
+		}
+	}
+	return dry
 }
 
 // bulkRequest is the job as JSON, or as a CSV upload with its options in the query.
@@ -233,7 +239,7 @@ func (s *Server) checkBulkRows(ctx context.Context, me models.Partner, req oapi.
 		default:
 			var err error
 			if extension {
-				err = rules.CheckExtension(ctx, batch, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: r.CustomerId,
+				_, err = rules.CheckExtension(ctx, batch, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: r.CustomerId,
 					ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired})
 			} else if r.CustomerId != "" {
 				err = rules.CheckInvitationCustomer(ctx, batch, me.ID, req.ProviderId, r.CustomerId)

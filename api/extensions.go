@@ -31,54 +31,11 @@ func extensionView(x models.RelationshipExtension, consent *models.ConsentRecord
 
 // CreateExtension starts a relationship extension after every gate (R1–R6) passed.
 func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensionRequestObject) (oapi.CreateExtensionResponseObject, error) {
-	me := currentPartner(ctx)
-	req := request.Body
-	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-extension", req)
-	if err != nil {
-		return nil, err
-	}
-	if x, found, err := replayOf(ctx, s, k, s.store.Extension, workflows.KindExtension, workflows.ExtensionWorkflowID); err != nil || found {
-		if err != nil {
-			return nil, err
-		}
-		return oapi.CreateExtension202JSONResponse{Body: extensionView(x, nil),
-			Headers: oapi.CreateExtension202ResponseHeaders{Location: "/v1/relationship-extensions/" + x.ID}}, nil
-	}
-	var f fieldErrors
-	if strings.TrimSpace(req.CustomerId) == "" {
-		f.add("customer_id", "is required")
-	}
-	if strings.TrimSpace(req.ProviderId) == "" {
-		f.add("provider_id", "is required")
-	}
-	if err := f.err(); err != nil {
-		return nil, err
-	}
-	method := string(req.Consent.Method)
-	if method == "" {
-		method = models.ConsentCustomerConfirmation
-	}
-	parties, err := rules.CheckExtensionParties(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.CustomerId,
-		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired})
-	if err != nil {
-		return nil, err
-	}
-	provider, customer := parties.Provider, *parties.Customer
-	var attestation *models.Attestation
-	if method == models.ConsentPartnerAttestation {
-		a := rules.Attestation{SignerName: req.Consent.SignerName, SignerEmail: req.Consent.SignerEmail, Evidence: req.Consent.Evidence,
-			ObtainedAt: req.Consent.ObtainedAt.UTC()}
-		if err := rules.CheckAttestation(a, time.Now(), s.cfg.AllowConsentAttestation); err != nil {
-			return nil, err
-		}
-		attestation = &models.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: strings.TrimSpace(a.Evidence)}
-	}
-	id, now := newID(), time.Now().UTC()
-	x := models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
-		Status: models.ExtensionWaitingForConsent, ConsentMethod: method, Attestation: attestation, Locale: i18n.Choose(string(req.Locale), me.Locale), WorkflowID: workflows.ExtensionWorkflowID(id),
-		ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
-	err = createAndStart(ctx, s, k, models.ExtensionLifecycle, id, &x, s.store.Extension,
-		func(x models.RelationshipExtension) startPlan { return s.extensionPlanOf(x, me, provider, customer) })
+	me, req := currentPartner(ctx), request.Body
+	x, err := create(ctx, s, createRequest{me.ID, request.Params.IdempotencyKey, "create-extension", req}, models.ExtensionLifecycle, s.store.Extension,
+		func(id string, now time.Time) (models.RelationshipExtension, func(models.RelationshipExtension) startPlan, error) {
+			return s.newExtension(ctx, me, req, id, now)
+		})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, problem(http.StatusConflict, CodeConflict, "an extension for this customer and provider already waits for consent")
 	}
@@ -87,6 +44,54 @@ func (s *Server) CreateExtension(ctx context.Context, request oapi.CreateExtensi
 	}
 	return oapi.CreateExtension202JSONResponse{Body: extensionView(x, nil),
 		Headers: oapi.CreateExtension202ResponseHeaders{Location: "/v1/relationship-extensions/" + x.ID}}, nil
+}
+
+// newExtension checks an extension request (its fields, R1–R6) and builds
+// its row, started with the parties the rules loaded.
+func (s *Server) newExtension(ctx context.Context, me models.Partner, req *oapi.CreateExtensionJSONRequestBody, id string, now time.Time) (
+	x models.RelationshipExtension, plan func(models.RelationshipExtension) startPlan, err error) {
+	var f fieldErrors
+	if strings.TrimSpace(req.CustomerId) == "" {
+		f.add("customer_id", "is required")
+	}
+	if strings.TrimSpace(req.ProviderId) == "" {
+		f.add("provider_id", "is required")
+	}
+	if err := f.err(); err != nil {
+		return x, nil, err
+	}
+	parties, err := rules.CheckExtension(ctx, s.store, rules.Extension{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.CustomerId,
+		ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired})
+	if err != nil {
+		return x, nil, err
+	}
+	method := string(req.Consent.Method)
+	if method == "" {
+		method = models.ConsentCustomerConfirmation
+	}
+	attestation, err := s.attestation(method, req)
+	if err != nil {
+		return x, nil, err
+	}
+	provider, customer := parties.Provider, *parties.Customer
+	x = models.RelationshipExtension{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
+		Status: models.ExtensionWaitingForConsent, ConsentMethod: method, Attestation: attestation, Locale: i18n.Choose(string(req.Locale), me.Locale), WorkflowID: workflows.ExtensionWorkflowID(id),
+		ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
+	return x, func(x models.RelationshipExtension) startPlan { return s.extensionPlanOf(x, me, provider, customer) }, nil
+}
+
+// attestation checks a partner's attested consent (R6); nil for the
+// customer's own confirmation.
+func (s *Server) attestation(method string, req *oapi.CreateExtensionJSONRequestBody) (*models.Attestation, error) {
+	if method != models.ConsentPartnerAttestation {
+		return nil, nil
+	}
+	c := req.Consent
+	a := rules.Attestation{SignerName: c.SignerName, SignerEmail: c.SignerEmail, Evidence: c.Evidence, ObtainedAt: c.ObtainedAt.UTC()}
+	if err := rules.CheckAttestation(a, time.Now(), s.cfg.AllowConsentAttestation); err != nil {
+		return nil, err
+	}
+	return &models.Attestation{SignerName: a.SignerName, SignerEmail: a.SignerEmail, ObtainedAt: a.ObtainedAt, Evidence: strings.TrimSpace(a.Evidence)}, nil
 }
 
 // extensionPlan plans an extension's start from its row.

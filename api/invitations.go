@@ -136,47 +136,42 @@ func validateInvitation(req *oapi.CreateInvitationJSONRequestBody) error {
 
 // CreateInvitation: a reseller invites a customer to a relationship with it and one of its providers.
 func (s *Server) CreateInvitation(ctx context.Context, request oapi.CreateInvitationRequestObject) (oapi.CreateInvitationResponseObject, error) {
-	me := currentPartner(ctx)
+	me, req := currentPartner(ctx), request.Body
 	if me.Type != models.PartnerTypeReseller {
 		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller sends customer invitations")
 	}
-	req := request.Body
-	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-invitation", req)
+	inv, err := create(ctx, s, createRequest{me.ID, request.Params.IdempotencyKey, "create-invitation", req}, models.InvitationLifecycle, s.store.Invitation,
+		func(id string, now time.Time) (models.Invitation, func(models.Invitation) startPlan, error) {
+			return s.newInvitation(ctx, me, req, id, now)
+		})
 	if err != nil {
 		return nil, err
 	}
-	if inv, found, err := replayOf(ctx, s, k, s.store.Invitation, workflows.KindInvitation, workflows.InvitationWorkflowID); err != nil || found {
-		if err != nil {
-			return nil, err
-		}
-		return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
-			Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil
-	}
-	if err := validateInvitation(req); err != nil {
-		return nil, err
-	}
+	return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
+		Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil
+}
 
+// newInvitation checks an invitation request (its fields, the partnership,
+// the customer) and builds its row, started with the provider the rules loaded.
+func (s *Server) newInvitation(ctx context.Context, me models.Partner, req *oapi.CreateInvitationJSONRequestBody, id string, now time.Time) (
+	inv models.Invitation, plan func(models.Invitation) startPlan, err error) {
+	if err := validateInvitation(req); err != nil {
+		return inv, nil, err
+	}
 	parties, err := rules.CheckInvitation(ctx, s.store, rules.Invitation{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.Customer.CustomerId})
 	if err != nil {
-		return nil, err
+		return inv, nil, err
 	}
 	provider := parties.Provider
-	inv := models.Invitation{ResellerID: me.ID, ProviderID: provider.ID, Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale),
-		DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin), Status: models.InvitationWaitingForCustomer}
+	inv = models.Invitation{ID: id, WorkflowID: workflows.InvitationWorkflowID(id), ResellerID: me.ID, ProviderID: provider.ID,
+		Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale), DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin),
+		Status: models.InvitationWaitingForCustomer, ExpiresAt: now.Add(s.cfg.Timing.InvitationExpiry), CreatedAt: now, UpdatedAt: now}
 	if cust := parties.Customer; cust != nil {
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
 	} else {
 		inv.CustomerCompany, inv.CustomerEmail = strings.TrimSpace(req.Customer.CompanyName), req.Customer.Email
 	}
-	id, now := newID(), time.Now().UTC()
-	inv.ID, inv.WorkflowID = id, workflows.InvitationWorkflowID(id)
-	inv.ExpiresAt, inv.CreatedAt, inv.UpdatedAt = now.Add(s.cfg.Timing.InvitationExpiry), now, now
-	if err := createAndStart(ctx, s, k, models.InvitationLifecycle, id, &inv, s.store.Invitation,
-		func(inv models.Invitation) startPlan { return s.invitationPlanOf(inv, me, provider) }); err != nil {
-		return nil, err
-	}
-	return oapi.CreateInvitation202JSONResponse{Body: invitationView(inv),
-		Headers: oapi.CreateInvitation202ResponseHeaders{Location: "/v1/invitations/" + inv.ID}}, nil
+	return inv, func(inv models.Invitation) startPlan { return s.invitationPlanOf(inv, me, provider) }, nil
 }
 
 // invitationPlan plans an invitation's start from its row.

@@ -68,33 +68,17 @@ func partnershipView(p models.Partnership) oapi.Partnership {
 
 // CreatePartnership: a provider invites a reseller.
 func (s *Server) CreatePartnership(ctx context.Context, request oapi.CreatePartnershipRequestObject) (oapi.CreatePartnershipResponseObject, error) {
-	me := currentPartner(ctx)
+	me, req := currentPartner(ctx), request.Body
 	if me.Type != models.PartnerTypeIndirectProvider {
 		return nil, problem(http.StatusForbidden, CodeForbidden, "only an indirect provider invites resellers to a partnership")
 	}
-	req := request.Body
-	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-partnership", req)
-	if err != nil {
-		return nil, err
+	p, err := create(ctx, s, createRequest{me.ID, request.Params.IdempotencyKey, "create-partnership", req}, models.PartnershipLifecycle, s.store.Partnership,
+		func(id string, now time.Time) (models.Partnership, func(models.Partnership) startPlan, error) {
+			return s.newPartnership(ctx, me, req.ResellerId, id, now)
+		})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, problem(http.StatusConflict, CodeConflict, "this reseller already has an open or active partnership with you")
 	}
-	if p, found, err := replayOf(ctx, s, k, s.store.Partnership, workflows.KindPartnership, workflows.PartnershipWorkflowID); err != nil || found {
-		if err != nil {
-			return nil, err
-		}
-		return oapi.CreatePartnership202JSONResponse{Body: partnershipView(p),
-			Headers: oapi.CreatePartnership202ResponseHeaders{Location: "/v1/partnerships/" + p.ID}}, nil
-	}
-	if strings.TrimSpace(req.ResellerId) == "" {
-		return nil, validationProblem([]FieldError{{Field: "reseller_id", Message: "is required"}})
-	}
-	reseller, err := s.store.Partner(ctx, req.ResellerId)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && reseller.Type != models.PartnerTypeReseller) {
-		return nil, validationProblem([]FieldError{{Field: "reseller_id", Message: "is not a reseller partner"}})
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.createPartnership(ctx, me, reseller, k)
 	if err != nil {
 		return nil, err
 	}
@@ -102,17 +86,22 @@ func (s *Server) CreatePartnership(ctx context.Context, request oapi.CreatePartn
 		Headers: oapi.CreatePartnership202ResponseHeaders{Location: "/v1/partnerships/" + p.ID}}, nil
 }
 
-// createPartnership writes the invited partnership and starts its workflow.
-func (s *Server) createPartnership(ctx context.Context, me, reseller models.Partner, k *models.IdempotencyKey) (models.Partnership, error) {
-	id, now := newID(), time.Now().UTC()
-	p := models.Partnership{ID: id, ProviderID: me.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited,
-		WorkflowID: workflows.PartnershipWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.PartnershipExpiry), CreatedAt: now, UpdatedAt: now}
-	err := createAndStart(ctx, s, k, models.PartnershipLifecycle, id, &p, s.store.Partnership,
-		func(p models.Partnership) startPlan { return s.partnershipPlanOf(p, me, reseller) })
-	if errors.Is(err, store.ErrConflict) {
-		return p, problem(http.StatusConflict, CodeConflict, "this reseller already has an open or active partnership with you")
+// newPartnership checks the invited reseller and builds the partnership's row.
+func (s *Server) newPartnership(ctx context.Context, me models.Partner, resellerID, id string, now time.Time) (
+	p models.Partnership, plan func(models.Partnership) startPlan, err error) {
+	if strings.TrimSpace(resellerID) == "" {
+		return p, nil, validationProblem([]FieldError{{Field: "reseller_id", Message: "is required"}})
 	}
-	return p, err
+	reseller, err := s.store.Partner(ctx, resellerID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && reseller.Type != models.PartnerTypeReseller) {
+		return p, nil, validationProblem([]FieldError{{Field: "reseller_id", Message: "is not a reseller partner"}})
+	}
+	if err != nil {
+		return p, nil, err
+	}
+	p = models.Partnership{ID: id, ProviderID: me.ID, ResellerID: reseller.ID, Status: models.PartnershipInvited,
+		WorkflowID: workflows.PartnershipWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.PartnershipExpiry), CreatedAt: now, UpdatedAt: now}
+	return p, func(p models.Partnership) startPlan { return s.partnershipPlanOf(p, me, reseller) }, nil
 }
 
 // partnershipPlan plans a partnership's start from its row.

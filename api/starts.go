@@ -327,11 +327,45 @@ func createRow[T any](ctx context.Context, s *Server, k *models.IdempotencyKey, 
 	return true, s.ensureStarted(ctx, pendingStart(kind, workflowIDOf(existing), existing))
 }
 
-// createAndStart is the one way a handler begins an onboarding: it claims
-// the Idempotency-Key, inserts the row with its pending start (createRow),
-// then starts the workflow (launch), which clears the pending start. A
-// concurrent duplicate that won the key is read back into row instead, and
-// its start is made sure of. A store.ErrConflict is the row's own conflict.
+// createRequest is what every create handler hands to create: who asks,
+// under which Idempotency-Key, for which operation, with which body.
+type createRequest struct {
+	partnerID, key, operation string
+	body                      any
+}
+
+// newRow checks a create request and builds its row under the given ID,
+// with how to start it from the parties the checks loaded.
+type newRow[T any] func(id string, now time.Time) (T, func(T) startPlan, error)
+
+// create is the one way a create handler begins an onboarding. A request
+// whose Idempotency-Key was used before answers the stored row (replayOf)
+// before any check; otherwise build checks the request and returns the new
+// row, and createAndStart claims the key, inserts the row with its pending
+// start, starts the workflow and clears the pending start. A
+// store.ErrConflict is the row's own conflict, for the handler to explain.
+func create[T any](ctx context.Context, s *Server, r createRequest, kind models.Lifecycle,
+	load func(context.Context, string) (T, error), build newRow[T]) (T, error) {
+	k, err := requestKey(r.key, r.partnerID, r.operation, r.body)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	if row, found, err := replayOf(ctx, s, k, load, kind.Kind, kind.WorkflowID); err != nil || found {
+		return row, err
+	}
+	id := newID()
+	row, plan, err := build(id, time.Now().UTC())
+	if err != nil {
+		return row, err
+	}
+	return row, createAndStart(ctx, s, k, kind, id, &row, load, plan)
+}
+
+// createAndStart inserts a checked row with its pending start and key
+// (createRow), then starts the workflow (launch), which clears the pending
+// start. A concurrent duplicate that won the key is read back into row
+// instead, and its start is made sure of.
 func createAndStart[T any](ctx context.Context, s *Server, k *models.IdempotencyKey, kind models.Lifecycle, id string, row *T,
 	load func(context.Context, string) (T, error), plan func(T) startPlan) error {
 	replayed, err := createRow(ctx, s, k, row, id, kind.Kind, kind.WorkflowID(id), load, kind.WorkflowID)

@@ -26,22 +26,28 @@ func tenantRequestView(r models.CustomerTenantRequest) oapi.TenantRequest {
 
 // CreateTenantRequest: a reseller asks its provider to create a customer tenant.
 func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTenantRequestRequestObject) (oapi.CreateTenantRequestResponseObject, error) {
-	me := currentPartner(ctx)
+	me, req := currentPartner(ctx), request.Body
 	if me.Type != models.PartnerTypeReseller {
 		return nil, problem(http.StatusForbidden, CodeForbidden, "only a reseller asks its provider for a customer tenant")
 	}
-	req := request.Body
-	k, err := requestKey(request.Params.IdempotencyKey, me.ID, "create-tenant-request", req)
+	r, err := create(ctx, s, createRequest{me.ID, request.Params.IdempotencyKey, "create-tenant-request", req}, models.TenantRequestLifecycle, s.store.TenantRequest,
+		func(id string, now time.Time) (models.CustomerTenantRequest, func(models.CustomerTenantRequest) startPlan, error) {
+			return s.newTenantRequest(ctx, me, req, id, now)
+		})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, s.domainUnavailable(ctx, req.Domain)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if r, found, err := replayOf(ctx, s, k, s.store.TenantRequest, workflows.KindTenantRequest, workflows.TenantRequestWorkflowID); err != nil || found {
-		if err != nil {
-			return nil, err
-		}
-		return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
-			Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil
-	}
+	return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
+		Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil
+}
+
+// newTenantRequest checks a tenant request (its fields, the partnership, the
+// domain) and builds its row, started with the provider the rules loaded.
+func (s *Server) newTenantRequest(ctx context.Context, me models.Partner, req *oapi.CreateTenantRequestJSONRequestBody, id string, now time.Time) (
+	r models.CustomerTenantRequest, plan func(models.CustomerTenantRequest) startPlan, err error) {
 	billTo := billToModel(req.BillTo)
 	var f fieldErrors
 	if strings.TrimSpace(req.ProviderId) == "" {
@@ -52,34 +58,23 @@ func (s *Server) CreateTenantRequest(ctx context.Context, request oapi.CreateTen
 	f.requireEmail("contact_email", req.ContactEmail)
 	validateBillTo(&f, billTo)
 	if err := f.err(); err != nil {
-		return nil, err
+		return r, nil, err
 	}
 	parties, err := rules.CheckTenantRequest(ctx, s.store, rules.TenantRequest{ResellerID: me.ID, ProviderID: req.ProviderId})
 	if err != nil {
-		return nil, err
+		return r, nil, err
+	}
+	if taken, err := s.store.CustomerDomainTaken(ctx, req.Domain); err != nil || taken {
+		if taken {
+			err = s.domainUnavailable(ctx, req.Domain)
+		}
+		return r, nil, err
 	}
 	provider := parties.Provider
-	taken, err := s.store.CustomerDomainTaken(ctx, req.Domain)
-	if err != nil {
-		return nil, err
-	}
-	if taken {
-		return nil, s.domainUnavailable(ctx, req.Domain)
-	}
-	id, now := newID(), time.Now().UTC()
-	r := models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
+	r = models.CustomerTenantRequest{ID: id, ResellerID: me.ID, ProviderID: provider.ID, CompanyName: strings.TrimSpace(req.CompanyName),
 		Domain: req.Domain, ContactEmail: req.ContactEmail, BillTo: billTo, Locale: i18n.Choose(string(req.Locale), me.Locale), Status: models.TenantRequestWaitingForProvider,
 		WorkflowID: workflows.TenantRequestWorkflowID(id), ExpiresAt: now.Add(s.cfg.Timing.TenantRequestExpiry), CreatedAt: now, UpdatedAt: now}
-	err = createAndStart(ctx, s, k, models.TenantRequestLifecycle, id, &r, s.store.TenantRequest,
-		func(r models.CustomerTenantRequest) startPlan { return s.tenantRequestPlanOf(r, me, provider) })
-	if errors.Is(err, store.ErrConflict) {
-		return nil, s.domainUnavailable(ctx, req.Domain)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return oapi.CreateTenantRequest202JSONResponse{Body: tenantRequestView(r),
-		Headers: oapi.CreateTenantRequest202ResponseHeaders{Location: "/v1/customer-tenant-requests/" + r.ID}}, nil
+	return r, func(r models.CustomerTenantRequest) startPlan { return s.tenantRequestPlanOf(r, me, provider) }, nil
 }
 
 // tenantRequestPlan plans a tenant request's start from its row.

@@ -73,15 +73,9 @@ type Extension struct {
 }
 
 // CheckExtension applies R1–R5 and refuses an extension that already exists.
-// It returns the first violation in rule order, or an error the store raised.
-func CheckExtension(ctx context.Context, st Store, x Extension) error {
-	_, err := CheckExtensionParties(ctx, st, x)
-	return err
-}
-
-// CheckExtensionParties is CheckExtension returning the provider and the
-// customer it loaded.
-func CheckExtensionParties(ctx context.Context, st Store, x Extension) (Parties, error) {
+// It returns the first violation in rule order, or an error the store raised;
+// when every gate passed, the provider and the customer it loaded.
+func CheckExtension(ctx context.Context, st Store, x Extension) (Parties, error) {
 	reseller, err := st.Partner(ctx, x.ResellerID)
 	if err != nil {
 		return Parties{}, err
