@@ -100,7 +100,7 @@ func (s *Server) GetCustomer(ctx context.Context, request oapi.GetCustomerReques
 	if err != nil {
 		return nil, err
 	}
-	rels, _, err := s.store.ListRelationships(ctx, me.ID, store.RelationshipFilter{CustomerID: cust.ID}, store.Page{Limit: 200})
+	rels, err := s.store.CustomerRelationships(ctx, me.ID, cust.ID)
 	if err != nil {
 		return nil, err
 	}

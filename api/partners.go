@@ -46,7 +46,7 @@ func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRe
 // GetMe shows the calling partner, its enrollment and its partnerships.
 func (s *Server) GetMe(ctx context.Context, _ oapi.GetMeRequestObject) (oapi.GetMeResponseObject, error) {
 	me := currentPartner(ctx)
-	ps, _, err := s.store.ListPartnerships(ctx, me.ID, "", store.Page{Limit: 200})
+	ps, err := s.store.PartnershipsOf(ctx, me.ID)
 	if err != nil {
 		return nil, err
 	}

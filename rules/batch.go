@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
@@ -92,10 +93,10 @@ func (b *Batch) ActivePartnerships(_ context.Context, resellerID string) ([]mode
 	return []models.Partnership{{ProviderID: b.providerID, ResellerID: b.resellerID, Status: models.PartnershipActive}}, nil
 }
 
-// ListRelationships lists a customer's loaded active relationships.
-func (b *Batch) ListRelationships(_ context.Context, partnerID string, f store.RelationshipFilter, _ store.Page) ([]models.Relationship, string, error) {
-	if partnerID != b.resellerID || (f.Status != "" && f.Status != models.RelationshipActive) {
-		return nil, "", nil
+// CustomerRelationships lists a customer's loaded active relationships.
+func (b *Batch) CustomerRelationships(_ context.Context, partnerID, customerID string, statuses ...string) ([]models.Relationship, error) {
+	if partnerID != b.resellerID || (len(statuses) > 0 && !slices.Contains(statuses, models.RelationshipActive)) {
+		return nil, nil
 	}
-	return b.relationships[f.CustomerID], "", nil
+	return b.relationships[customerID], nil
 }

@@ -60,7 +60,7 @@ type Store interface {
 	PartnershipActive(ctx context.Context, providerID, resellerID string) (bool, error)
 	RelationshipActive(ctx context.Context, customerID, providerID, resellerID string) (bool, error)
 	ActivePartnerships(ctx context.Context, resellerID string) ([]models.Partnership, error)
-	ListRelationships(ctx context.Context, partnerID string, f store.RelationshipFilter, page store.Page) ([]models.Relationship, string, error)
+	CustomerRelationships(ctx context.Context, partnerID, customerID string, statuses ...string) ([]models.Relationship, error)
 }
 
 // Extension is a request to extend a direct-bill customer's relationship.
@@ -192,7 +192,7 @@ type Eligibility struct {
 // that the viewer may know about: a reseller sees itself and its providers, a
 // provider sees itself.
 func OrderEligibility(ctx context.Context, st Store, customer models.Customer, viewer models.Partner) ([]Eligibility, error) {
-	rels, _, err := st.ListRelationships(ctx, viewer.ID, store.RelationshipFilter{CustomerID: customer.ID, Status: models.RelationshipActive}, store.Page{Limit: 200})
+	rels, err := st.CustomerRelationships(ctx, viewer.ID, customer.ID, models.RelationshipActive)
 	if err != nil {
 		return nil, err
 	}

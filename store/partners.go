@@ -204,6 +204,14 @@ func (s *Store) ListPartnerships(ctx context.Context, partnerID, status string, 
 	return out, next, nil
 }
 
+// PartnershipsOf is every partnership a partner is party to, newest first
+// (a partner's own page: a provider's resellers, a reseller's providers).
+func (s *Store) PartnershipsOf(ctx context.Context, partnerID string) ([]models.Partnership, error) {
+	var out []models.Partnership
+	err := s.db.WithContext(ctx).Where("provider_id = ? OR reseller_id = ?", partnerID, partnerID).Order("id DESC").Find(&out).Error
+	return out, err
+}
+
 // PartnershipActive tells whether the provider and reseller have an active partnership.
 func (s *Store) PartnershipActive(ctx context.Context, providerID, resellerID string) (bool, error) {
 	var n int64

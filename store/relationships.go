@@ -59,6 +59,18 @@ func (s *Store) ListRelationships(ctx context.Context, partnerID string, f Relat
 	return out, next, nil
 }
 
+// CustomerRelationships is every relationship of one customer that a
+// partner is party to, newest first; with statuses, only those in them.
+func (s *Store) CustomerRelationships(ctx context.Context, partnerID, customerID string, statuses ...string) ([]models.Relationship, error) {
+	q := s.db.WithContext(ctx).Where("customer_id = ? AND (provider_id = ? OR reseller_id = ?)", customerID, partnerID, partnerID)
+	if len(statuses) > 0 {
+		q = q.Where("status IN ?", statuses)
+	}
+	var out []models.Relationship
+	err := q.Order("id DESC").Find(&out).Error
+	return out, err
+}
+
 // RelationshipActive tells whether the triple has an active relationship.
 func (s *Store) RelationshipActive(ctx context.Context, customerID, providerID, resellerID string) (bool, error) {
 	var n int64

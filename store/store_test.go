@@ -447,3 +447,72 @@ func TestConsentRecordsCannotBeReplaced(t *testing.T) {
 		}
 	})
 }
+
+func TestPartnershipsOfListsEveryPartnershipOfAPartner(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, stranger := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeIndirectProvider)
+		var want []string
+		for range 3 {
+			res := partner(t, st, models.PartnerTypeReseller)
+			now := time.Now().UTC()
+			p := models.Partnership{ID: id(), ProviderID: prov.ID, ResellerID: res.ID, Status: models.PartnershipInvited,
+				WorkflowID: "w", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+			if err := st.CreatePartnership(ctx, &p); err != nil {
+				t.Fatal(err)
+			}
+			want = append([]string{p.ID}, want...) // newest first
+			if got, err := st.PartnershipsOf(ctx, res.ID); err != nil || len(got) != 1 || got[0].ID != p.ID {
+				t.Fatalf("the reseller's partnerships: %+v %v", got, err)
+			}
+		}
+		got, err := st.PartnershipsOf(ctx, prov.ID)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("the provider's partnerships: %d, %v; want %d", len(got), err, len(want))
+		}
+		for i := range got {
+			if got[i].ID != want[i] {
+				t.Fatalf("partnership %d is %s, want %s (newest first)", i, got[i].ID, want[i])
+			}
+		}
+		if got, err := st.PartnershipsOf(ctx, stranger.ID); err != nil || len(got) != 0 {
+			t.Fatalf("another provider sees %d partnerships (%v)", len(got), err)
+		}
+	})
+}
+
+func TestCustomerRelationshipsAreTheCustomersWithThePartner(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		prov, prov2 := partner(t, st, models.PartnerTypeIndirectProvider), partner(t, st, models.PartnerTypeIndirectProvider)
+		res, stranger := partner(t, st, models.PartnerTypeReseller), partner(t, st, models.PartnerTypeReseller)
+		cust, other := customer(t, st, res.ID), customer(t, st, res.ID)
+		rel := func(c, p string) models.Relationship {
+			r, err := st.CreateRelationship(ctx, models.Relationship{ID: id(), CustomerID: c, ProviderID: p, ResellerID: res.ID,
+				Source: models.SourceInvitation, SourceID: "inv", Status: models.RelationshipActive})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		first, second := rel(cust.ID, prov.ID), rel(cust.ID, prov2.ID)
+		rel(other.ID, prov.ID)
+		if _, ended, err := st.EndRelationship(ctx, first.ID, res.ID, "moved", time.Now()); err != nil || !ended {
+			t.Fatalf("end: %v %v", ended, err)
+		}
+		all, err := st.CustomerRelationships(ctx, res.ID, cust.ID)
+		if err != nil || len(all) != 2 || all[0].ID != second.ID || all[1].ID != first.ID {
+			t.Fatalf("the reseller's relationships with the customer: %+v %v; want %s, %s", all, err, second.ID, first.ID)
+		}
+		active, err := st.CustomerRelationships(ctx, res.ID, cust.ID, models.RelationshipActive)
+		if err != nil || len(active) != 1 || active[0].ID != second.ID {
+			t.Fatalf("active only: %+v %v", active, err)
+		}
+		if got, err := st.CustomerRelationships(ctx, prov.ID, cust.ID); err != nil || len(got) != 1 || got[0].ID != first.ID {
+			t.Fatalf("the provider sees its own relationship with the customer only: %+v %v", got, err)
+		}
+		if got, err := st.CustomerRelationships(ctx, stranger.ID, cust.ID); err != nil || len(got) != 0 {
+			t.Fatalf("another reseller sees %d relationships (%v)", len(got), err)
+		}
+	})
+}
