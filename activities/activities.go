@@ -22,6 +22,25 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// partnerCenterStore is what the built-in Partner Center writes.
+type partnerCenterStore interface {
+	CreateRelationship(ctx context.Context, r models.Relationship) (models.Relationship, error)
+	UpsertDelegatedAdmin(ctx context.Context, d *models.DelegatedAdminRelationship) error
+}
+
+// recordStore is what recording progress and sending e-mail read and write.
+// A transaction hands its callback the store itself (setStatus,
+// recordSentEvent run inside one).
+type recordStore interface {
+	GiveUpMessage(ctx context.Context, key, reason string) (bool, error)
+	InTransaction(ctx context.Context, fn func(tx *store.Store) error) error
+	LastEventSeq(ctx context.Context, subjectID string) (int, error)
+	MarkMessage(ctx context.Context, key, status, lastError string) error
+	Message(ctx context.Context, key string) (models.OutboxMessage, error)
+	QueueMessage(ctx context.Context, msg models.OutboxMessage, token *models.LinkToken) (models.OutboxMessage, error)
+	RecordEvent(ctx context.Context, kind string, e models.OnboardingEvent) (bool, error)
+}
+
 // Non-retryable error types: retrying cannot change the outcome.
 const (
 	ErrTypePartnershipNotActive = "PartnershipNotActive"
@@ -51,7 +70,7 @@ type Metrics interface {
 
 // Activities holds the dependencies of every activity.
 type Activities struct {
-	Store         *store.Store
+	Store         Store
 	Mailer        Mailer
 	PartnerCenter PartnerCenter
 	PublicBaseURL string
@@ -73,12 +92,12 @@ func (a *Activities) metrics() Metrics {
 }
 
 // New wires the activities with the built-in Partner Center.
-func New(st *store.Store, mailer Mailer, publicBaseURL string) *Activities {
+func New(st Store, mailer Mailer, publicBaseURL string) *Activities {
 	return &Activities{Store: st, Mailer: mailer, PartnerCenter: LocalPartnerCenter{Store: st}, PublicBaseURL: strings.TrimRight(publicBaseURL, "/")}
 }
 
 // LocalPartnerCenter records relationships in our own database.
-type LocalPartnerCenter struct{ Store *store.Store }
+type LocalPartnerCenter struct{ Store partnerCenterStore }
 
 // CreateResellerRelationship creates the relationship once per active triple.
 func (p LocalPartnerCenter) CreateResellerRelationship(ctx context.Context, r models.Relationship) (models.Relationship, error) {
@@ -386,7 +405,9 @@ func (a *Activities) recordSent(ctx context.Context, e Email) error {
 	return recordSentEvent(ctx, a.Store, e)
 }
 
-func recordSentEvent(ctx context.Context, s *store.Store, e Email) error {
+func recordSentEvent(ctx context.Context, s interface {
+	RecordEvent(ctx context.Context, kind string, e models.OnboardingEvent) (bool, error)
+}, e Email) error {
 	if e.Sent == nil {
 		return nil
 	}

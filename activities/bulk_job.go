@@ -13,6 +13,22 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// bulkJobStore is what the bulk job activities read and write, with what the
+// single routes' checks read (rules.Store).
+type bulkJobStore interface {
+	rules.Store
+	BulkCounts(ctx context.Context, job models.BulkJob) (store.BulkProgress, error)
+	BulkJob(ctx context.Context, id string) (models.BulkJob, error)
+	BulkRowsFrom(ctx context.Context, jobID string, fromRow, limit int) ([]models.BulkJobRow, error)
+	CreateExtensionOnce(ctx context.Context, x *models.RelationshipExtension) (existingID string, err error)
+	CreateInvitation(ctx context.Context, inv *models.Invitation) error
+	Customer(ctx context.Context, id string) (models.Customer, error)
+	SetBulkJobStatus(ctx context.Context, id, status string) error
+	SettleBulkRow(ctx context.Context, r models.BulkJobRow) error
+	SkipPendingBulkRows(ctx context.Context, jobID string) error
+	WaitingBulkSubjects(ctx context.Context, job models.BulkJob, afterRow, limit int) ([]models.BulkJobRow, error)
+}
+
 // PrepareBulkRowsInput asks for the next rows of a job to start.
 type PrepareBulkRowsInput struct {
 	JobID       string

@@ -14,6 +14,18 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// extensionStore is what the extension activities read and write, with what
+// the extension gates read (rules.Store).
+type extensionStore interface {
+	rules.Store
+	ConsentForExtension(ctx context.Context, extensionID string) (models.ConsentRecord, error)
+	Customer(ctx context.Context, id string) (models.Customer, error)
+	Extension(ctx context.Context, id string) (models.RelationshipExtension, error)
+	Partner(ctx context.Context, id string) (models.Partner, error)
+	RecordConsent(ctx context.Context, c models.ConsentRecord) (models.ConsentRecord, error)
+	ShareBillTo(ctx context.Context, share models.BillToShare) error
+}
+
 // ExtensionGates names what an extension's gates are checked against.
 type ExtensionGates struct {
 	ResellerID string

@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// linkStore is what the link activities write.
+type linkStore interface {
+	SupersedeLinkTokens(ctx context.Context, subjectID, purpose string, at time.Time) error
+}
+
 // SupersedeLinksInput names the links a newer one replaces.
 type SupersedeLinksInput struct {
 	SubjectID string

@@ -11,6 +11,13 @@ import (
 	"github.com/csp-onboarding/onboarding/models"
 )
 
+// relationshipStore is what the relationship activities read and write.
+type relationshipStore interface {
+	LinkCustomerToPartner(ctx context.Context, customerID, partnerID, role string) error
+	PartnershipActive(ctx context.Context, providerID, resellerID string) (bool, error)
+	UpsertCustomer(ctx context.Context, c *models.Customer) error
+}
+
 // NewCustomer is a customer the relationship brings into the product.
 type NewCustomer struct {
 	ID          string

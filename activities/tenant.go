@@ -12,6 +12,15 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// tenantStore is what the tenant request activities read and write.
+type tenantStore interface {
+	CreateCustomer(ctx context.Context, c *models.Customer, role string) error
+	Customer(ctx context.Context, id string) (models.Customer, error)
+	CustomerDomainTaken(ctx context.Context, domain string) (bool, error)
+	SetTenantID(ctx context.Context, id, tenantID string) error
+	TenantRequest(ctx context.Context, id string) (models.CustomerTenantRequest, error)
+}
+
 // ErrTypeDomainTaken: the domain belongs to another customer by now.
 const ErrTypeDomainTaken = "conflict"
 

@@ -5,7 +5,14 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/csp-onboarding/onboarding/store"
 )
+
+// webhookEndpointStore is what the webhook endpoint activity reads.
+type webhookEndpointStore interface {
+	WebhookEndpointHealth(ctx context.Context, id string) (store.WebhookEndpointHealth, error)
+}
 
 // WebhookEndpointHealth is a webhook endpoint's delivery state, as the
 // webhook-endpoint workflow shows it in the Temporal UI.

@@ -12,6 +12,14 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// apiKeyStore is what the API key and partner-disabling handlers read and write.
+type apiKeyStore interface {
+	APIKeys(ctx context.Context, partnerID string) ([]models.APIKey, error)
+	CreateAPIKey(ctx context.Context, k *models.APIKey) error
+	DisablePartner(ctx context.Context, id string) error
+	RevokeAPIKey(ctx context.Context, partnerID, keyID string, keepOne bool) error
+}
+
 // touchEvery bounds the writes that record a key's last use: at most one a
 // minute per key, decided from the row already read to authenticate, so it
 // holds across API replicas without shared state.

@@ -21,6 +21,23 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
+// bulkJobStore is what the bulk job handlers read and write; the dry run
+// loads what the rules read for all rows at once (rules.BatchStore).
+type bulkJobStore interface {
+	rules.BatchStore
+	BulkCounts(ctx context.Context, job models.BulkJob) (store.BulkProgress, error)
+	BulkJob(ctx context.Context, id string) (models.BulkJob, error)
+	BulkRows(ctx context.Context, job models.BulkJob, status string, afterRow, limit int) ([]store.BulkRowView, error)
+	CreateBulkJob(ctx context.Context, key *models.IdempotencyKey, job *models.BulkJob, rows []models.BulkJobRow, start models.WorkflowStart) (existingID string, err error)
+	HeldBulkRows(ctx context.Context, providerID string, customerIDs, emails []string) (map[string]string, error)
+	IdempotentResource(ctx context.Context, k models.IdempotencyKey) (resourceID string, found bool, err error)
+	Partner(ctx context.Context, id string) (models.Partner, error)
+	PartnershipActive(ctx context.Context, providerID, resellerID string) (bool, error)
+	SetBulkJobStatus(ctx context.Context, id, status string) error
+	SkipPendingBulkRows(ctx context.Context, jobID string) error
+	WaitingExtensionsOf(ctx context.Context, providerID string, customerIDs []string) (map[string]string, error)
+}
+
 // CreateBulkJob checks every row of a job and, unless it is a dry run,
 // records the job with its rows and starts its workflow.
 func (s *Server) CreateBulkJob(ctx context.Context, request oapi.CreateBulkJobRequestObject) (oapi.CreateBulkJobResponseObject, error) {

@@ -13,6 +13,20 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// customerStore is what the customer and relationship-list handlers read and
+// write, with what the order eligibility rules read.
+type customerStore interface {
+	rules.Store
+	BillToShare(ctx context.Context, customerID, providerID string) (models.BillToShare, error)
+	CreateCustomer(ctx context.Context, c *models.Customer, role string) error
+	CustomerOfPartner(ctx context.Context, partnerID, customerID string) (models.Customer, error)
+	CustomerRelationships(ctx context.Context, partnerID, customerID string, statuses ...string) ([]models.Relationship, error)
+	ListCustomers(ctx context.Context, partnerID, acquiredVia string, page store.Page) ([]models.Customer, string, error)
+	ListRelationships(ctx context.Context, partnerID string, f store.RelationshipFilter, page store.Page) ([]models.Relationship, string, error)
+	PendingExtensionsForCustomer(ctx context.Context, partnerID, customerID string) ([]models.RelationshipExtension, error)
+	PendingInvitationsForCustomer(ctx context.Context, partnerID, customerID string) ([]models.Invitation, error)
+}
+
 func customerView(c models.Customer) oapi.Customer {
 	return oapi.Customer{Id: c.ID, CompanyName: c.CompanyName, Domain: c.Domain, ContactEmail: c.ContactEmail,
 		AcquiredVia: oapi.CustomerAcquiredVia(c.AcquiredVia), CreatedAt: c.CreatedAt}

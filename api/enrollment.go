@@ -15,6 +15,13 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
+// enrollmentStore is what the enrollment handlers read and write.
+type enrollmentStore interface {
+	Enrollment(ctx context.Context, partnerID string) (models.Enrollment, error)
+	SetEnrollmentStatus(ctx context.Context, partnerID, status, reason string) error
+	SubmitEnrollment(ctx context.Context, partnerID, workflowID string) (models.Enrollment, error)
+}
+
 // SubmitEnrollment: a reseller asks to be approved as an indirect reseller.
 func (s *Server) SubmitEnrollment(ctx context.Context, _ oapi.SubmitEnrollmentRequestObject) (oapi.SubmitEnrollmentResponseObject, error) {
 	me := currentPartner(ctx)

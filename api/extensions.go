@@ -15,6 +15,17 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
+// extensionStore is what the extension handlers read and write, with what
+// the extension gates read (rules.Store).
+type extensionStore interface {
+	rules.Store
+	ConsentForExtension(ctx context.Context, extensionID string) (models.ConsentRecord, error)
+	Customer(ctx context.Context, id string) (models.Customer, error)
+	Extension(ctx context.Context, id string) (models.RelationshipExtension, error)
+	ListExtensions(ctx context.Context, partnerID, status string, page store.Page) ([]models.RelationshipExtension, string, error)
+	SetExtensionStatus(ctx context.Context, id, status, consentID, relationshipID string) error
+}
+
 func extensionView(x models.RelationshipExtension, consent *models.ConsentRecord) oapi.Extension {
 	v := oapi.Extension{Id: x.ID, Status: oapi.ExtensionStatus(x.Status), WorkflowId: x.WorkflowID, CustomerId: x.CustomerID, ProviderId: x.ProviderID,
 		ResellerId: x.ResellerID, Locale: oapi.Locale(x.Locale), RelationshipId: valueOf(x.RelationshipID), ExpiresAt: x.ExpiresAt, CreatedAt: x.CreatedAt}

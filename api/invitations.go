@@ -16,8 +16,19 @@ import (
 	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
+	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
+
+// invitationStore is what the invitation handlers read and write, with what
+// the invitation checks read (rules.Store).
+type invitationStore interface {
+	rules.Store
+	Events(ctx context.Context, subjectID string) ([]models.OnboardingEvent, error)
+	Invitation(ctx context.Context, id string) (models.Invitation, error)
+	ListInvitations(ctx context.Context, resellerID, status string, page store.Page) ([]models.Invitation, string, error)
+	SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error
+}
 
 // delegatedAdminRequest is the request's delegated admin ask, nil when absent.
 func delegatedAdminRequest(d oapi.DelegatedAdminRequest) *models.DelegatedAdminRequest {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -22,6 +23,16 @@ import (
 	"github.com/csp-onboarding/onboarding/web"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
+
+// pageStore is what the customers' link pages and the dev mailbox read.
+type pageStore interface {
+	Customer(ctx context.Context, id string) (models.Customer, error)
+	Extension(ctx context.Context, id string) (models.RelationshipExtension, error)
+	Invitation(ctx context.Context, id string) (models.Invitation, error)
+	LinkToken(ctx context.Context, hash string) (models.LinkToken, error)
+	Messages(ctx context.Context, limit int) ([]models.OutboxMessage, error)
+	Partner(ctx context.Context, id string) (models.Partner, error)
+}
 
 type pageRenderer struct {
 	pages map[string]*template.Template

@@ -15,6 +15,17 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
+// partnerStore is what the partner and partnership handlers read and write.
+type partnerStore interface {
+	CreatePartner(ctx context.Context, p *models.Partner, key ...models.APIKey) error
+	Enrollment(ctx context.Context, partnerID string) (models.Enrollment, error)
+	ListPartnerships(ctx context.Context, partnerID, status string, page store.Page) ([]models.Partnership, string, error)
+	Partner(ctx context.Context, id string) (models.Partner, error)
+	Partnership(ctx context.Context, id string) (models.Partnership, error)
+	PartnershipsOf(ctx context.Context, partnerID string) ([]models.Partnership, error)
+	SetPartnershipStatus(ctx context.Context, id, status string) error
+}
+
 // CreatePartner registers a partner and shows its API key once.
 func (s *Server) CreatePartner(ctx context.Context, request oapi.CreatePartnerRequestObject) (oapi.CreatePartnerResponseObject, error) {
 	req := request.Body

@@ -10,6 +10,13 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// relationshipStore is what the relationship handlers read and write.
+type relationshipStore interface {
+	EndRelationship(ctx context.Context, id, by, reason string, at time.Time) (r models.Relationship, ended bool, err error)
+	Events(ctx context.Context, subjectID string) ([]models.OnboardingEvent, error)
+	Relationship(ctx context.Context, id string) (models.Relationship, error)
+}
+
 // ownRelationship loads a relationship the caller is party to (its reseller
 // or its provider); anyone else is told it does not exist.
 func (s *Server) ownRelationship(ctx context.Context, id string) (models.Relationship, error) {

@@ -26,6 +26,13 @@ import (
 	"github.com/csp-onboarding/onboarding/store"
 )
 
+// serverStore is what authentication and readiness read.
+type serverStore interface {
+	APIKeyByHash(ctx context.Context, hash string) (models.APIKey, models.Partner, error)
+	Ping(ctx context.Context) error
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
+
 // Temporal is the part of the Temporal client the API uses.
 type Temporal interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
@@ -37,7 +44,7 @@ type Temporal interface {
 
 // Deps are what the API needs.
 type Deps struct {
-	Store    *store.Store
+	Store    Store
 	Temporal Temporal
 	Config   config.Config
 	Logger   *slog.Logger
@@ -50,7 +57,7 @@ type Deps struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	store    *store.Store
+	store    Store
 	temporal Temporal
 	cfg      config.Config
 	logger   *slog.Logger

@@ -21,6 +21,26 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
+// startStore is what starting an onboarding reads and writes: the row with
+// its Idempotency-Key and pending start, the rows a plan is built from, and
+// the pending starts the sweeper settles.
+type startStore interface {
+	AppendEvent(ctx context.Context, e models.OnboardingEvent) (bool, error)
+	BulkJob(ctx context.Context, id string) (models.BulkJob, error)
+	CreateOnboarding(ctx context.Context, key *models.IdempotencyKey, row any, start models.WorkflowStart) (existingID string, err error)
+	Enrollment(ctx context.Context, partnerID string) (models.Enrollment, error)
+	Extension(ctx context.Context, id string) (models.RelationshipExtension, error)
+	ForgetIdempotencyKey(ctx context.Context, partnerID, key string) error
+	IdempotentResource(ctx context.Context, k models.IdempotencyKey) (resourceID string, found bool, err error)
+	Invitation(ctx context.Context, id string) (models.Invitation, error)
+	Partner(ctx context.Context, id string) (models.Partner, error)
+	Partnership(ctx context.Context, id string) (models.Partnership, error)
+	PendingStart(ctx context.Context, workflowID string) (bool, error)
+	PendingStarts(ctx context.Context, before time.Time, limit int) ([]models.WorkflowStart, error)
+	StartConfirmed(ctx context.Context, workflowID string) error
+	TenantRequest(ctx context.Context, id string) (models.CustomerTenantRequest, error)
+}
+
 // startPlan is what it takes to start one onboarding's workflow. It is built
 // from the onboarding's row (and the partners it names), so that the first
 // request, a replay and the sweeper all start the same thing.

@@ -18,6 +18,17 @@ import (
 	"github.com/csp-onboarding/onboarding/workflows"
 )
 
+// tenantRequestStore is what the tenant request handlers read and write, with
+// what the tenant request check reads (rules.Store).
+type tenantRequestStore interface {
+	rules.Store
+	CustomerDomainTaken(ctx context.Context, domain string) (bool, error)
+	DomainHolder(ctx context.Context, partnerID, domain string) (customerID, requestID string, err error)
+	ListTenantRequests(ctx context.Context, partnerID, status string, page store.Page) ([]models.CustomerTenantRequest, string, error)
+	SetTenantRequestStatus(ctx context.Context, id, status, reason, customerID, relationshipID string) error
+	TenantRequest(ctx context.Context, id string) (models.CustomerTenantRequest, error)
+}
+
 func tenantRequestView(r models.CustomerTenantRequest) oapi.TenantRequest {
 	return oapi.TenantRequest{Id: r.ID, Status: oapi.TenantRequestStatus(r.Status), WorkflowId: r.WorkflowID, ResellerId: r.ResellerID, ProviderId: r.ProviderID,
 		CompanyName: r.CompanyName, Domain: r.Domain, ContactEmail: r.ContactEmail, BillTo: billToView(r.BillTo), Locale: oapi.Locale(r.Locale), TenantId: r.TenantID,

@@ -17,6 +17,19 @@ import (
 	"github.com/csp-onboarding/onboarding/webhooks"
 )
 
+// webhookStore is what the webhook endpoint handlers read and write.
+type webhookStore interface {
+	CreateWebhookEndpoint(ctx context.Context, e *models.WebhookEndpoint) error
+	DeleteWebhookEndpoint(ctx context.Context, id string) error
+	ListWebhookDeliveries(ctx context.Context, endpointID string, f store.WebhookDeliveryFilter, page store.Page) ([]models.WebhookDelivery, string, error)
+	ListWebhookEndpoints(ctx context.Context, partnerID string, page store.Page) ([]models.WebhookEndpoint, string, error)
+	QueueWebhookPing(ctx context.Context, endpointID string) (models.WebhookDelivery, error)
+	Redeliver(ctx context.Context, endpointID string, deliveryID string, since *time.Time) (int64, error)
+	SaveWebhookEndpoint(ctx context.Context, e *models.WebhookEndpoint) error
+	WebhookDelivery(ctx context.Context, endpointID, id string) (models.WebhookDelivery, error)
+	WebhookEndpoint(ctx context.Context, id string) (models.WebhookEndpoint, error)
+}
+
 func webhookEndpointView(e models.WebhookEndpoint) oapi.WebhookEndpoint {
 	out := oapi.WebhookEndpoint{Id: e.ID, Url: e.URL, Events: e.Events, Description: e.Description, Enabled: e.Enabled,
 		DisabledReason: e.DisabledReason, FailingSince: valueOf(e.FailingSince), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}

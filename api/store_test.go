@@ -1,0 +1,6 @@
+package api
+
+import "github.com/csp-onboarding/onboarding/store"
+
+// The product's store is the API's Store: checked whenever the tests compile.
+var _ Store = (*store.Store)(nil)
