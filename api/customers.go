@@ -127,19 +127,8 @@ func (s *Server) GetCustomer(ctx context.Context, request oapi.GetCustomerReques
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	invs, err := s.store.PendingInvitationsForCustomer(ctx, me.ID, cust.ID)
-	if err != nil {
+	if out.Pending, err = s.pendingOnboardings(ctx, me.ID, cust.ID); err != nil {
 		return nil, err
-	}
-	for _, inv := range invs {
-		out.Pending = append(out.Pending, oapi.PendingOnboarding{Kind: "invitation", Id: inv.ID, Status: inv.Status, ExpiresAt: inv.ExpiresAt})
-	}
-	exts, err := s.store.PendingExtensionsForCustomer(ctx, me.ID, cust.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range exts {
-		out.Pending = append(out.Pending, oapi.PendingOnboarding{Kind: "relationship_extension", Id: x.ID, Status: x.Status, ExpiresAt: x.ExpiresAt})
 	}
 	eligibility, err := rules.OrderEligibility(ctx, s.store, cust, me)
 	if err != nil {
@@ -147,6 +136,27 @@ func (s *Server) GetCustomer(ctx context.Context, request oapi.GetCustomerReques
 	}
 	out.OrderEligibility = views(eligibility, eligibilityView)
 	return oapi.GetCustomer200JSONResponse{CustomerBodyJSONResponse: oapi.CustomerBodyJSONResponse(out)}, nil
+}
+
+// pendingOnboardings are the partner's invitations and extensions still
+// waiting on the customer.
+func (s *Server) pendingOnboardings(ctx context.Context, partnerID, customerID string) ([]oapi.PendingOnboarding, error) {
+	out := []oapi.PendingOnboarding{} // an empty list, never null
+	invs, err := s.store.PendingInvitationsForCustomer(ctx, partnerID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range invs {
+		out = append(out, oapi.PendingOnboarding{Kind: "invitation", Id: inv.ID, Status: inv.Status, ExpiresAt: inv.ExpiresAt})
+	}
+	exts, err := s.store.PendingExtensionsForCustomer(ctx, partnerID, customerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range exts {
+		out = append(out, oapi.PendingOnboarding{Kind: "relationship_extension", Id: x.ID, Status: x.Status, ExpiresAt: x.ExpiresAt})
+	}
+	return out, nil
 }
 
 // GetOrderEligibility answers R7 and R8 for one customer.
