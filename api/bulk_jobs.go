@@ -260,6 +260,10 @@ func (s *Server) checkBulkRows(ctx context.Context, me models.Partner, req oapi.
 					ShareBillTo: req.ShareBillTo, DelegatedAdminRequired: req.DelegatedAdminRequired})
 			} else if r.CustomerId != "" {
 				err = rules.CheckInvitationCustomer(ctx, batch, me.ID, req.ProviderId, r.CustomerId)
+			} else {
+				// A file has no room for reasons: such a row goes by POST /v1/invitations with contact_email_reason.
+				provider, _ := batch.Partner(ctx, req.ProviderId)
+				err = rules.CheckContact(rules.Contact{Email: r.Email}, me, provider)
 			}
 			if rv, ok := rules.AsViolation(err); ok {
 				refuse(rv.Code, rv.Detail)

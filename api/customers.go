@@ -33,7 +33,7 @@ func customerView(c models.Customer) oapi.Customer {
 }
 
 func customerDetailView(c models.Customer) oapi.CustomerDetail {
-	return oapi.CustomerDetail{Id: c.ID, CompanyName: c.CompanyName, Domain: c.Domain, ContactEmail: c.ContactEmail,
+	return oapi.CustomerDetail{Id: c.ID, CompanyName: c.CompanyName, Domain: c.Domain, ContactEmail: c.ContactEmail, ContactEmailReason: c.ContactEmailReason,
 		AcquiredVia: oapi.CustomerDetailAcquiredVia(c.AcquiredVia), CreatedAt: c.CreatedAt,
 		Relationships: []oapi.Relationship{}, Pending: []oapi.PendingOnboarding{}, OrderEligibility: []oapi.Eligibility{}}
 }
@@ -78,8 +78,12 @@ func (s *Server) CreateCustomer(ctx context.Context, request oapi.CreateCustomer
 	if err := f.err(); err != nil {
 		return nil, err
 	}
+	reason := strings.TrimSpace(req.ContactEmailReason)
+	if err := rules.CheckContact(rules.Contact{Email: req.ContactEmail, CustomerDomain: req.Domain, Reason: reason}, me); err != nil {
+		return nil, err
+	}
 	now := time.Now().UTC()
-	cust := models.Customer{ID: newID(), CompanyName: strings.TrimSpace(req.CompanyName), Domain: req.Domain, ContactEmail: req.ContactEmail,
+	cust := models.Customer{ID: newID(), CompanyName: strings.TrimSpace(req.CompanyName), Domain: req.Domain, ContactEmail: req.ContactEmail, ContactEmailReason: reason,
 		AcquiredVia: models.AcquiredViaDirectBill, CreatedBy: me.ID, BillTo: billTo, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateCustomer(ctx, &cust, models.PartnerTypeReseller); err != nil {
 		if errors.Is(err, store.ErrConflict) {

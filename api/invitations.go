@@ -67,7 +67,7 @@ func validateDelegatedAdmin(f *fieldErrors, d *models.DelegatedAdminRequest) {
 func invitationView(inv models.Invitation) oapi.Invitation {
 	v := oapi.Invitation{
 		Id: inv.ID, Status: oapi.InvitationStatus(inv.Status), WorkflowId: inv.WorkflowID, ProviderId: inv.ProviderID, ResellerId: inv.ResellerID,
-		CustomerId: valueOf(inv.CustomerID), Message: inv.Message, Locale: oapi.Locale(inv.Locale), RelationshipId: valueOf(inv.RelationshipID),
+		CustomerId: valueOf(inv.CustomerID), ContactEmailReason: inv.ContactEmailReason, Message: inv.Message, Locale: oapi.Locale(inv.Locale), RelationshipId: valueOf(inv.RelationshipID),
 		ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt,
 	}
 	v.Customer.CompanyName, v.Customer.Email = inv.CustomerCompany, inv.CustomerEmail
@@ -169,14 +169,16 @@ func (s *Server) newInvitation(ctx context.Context, me models.Partner, req *oapi
 	if err := validateInvitation(req); err != nil {
 		return inv, nil, err
 	}
-	parties, err := rules.CheckInvitation(ctx, s.store, rules.Invitation{ResellerID: me.ID, ProviderID: req.ProviderId, CustomerID: req.Customer.CustomerId})
+	parties, err := rules.CheckInvitation(ctx, s.store, rules.Invitation{Reseller: me, ProviderID: req.ProviderId, CustomerID: req.Customer.CustomerId,
+		Contact: rules.Contact{Email: req.Customer.Email, Reason: req.ContactEmailReason}})
 	if err != nil {
 		return inv, nil, err
 	}
 	provider := parties.Provider
 	inv = models.Invitation{ID: id, WorkflowID: workflows.InvitationWorkflowID(id), ResellerID: me.ID, ProviderID: provider.ID,
 		Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale), DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin),
-		Status: models.InvitationWaitingForCustomer, ExpiresAt: now.Add(s.cfg.Timing.InvitationExpiry), CreatedAt: now, UpdatedAt: now}
+		ContactEmailReason: strings.TrimSpace(req.ContactEmailReason),
+		Status:             models.InvitationWaitingForCustomer, ExpiresAt: now.Add(s.cfg.Timing.InvitationExpiry), CreatedAt: now, UpdatedAt: now}
 	if cust := parties.Customer; cust != nil {
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
 	} else {
@@ -201,7 +203,7 @@ func (s *Server) invitationPlanOf(inv models.Invitation, reseller, provider mode
 	input := workflows.InvitationInput{
 		InvitationID: inv.ID, Reseller: party(reseller), Provider: party(provider),
 		CustomerCompany: inv.CustomerCompany, CustomerEmail: inv.CustomerEmail,
-		Message: inv.Message, Locale: inv.Locale, DelegatedAdmin: inv.DelegatedAdmin,
+		Message: inv.Message, Locale: inv.Locale, DelegatedAdmin: inv.DelegatedAdmin, ContactEmailReason: inv.ContactEmailReason,
 		Reminders: s.cfg.Timing.InvitationReminders, ExpireAfter: inv.ExpiresAt.Sub(inv.CreatedAt),
 	}
 	if inv.CustomerID != nil {

@@ -49,6 +49,7 @@ const (
 	CodeEnrollmentNotApproved            = rules.EnrollmentNotApproved
 	CodeCustomerNotDirectBill            = rules.CustomerNotDirectBill
 	CodeBillToSharingNotAcknowledged     = rules.BillToSharingNotAcknowledged
+	CodeContactEmailNotCustomers         = rules.ContactEmailNotCustomers
 	CodeDelegatedAdminRequiresInvitation = rules.DelegatedAdminRequiresInvitation
 	CodeConsentEvidenceInvalid           = rules.ConsentEvidenceInvalid
 )
@@ -108,6 +109,7 @@ var titles = map[oapi.ProblemCode]string{
 	CodeConsentEvidenceInvalid:           "The consent evidence is not acceptable",
 	CodeDuplicateRow:                     "The same customer is on an earlier row of the job",
 	CodeHeldByAnotherJob:                 "Another bulk job still holds this customer",
+	CodeContactEmailNotCustomers:         "The contact address is not the customer's",
 }
 
 // RuleDescriptions explain each code on /rules/{code}.
@@ -133,6 +135,7 @@ var RuleDescriptions = map[oapi.ProblemCode]string{
 	CodeConsentEvidenceInvalid:           "R6: partner attestation needs a signer name and e-mail, obtained_at not in the future nor older than 90 days, and evidence text — and is accepted only where the installation allows it. Otherwise use customer_confirmation.",
 	CodeDuplicateRow:                     "A bulk job names each customer once: this row repeats an earlier row's customer (or, for a new customer, its e-mail address). Remove the repeat and check the file again.",
 	CodeHeldByAnotherJob:                 "A row of another bulk job still waits to start this customer. Wait for that job (GET /v1/bulk-jobs/{id}) or cancel it, then run this row again.",
+	CodeContactEmailNotCustomers:         "Whoever holds the contact address accepts the relationship and consents for the customer, so it must be the customer's: not on your or the provider's e-mail domain, and for a registered customer on its domain (or a subdomain). If the customer really uses such an address, state why in contact_email_reason: the reason is recorded with the invitation or customer, and on its timeline.",
 }
 
 func validationProblem(errs []FieldError) *Problem {

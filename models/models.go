@@ -178,16 +178,19 @@ type Partnership struct {
 // Customer is an organisation with a tenant. CreatedBy is the partner that
 // brought it in; only that partner sees BillTo, others through a consented share.
 type Customer struct {
-	ID           string    `gorm:"primaryKey" json:"id"`
-	CompanyName  string    `json:"company_name"`
-	Domain       string    `json:"domain,omitempty"`
-	ContactEmail string    `json:"contact_email"`
-	AcquiredVia  string    `json:"acquired_via"`
-	CreatedBy    string    `json:"created_by"`
-	BillTo       *BillTo   `gorm:"serializer:json" json:"bill_to,omitempty"`
-	TenantID     string    `json:"tenant_id,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string `gorm:"primaryKey" json:"id"`
+	CompanyName  string `json:"company_name"`
+	Domain       string `json:"domain,omitempty"`
+	ContactEmail string `json:"contact_email"`
+	// ContactEmailReason is the reseller's reason for a contact address off
+	// the customer's domain (rules.CheckContact).
+	ContactEmailReason string    `json:"contact_email_reason,omitempty"`
+	AcquiredVia        string    `json:"acquired_via"`
+	CreatedBy          string    `json:"created_by"`
+	BillTo             *BillTo   `gorm:"serializer:json" json:"bill_to,omitempty"`
+	TenantID           string    `json:"tenant_id,omitempty"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // BillTo is a customer's billing identity.
@@ -229,12 +232,15 @@ type Invitation struct {
 	Message         string                 ``
 	Locale          string                 `` // the customer's language (i18n.Supported)
 	DelegatedAdmin  *DelegatedAdminRequest `gorm:"serializer:json"`
-	Status          string                 ``
-	RelationshipID  *string                ``
-	WorkflowID      string                 ``
-	ExpiresAt       time.Time              ``
-	CreatedAt       time.Time              ``
-	UpdatedAt       time.Time              ``
+	// ContactEmailReason is the reseller's reason for a customer address on
+	// its own or the provider's domain (rules.CheckContact).
+	ContactEmailReason string    ``
+	Status             string    ``
+	RelationshipID     *string   ``
+	WorkflowID         string    ``
+	ExpiresAt          time.Time ``
+	CreatedAt          time.Time ``
+	UpdatedAt          time.Time ``
 }
 
 // OnboardingEvent is one step of an onboarding's timeline. The (subject, seq)

@@ -18,11 +18,12 @@ type InvalidField struct {
 func (f *InvalidField) Error() string { return f.Field + ": " + f.Message }
 
 // Invitation is a reseller's request to invite a customer; CustomerID is
-// empty for a customer new to the product.
+// empty for a customer new to the product, known by Contact.Email.
 type Invitation struct {
-	ResellerID string
+	Reseller   models.Partner
 	ProviderID string
 	CustomerID string
+	Contact    Contact
 }
 
 // Parties are what a check loaded, so the caller does not load them again.
@@ -32,19 +33,21 @@ type Parties struct {
 }
 
 // CheckInvitation checks that the provider is one, that the reseller's
-// partnership with it is active (R3) and, for an existing customer, that it
-// is the reseller's and has no active relationship with both already.
+// partnership with it is active (R3); for a new customer, that its address
+// is not the reseller's or the provider's (CheckContact); for an existing
+// customer, that it is the reseller's and has no active relationship with
+// both already (its address was checked when it was registered).
 func CheckInvitation(ctx context.Context, st Store, inv Invitation) (Parties, error) {
 	var p Parties
-	provider, err := activeProvider(ctx, st, inv.ResellerID, inv.ProviderID, "the provider invites you (POST /v1/partnerships) and you accept it first")
+	provider, err := activeProvider(ctx, st, inv.Reseller.ID, inv.ProviderID, "the provider invites you (POST /v1/partnerships) and you accept it first")
 	if err != nil {
 		return p, err
 	}
 	p.Provider = provider
 	if inv.CustomerID == "" {
-		return p, nil
+		return p, CheckContact(inv.Contact, inv.Reseller, provider)
 	}
-	customer, err := invitationCustomer(ctx, st, inv.ResellerID, provider.ID, inv.CustomerID)
+	customer, err := invitationCustomer(ctx, st, inv.Reseller.ID, provider.ID, inv.CustomerID)
 	if v, ok := AsViolation(err); ok && v.Code == CustomerNotFound {
 		return p, &InvalidField{Field: "customer.customer_id", Message: "is not one of your customers"}
 	}

@@ -58,7 +58,7 @@ func TestCheckInvitation(t *testing.T) {
 		return ""
 	}
 	check := func(providerID, customerID string) (Parties, error) {
-		return CheckInvitation(ctx, st, Invitation{ResellerID: reseller.ID, ProviderID: providerID, CustomerID: customerID})
+		return CheckInvitation(ctx, st, Invitation{Reseller: reseller, ProviderID: providerID, CustomerID: customerID, Contact: Contact{Email: "admin@northwind.example"}})
 	}
 	if _, err := check(newID(), ""); field(err) != "provider_id" {
 		t.Errorf("unknown provider: %v", err)

@@ -1,4 +1,4 @@
-// Package rules holds the channel's rules (docs/domain.md, R1–R8) in one place:
+// Package rules holds the channel's rules (docs/domain.md, R1–R9) in one place:
 // the gates of a relationship extension, the consent evidence a partner may
 // attest, and a customer's order eligibility. The API checks them before a
 // process starts; the workflows check them again, because state can change
@@ -31,6 +31,7 @@ const (
 	DelegatedAdminRequiresInvitation = oapi.DelegatedAdminRequiresInvitation
 	ConsentEvidenceInvalid           = oapi.ConsentEvidenceInvalid
 	RelationshipExists               = oapi.RelationshipExists
+	ContactEmailNotCustomers         = oapi.ContactEmailNotCustomers
 	CustomerNotFound                 = oapi.NotFound
 
 	// Order eligibility reasons.

@@ -26,8 +26,11 @@ type InvitationInput struct {
 	Message         string
 	Locale          string // the customer's language (i18n.Supported); empty: English
 	DelegatedAdmin  *models.DelegatedAdminRequest
-	Reminders       []time.Duration
-	ExpireAfter     time.Duration
+	// ContactEmailReason: the reseller's reason for an address on its own or
+	// the provider's domain; on the timeline with the creation.
+	ContactEmailReason string
+	Reminders          []time.Duration
+	ExpireAfter        time.Duration
 }
 
 // InvitationStatus answers the status query.
@@ -192,7 +195,11 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	id := w.in.InvitationID
 	w.mail = newMailer(ctx, &w.t, w.logger)
 	w.t.setStep(ctx, "Sending the invitation e-mail")
-	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationWaitingForCustomer, Event: "invitation_created", Details: map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}}); err != nil {
+	created := map[string]string{"provider_id": w.in.Provider.ID, "customer_email": w.in.CustomerEmail}
+	if w.in.ContactEmailReason != "" {
+		created["contact_email_reason"] = w.in.ContactEmailReason
+	}
+	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationWaitingForCustomer, Event: "invitation_created", Details: created}); err != nil {
 		return w.status(), err
 	}
 	sent := w.t.reserve(ctx, "invitation_sent", map[string]string{"to": w.in.CustomerEmail})

@@ -197,6 +197,7 @@ func TestInvitationAcceptedCreatesRelationship(t *testing.T) {
 	env, rec := newTestEnv(t)
 	in := invitationInput()
 	in.DelegatedAdmin = &models.DelegatedAdminRequest{Roles: []string{"Helpdesk Agent"}, DurationDays: 90}
+	in.ContactEmailReason = "the customer's mail is hosted by the reseller"
 	var accept updateOutcome
 	env.RegisterDelayedCallback(func() {
 		sendUpdate(env, UpdateAccept, &accept, Answer{IP: "203.0.113.9", UserAgent: "test-browser"})
@@ -219,6 +220,7 @@ func TestInvitationAcceptedCreatesRelationship(t *testing.T) {
 	require.Equal(t, []string{models.InvitationAccepted, models.InvitationCompleted}, rec.statuses())
 	require.Equal(t, []string{"invitation_created", "invitation_sent", "customer_accepted", "relationship_created"}, rec.events())
 	require.Equal(t, "203.0.113.9", rec.progress[2].Details["ip"], "the accepting request is recorded")
+	require.Equal(t, in.ContactEmailReason, rec.progress[0].Details["contact_email_reason"], "the reseller's reason for the address is on the timeline")
 	require.True(t, rec.progress[2].CloseLinks, "accepting closes every link of the invitation")
 	// One reminder was due after 3 days; the customer answered after 26 hours.
 	require.Equal(t, []string{"invitation:inv-1:initial",

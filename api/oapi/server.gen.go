@@ -455,6 +455,7 @@ const (
 	BillToSharingNotAcknowledged     ProblemCode = "bill-to-sharing-not-acknowledged"
 	Conflict                         ProblemCode = "conflict"
 	ConsentEvidenceInvalid           ProblemCode = "consent-evidence-invalid"
+	ContactEmailNotCustomers         ProblemCode = "contact-email-not-customers"
 	CustomerNotDirectBill            ProblemCode = "customer-not-direct-bill"
 	DelegatedAdminRequiresInvitation ProblemCode = "delegated-admin-requires-invitation"
 	DuplicateRow                     ProblemCode = "duplicate-row"
@@ -486,6 +487,8 @@ func (e ProblemCode) Valid() bool {
 	case Conflict:
 		return true
 	case ConsentEvidenceInvalid:
+		return true
+	case ContactEmailNotCustomers:
 		return true
 	case CustomerNotDirectBill:
 		return true
@@ -815,15 +818,18 @@ type CustomerAcquiredVia string
 
 // CustomerDetail defines model for CustomerDetail.
 type CustomerDetail struct {
-	AcquiredVia      CustomerDetailAcquiredVia `json:"acquired_via"`
-	BillTo           BillTo                    `json:"bill_to,omitempty,omitzero"`
-	BillToSharedAt   time.Time                 `json:"bill_to_shared_at,omitempty,omitzero"`
-	CompanyName      string                    `json:"company_name"`
-	ContactEmail     string                    `json:"contact_email"`
-	CreatedAt        time.Time                 `json:"created_at"`
-	Domain           string                    `json:"domain,omitempty,omitzero"`
-	Id               string                    `json:"id"`
-	OrderEligibility []Eligibility             `json:"order_eligibility"`
+	AcquiredVia    CustomerDetailAcquiredVia `json:"acquired_via"`
+	BillTo         BillTo                    `json:"bill_to,omitempty,omitzero"`
+	BillToSharedAt time.Time                 `json:"bill_to_shared_at,omitempty,omitzero"`
+	CompanyName    string                    `json:"company_name"`
+	ContactEmail   string                    `json:"contact_email"`
+
+	// ContactEmailReason the reseller's reason for a contact address off the customer's domain
+	ContactEmailReason string        `json:"contact_email_reason,omitempty,omitzero"`
+	CreatedAt          time.Time     `json:"created_at"`
+	Domain             string        `json:"domain,omitempty,omitzero"`
+	Id                 string        `json:"id"`
+	OrderEligibility   []Eligibility `json:"order_eligibility"`
 
 	// Pending the newest 50 waiting invitations and 50 waiting extensions; GET /v1/invitations?status=waiting_for_customer lists them all
 	Pending       []PendingOnboarding `json:"pending"`
@@ -1004,8 +1010,10 @@ type ExtensionStatus string
 
 // Invitation defines model for Invitation.
 type Invitation struct {
-	CreatedAt time.Time `json:"created_at"`
-	Customer  struct {
+	// ContactEmailReason the reseller's reason for a contact address on its own or the provider's domain
+	ContactEmailReason string    `json:"contact_email_reason,omitempty,omitzero"`
+	CreatedAt          time.Time `json:"created_at"`
+	Customer           struct {
 		CompanyName string `json:"company_name"`
 		Email       string `json:"email"`
 	} `json:"customer"`
@@ -1563,6 +1571,9 @@ type CreateCustomerJSONBody struct {
 	CompanyName  string `json:"company_name"`
 	ContactEmail string `json:"contact_email"`
 
+	// ContactEmailReason why the contact address is on the reseller's or the provider's own e-mail domain, or (customers) not on the customer's domain; without it such an address is refused (contact-email-not-customers). Recorded on the timeline: the customer's acceptance then rests on that address.
+	ContactEmailReason string `json:"contact_email_reason,omitempty,omitzero"`
+
 	// Domain Example: contoso.com
 	Domain string `json:"domain"`
 }
@@ -1600,6 +1611,9 @@ type ListInvitationsParams struct {
 
 // CreateInvitationJSONBody defines parameters for CreateInvitation.
 type CreateInvitationJSONBody struct {
+	// ContactEmailReason why the contact address is on the reseller's or the provider's own e-mail domain, or (customers) not on the customer's domain; without it such an address is refused (contact-email-not-customers). Recorded on the timeline: the customer's acceptance then rests on that address.
+	ContactEmailReason string `json:"contact_email_reason,omitempty,omitzero"`
+
 	// Customer either {company_name, email} for a new customer, or {customer_id} for one of yours
 	Customer struct {
 		CompanyName string `json:"company_name,omitempty,omitzero"`
