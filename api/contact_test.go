@@ -49,6 +49,11 @@ func TestContactAddressMustBeTheCustomers(t *testing.T) {
 		t.Fatalf("the reason is not shown: %d %s", rec.Code, rec.Body)
 	}
 
+	// Correcting the address later is held to the same rule.
+	if rec := h.call(http.MethodPatch, "/v1/invitations/"+invitationTo(t, h, key, provider.ID, "ceo@northwind.example"), key, `{"customer":{"email":"sales@x.example"}}`); rec.Code != http.StatusUnprocessableEntity || code(rec.Body.Bytes()) != string(oapi.ContactEmailNotCustomers) {
+		t.Errorf("correction to the reseller's domain: %d %s", rec.Code, rec.Body)
+	}
+
 	register := func(domain, email, reason string) (int, []byte) {
 		rec := h.call(http.MethodPost, "/v1/customers", key, `{"company_name":"Woodgrove","domain":"`+domain+`","contact_email":"`+email+`","contact_email_reason":"`+reason+`",`+billTo+`}`)
 		return rec.Code, rec.Body.Bytes()
@@ -79,4 +84,14 @@ func TestContactAddressMustBeTheCustomers(t *testing.T) {
 		!verdicts.Verdicts[0].Ok || verdicts.Verdicts[1].Code != oapi.ContactEmailNotCustomers {
 		t.Errorf("bulk dry run: %d %s", rec.Code, rec.Body)
 	}
+}
+
+func invitationTo(t *testing.T, h *harness, key, providerID, email string) string {
+	t.Helper()
+	rec := h.call(http.MethodPost, "/v1/invitations", key, `{"provider_id":"`+providerID+`","customer":{"company_name":"Northwind","email":"`+email+`"}}`)
+	var inv oapi.Invitation
+	if rec.Code != http.StatusAccepted || json.Unmarshal(rec.Body.Bytes(), &inv) != nil {
+		t.Fatalf("invitation: %d %s", rec.Code, rec.Body)
+	}
+	return inv.Id
 }

@@ -283,6 +283,14 @@ func (s *Server) UpdateInvitation(ctx context.Context, request oapi.UpdateInvita
 	if err := f.err(); err != nil {
 		return nil, err
 	}
+	provider, err := s.store.Partner(ctx, inv.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	// The reason given at creation covers the correction too: it is the reseller's statement about this customer.
+	if err := rules.CheckContact(rules.Contact{Email: email, Reason: inv.ContactEmailReason}, currentPartner(ctx), provider); err != nil {
+		return nil, err
+	}
 	var changed string
 	if err := s.update(ctx, inv.WorkflowID, workflows.UpdateChangeEmail, &changed, workflows.EmailChange{Email: email}); err != nil {
 		return nil, s.closedInvitation(err)
