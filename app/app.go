@@ -61,6 +61,7 @@ type App struct {
 	// sim is the simulator's state and pcSigner signs its Partner Center
 	// webhook deliveries (MICROSOFT_MODE=simulated).
 	sim      *simulator.Simulator
+	simURL   string
 	pcSigner *simulator.WebhookSigner
 }
 

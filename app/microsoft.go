@@ -44,6 +44,7 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 		}
 	}()
 	base := "http://" + l.Addr().String()
+	a.simURL = base
 	cfg.Microsoft.GraphURL, cfg.Microsoft.LoginURL = base+simulator.GraphPrefix, base
 	cfg.PartnerCenter.APIURL = base + simulator.PartnerCenterPrefix
 	cfg.PartnerCenter.WebhookCertHosts = []string{signer.CertHost()}
@@ -55,6 +56,9 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 // MicrosoftSimulator is the in-process simulator (MICROSOFT_MODE=simulated),
 // or nil: tests act as Microsoft through it (approvals, webhook deliveries).
 func (a *App) MicrosoftSimulator() *simulator.Simulator { return a.sim }
+
+// MicrosoftSimulatorURL is the simulator's base URL ("" when not simulated).
+func (a *App) MicrosoftSimulatorURL() string { return a.simURL }
 
 // partnerCenterWebhooks are the Partner Center receiver's dependencies:
 // signals through Temporal; in simulated mode, trust in the simulator's

@@ -146,3 +146,34 @@ func mustJSON(t *testing.T, v any) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestPartnerCenterValidationInSimulatedMode: in MICROSOFT_MODE=simulated the
+// product's receiver trusts its simulator's signing certificate: a partner
+// registers the product's webhook with the simulated Partner Center (what
+// `onboarding partner-center register-webhooks` does) and the validation
+// event is delivered, verified and acknowledged.
+func TestPartnerCenterValidationInSimulatedMode(t *testing.T) {
+	p := startProductWith(t, func(c *config.Config) { c.Microsoft.Mode = config.MicrosoftSimulated })
+	reseller := p.createPartner("Fabrikam", "reseller", false)
+	const tenant, clientID, secret = "8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11", "b0a4f6a2-6f7b-4e55-8f33-0f3a4c9b2d10", "the-client-secret-value"
+	p.must(200, p.call("PUT", "/v1/me/microsoft-connection", reseller.key, map[string]any{"tenant_id": tenant, "client_id": clientID, "client_secret": secret}))
+
+	ctx := t.Context()
+	base := p.app.MicrosoftSimulatorURL()
+	pc := partnercenter.NewClient(ctx, partnercenter.Config{APIURL: base + simulator.PartnerCenterPrefix, LoginURL: base,
+		TenantID: tenant, ClientID: clientID, ClientSecret: secret})
+	_, err := pc.Register(ctx, p.base+"/webhooks/partner-center", partnercenter.RegisteredEvents)
+	require.NoError(t, err)
+	id, err := pc.SendValidationEvent(ctx)
+	require.NoError(t, err)
+	var v partnercenter.ValidationEvent
+	require.Eventually(t, func() bool {
+		v, err = pc.ValidationEvent(ctx, id)
+		require.NoError(t, err)
+		return v.Status == "completed"
+	}, 15*time.Second, 50*time.Millisecond)
+	require.Len(t, v.Results, 1)
+	require.Equal(t, "OK", v.Results[0].ResponseCode)
+	require.Contains(t, p.logs.String(), "Partner Center validation event received")
+	require.NotContains(t, p.logs.String(), secret)
+}
