@@ -189,4 +189,3 @@ func TestGDAPWorkflowsByRow(t *testing.T) {
 	_, err = f.GDAPWorkflowFor(ctx, "broken")
 	require.Error(t, err)
 }
-

@@ -22,7 +22,6 @@ import (
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/simulator"
 	"github.com/csp-onboarding/onboarding/migrations"
-	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store/storetest"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -42,14 +41,7 @@ func TestPartnerCenterWebhookWakesGDAPWorkflow(t *testing.T) {
 	st := storetest.New(t, migrations.SQLite)
 	keys, err := secret.NewKeyring(secret.NewKey())
 	require.NoError(t, err)
-	now := time.Now().UTC()
-	p := models.Partner{ID: "p-pc-" + uuid.NewString()[:8], Name: "Fabrikam", Type: models.PartnerTypeReseller, ContactEmail: "ops@fabrikam.example",
-		EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now}
-	require.NoError(t, st.CreatePartner(ctx, &p))
-	sealed, err := keys.Seal("s3cret", "microsoft-connection:"+p.ID)
-	require.NoError(t, err)
-	require.NoError(t, st.SaveMicrosoftConnection(ctx, &models.MicrosoftConnection{PartnerID: p.ID, TenantID: pcPartnerTenant, ClientID: "pc-app",
-		SecretSealed: sealed, Status: models.MicrosoftConnected}))
+	p := storetest.ConnectedPartner(t, st, keys, "p-pc-"+uuid.NewString()[:8], pcPartnerTenant, "pc-app", "s3cret")
 
 	// Microsoft: Graph, Entra ID and Partner Center with its signing certificate.
 	signer, err := simulator.NewWebhookSigner()

@@ -16,7 +16,6 @@ import (
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/simulator"
 	"github.com/csp-onboarding/onboarding/migrations"
-	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store/storetest"
 )
@@ -32,13 +31,7 @@ func TestPartnerCenterCommands(t *testing.T) {
 	st := storetest.New(t, migrations.SQLite)
 	keys, err := secret.NewKeyring(secret.NewKey())
 	require.NoError(t, err)
-	now := time.Now().UTC()
-	p := models.Partner{ID: "p-pc-cli", Name: "Fabrikam", Type: models.PartnerTypeReseller, ContactEmail: "ops@fabrikam.example",
-		EnrollmentStatus: "not_enrolled", CreatedAt: now, UpdatedAt: now}
-	require.NoError(t, st.CreatePartner(ctx, &p))
-	sealed, err := keys.Seal("s3cret", "microsoft-connection:"+p.ID)
-	require.NoError(t, err)
-	require.NoError(t, st.SaveMicrosoftConnection(ctx, &models.MicrosoftConnection{PartnerID: p.ID, TenantID: pcTenant, ClientID: "app", SecretSealed: sealed, Status: models.MicrosoftConnected}))
+	p := storetest.ConnectedPartner(t, st, keys, "p-pc-cli", pcTenant, "app", "s3cret")
 
 	signer, err := simulator.NewWebhookSigner()
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package partnercenter
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,13 +17,12 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/csp-onboarding/onboarding/microsoft/graph"
 )
 
-// Defaults of the public cloud; the simulator overrides them.
-const (
-	DefaultAPIURL   = "https://api.partnercenter.microsoft.com"
-	DefaultLoginURL = "https://login.microsoftonline.com"
-)
+// DefaultAPIURL is the public cloud's Partner Center API; the simulator overrides it.
+const DefaultAPIURL = "https://api.partnercenter.microsoft.com"
 
 // Config is one partner's app registration (the same one as its Microsoft
 // connection: registered in Partner Center for app-only access) and where
@@ -58,7 +58,7 @@ func NewClient(ctx context.Context, cfg Config) *Client {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	login := strings.TrimRight(orDefault(cfg.LoginURL, DefaultLoginURL), "/")
+	login := strings.TrimRight(cmp.Or(cfg.LoginURL, graph.DefaultLoginURL), "/")
 	creds := clientcredentials.Config{
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		TokenURL: login + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token",
@@ -69,17 +69,10 @@ func NewClient(ctx context.Context, cfg Config) *Client {
 	}
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, plain)
 	return &Client{
-		base:   strings.TrimRight(orDefault(cfg.APIURL, DefaultAPIURL), "/"),
+		base:   strings.TrimRight(cmp.Or(cfg.APIURL, DefaultAPIURL), "/"),
 		http:   &http.Client{Transport: &oauth2.Transport{Source: creds.TokenSource(tokenCtx), Base: plain.Transport}, Timeout: plain.Timeout},
 		logger: logger,
 	}
-}
-
-func orDefault(v, d string) string {
-	if v == "" {
-		return d
-	}
-	return v
 }
 
 // Registration is a webhook registration ("Register to receive events").
@@ -180,7 +173,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil {
-			return &Error{Method: method, Path: path, Status: re.Response.StatusCode, Message: "token: " + re.ErrorCode + " " + firstLine(re.ErrorDescription), RequestID: id}
+			desc, _, _ := strings.Cut(re.ErrorDescription, "\n") // Entra's descriptions go on with trace ids
+			return &Error{Method: method, Path: path, Status: re.Response.StatusCode, Message: "token: " + re.ErrorCode + " " + strings.TrimSpace(desc), RequestID: id}
 		}
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -206,11 +200,4 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 	}
 	return nil
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
