@@ -189,3 +189,18 @@ func TestGDAPWorkflowsByRow(t *testing.T) {
 	_, err = f.GDAPWorkflowFor(ctx, "broken")
 	require.Error(t, err)
 }
+
+// The receiver is unauthenticated until a delivery verifies: it is limited
+// per client address, as /v1 is.
+func TestPartnerCenterWebhookRateLimited(t *testing.T) {
+	cfg := config.Default()
+	cfg.RateLimits.PerAddr = config.Rate{PerSecond: 1, Burst: 1}
+	e := New(Deps{Store: storetest.New(t, migrations.SQLite), Temporal: &fakeTemporal{}, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	codes := []int{}
+	for range 2 {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhooks/partner-center", nil))
+		codes = append(codes, rec.Code)
+	}
+	require.Equal(t, []int{http.StatusUnauthorized, http.StatusTooManyRequests}, codes)
+}

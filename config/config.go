@@ -82,7 +82,7 @@ type Config struct {
 // at once. A zero Rate turns that limit off.
 type RateLimits struct {
 	PerKey      Rate // ONBOARDING_RATE_PER_KEY, _BURST: /v1 requests per API key
-	PerAddr     Rate // ONBOARDING_RATE_PER_ADDR, _BURST: /v1 requests per client address
+	PerAddr     Rate // ONBOARDING_RATE_PER_ADDR, _BURST: /v1 and /webhooks/… requests per client address
 	LinkPerAddr Rate // ONBOARDING_RATE_LINK_PER_ADDR, _BURST: customer-link answers (POST /i/…, /c/…) per client address
 }
 
