@@ -219,21 +219,26 @@ func (v *Verifier) Forget(ctx context.Context, d Delivery) error {
 // x-ms-signature (SignatureTokenToMsSignatureHeader).
 func signatureOf(h http.Header) ([]byte, error) {
 	v := strings.TrimSpace(h.Get(echoAuthorization))
-	if v == "" {
-		v = strings.TrimSpace(h.Get(HeaderSignature))
+	if alt := strings.TrimSpace(h.Get(HeaderSignature)); alt != "" && !hasScheme(v, "Signature") {
+		v = alt
 	}
 	if v == "" {
 		return nil, refuse(ReasonUnsigned, "no Authorization: Signature header")
 	}
-	scheme, token, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(scheme, "Signature") {
+	if !hasScheme(v, "Signature") {
 		return nil, refuse(ReasonUnsigned, "the authorization scheme must be Signature")
 	}
+	_, token, _ := strings.Cut(v, " ")
 	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
 	if err != nil || len(sig) == 0 {
 		return nil, refuse(ReasonSignature, "the signature is not base64")
 	}
 	return sig, nil
+}
+
+func hasScheme(v, scheme string) bool {
+	s, _, ok := strings.Cut(v, " ")
+	return ok && strings.EqualFold(s, scheme)
 }
 
 const echoAuthorization = "Authorization"
@@ -315,6 +320,7 @@ func (v *Verifier) fetch(ctx context.Context, certURL string) (*x509.Certificate
 	if !slices.Contains(leaf.Issuer.Organization, MicrosoftOrganization) {
 		return nil, refuse(ReasonCertificate, "the signing certificate is not issued by O=%s", MicrosoftOrganization)
 	}
+	v.cfg.Logger.InfoContext(ctx, "Partner Center signing certificate fetched", "url", certURL, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter)
 	return leaf, nil
 }
 

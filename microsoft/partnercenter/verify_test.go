@@ -176,6 +176,13 @@ func TestWebhookSignature(t *testing.T) {
 				h.Del("Authorization")
 				_, err := v.Verify(ctx, h, body)
 				require.NoError(t, err)
+				// Beside another scheme's Authorization (a proxy's), x-ms-signature is the one read.
+				body = eventBody(f.now.Add(-9 * time.Minute))
+				h = f.signed(body)
+				h.Set(partnercenter.HeaderSignature, h.Get("Authorization"))
+				h.Set("Authorization", "Bearer proxy-token")
+				_, err = v.Verify(ctx, h, body)
+				require.NoError(t, err)
 			})
 			t.Run("the certificate is fetched once per process", func(t *testing.T) {
 				require.Equal(t, int32(2), f.fetches.n.Load(), "one fetch for v, one for the restarted verifier")
