@@ -125,6 +125,10 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			if token, ok := bearer(c); ok {
 				checks = append(checks, limitCheck{s.limits.perKey, secret.Hash(token)})
 			}
+		case strings.HasPrefix(path, "/webhooks/"):
+			// Inbound webhooks are unauthenticated until verified, and a
+			// verification may fetch a certificate: the per-address limit.
+			checks = append(checks, limitCheck{s.limits.perAddr, c.RealIP()})
 		case req.Method == http.MethodPost && (strings.HasPrefix(path, "/i/") || strings.HasPrefix(path, "/c/")):
 			checks = append(checks, limitCheck{s.limits.linkPerAddr, c.RealIP()})
 		}

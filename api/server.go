@@ -21,6 +21,7 @@ import (
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/metrics"
+	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -53,6 +54,8 @@ type Deps struct {
 	DevMailbox bool
 	// Secrets opens the sealed links of held e-mails for the dev mailbox.
 	Secrets *secret.Keyring
+	// PartnerCenter receives Partner Center's webhook deliveries.
+	PartnerCenter PartnerCenterWebhooks
 }
 
 // Server holds the handlers' dependencies.
@@ -66,6 +69,8 @@ type Server struct {
 	limits   limits
 	secrets  *secret.Keyring
 	routes   map[string]bool // the registered route templates
+
+	partnerCenter PartnerCenterWebhooks
 }
 
 const maxBody = "64K"
@@ -76,7 +81,11 @@ func New(d Deps) *echo.Echo {
 		d.Metrics = metrics.New()
 	}
 	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(),
-		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets, routes: map[string]bool{}}
+		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets, routes: map[string]bool{}, partnerCenter: d.PartnerCenter}
+	if s.partnerCenter.Verifier == nil {
+		s.partnerCenter.Verifier = partnercenter.NewVerifier(partnercenter.VerifierConfig{CertHosts: d.Config.PartnerCenter.WebhookCertHosts,
+			MaxAge: d.Config.PartnerCenter.WebhookMaxAge, Logger: d.Logger}, d.Store)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
@@ -129,6 +138,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/c/:token", s.consentPage)
 	e.POST("/c/:token/consent", s.answerConsentPage)
 	e.POST("/c/:token/decline", s.answerConsentPage)
+	e.POST("/webhooks/partner-center", s.partnerCenterWebhook)
 	if d.DevMailbox {
 		e.GET("/dev/mailbox", s.devMailbox)
 		e.POST("/dev/mailbox", s.devMailboxLogin)

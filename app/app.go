@@ -23,6 +23,7 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/mail"
 	"github.com/csp-onboarding/onboarding/metrics"
+	"github.com/csp-onboarding/onboarding/microsoft/simulator"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -57,6 +58,11 @@ type App struct {
 	logger          *slog.Logger
 	// simulator serves Microsoft's side with MICROSOFT_MODE=simulated (app/microsoft.go).
 	simulator *http.Server
+	// sim is the simulator's state and pcSigner signs its Partner Center
+	// webhook deliveries (MICROSOFT_MODE=simulated).
+	sim      *simulator.Simulator
+	simURL   string
+	pcSigner *simulator.WebhookSigner
 }
 
 // OpenStore opens (and migrates, when migrate is set) the app database.
@@ -179,7 +185,8 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		}()
 	}
 	if roles.API {
-		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Secrets: keys})
+		handler := api.New(api.Deps{Store: st, Temporal: c, Config: cfg, Logger: logger, Metrics: a.Metrics, DevMailbox: roles.DevMailbox, Secrets: keys,
+			PartnerCenter: a.partnerCenterWebhooks(cfg, st, c)})
 		l, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			a.Stop(ctx)
@@ -251,6 +258,9 @@ func (a *App) Stop(ctx context.Context) {
 	}
 	if a.simulator != nil {
 		_ = a.simulator.Close()
+	}
+	if a.pcSigner != nil {
+		a.pcSigner.Close()
 	}
 	if a.http != nil {
 		shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/csp-onboarding/onboarding/api"
 	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/simulator"
+	"github.com/csp-onboarding/onboarding/store"
 )
 
 // startMicrosoftSimulator serves the Microsoft simulator on a loopback port
@@ -25,6 +28,15 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 	}
 	sim := simulator.New()
 	sim.AcceptNewApps = true
+	// Partner Center's webhook deliveries are signed with a certificate made
+	// here and served over https on loopback: the receiver trusts only that
+	// host and that CA (not the system's roots) in this mode.
+	signer, err := simulator.NewWebhookSigner()
+	if err != nil {
+		_ = l.Close()
+		return cfg, fmt.Errorf("make the simulated Partner Center signing certificate: %w", err)
+	}
+	sim.Signer, a.sim, a.pcSigner = signer, sim, signer
 	a.simulator = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := a.simulator.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -32,8 +44,32 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 		}
 	}()
 	base := "http://" + l.Addr().String()
+	a.simURL = base
 	cfg.Microsoft.GraphURL, cfg.Microsoft.LoginURL = base+simulator.GraphPrefix, base
-	a.logger.Info("MICROSOFT_MODE=simulated: Microsoft Graph and Entra ID are simulated in this process", "url", base,
+	cfg.PartnerCenter.APIURL = base + simulator.PartnerCenterPrefix
+	cfg.PartnerCenter.WebhookCertHosts = []string{signer.CertHost()}
+	a.logger.Info("MICROSOFT_MODE=simulated: Microsoft Graph, Entra ID and Partner Center are simulated in this process", "url", base,
 		"approve_as_customer", "POST "+base+"/simulator/relationships/{id}/approve")
 	return cfg, nil
+}
+
+// MicrosoftSimulator is the in-process simulator (MICROSOFT_MODE=simulated),
+// or nil: tests act as Microsoft through it (approvals, webhook deliveries).
+func (a *App) MicrosoftSimulator() *simulator.Simulator { return a.sim }
+
+// MicrosoftSimulatorURL is the simulator's base URL ("" when not simulated).
+func (a *App) MicrosoftSimulatorURL() string { return a.simURL }
+
+// partnerCenterWebhooks are the Partner Center receiver's dependencies:
+// signals through Temporal; in simulated mode, trust in the simulator's
+// signing certificate only. GDAP workflows are not found by Graph
+// relationship id on this build (nothing records the id yet): GDAP events
+// are acknowledged without waking anyone until GDAPWorkflows is set.
+func (a *App) partnerCenterWebhooks(cfg config.Config, st *store.Store, c api.Signaler) api.PartnerCenterWebhooks {
+	w := api.PartnerCenterWebhooks{Signals: c}
+	if a.pcSigner != nil {
+		w.Verifier = partnercenter.NewVerifier(partnercenter.VerifierConfig{CertHosts: cfg.PartnerCenter.WebhookCertHosts, Roots: a.pcSigner.Roots(),
+			HTTPClient: a.pcSigner.HTTPClient(), MaxAge: cfg.PartnerCenter.WebhookMaxAge, Logger: a.logger}, st)
+	}
+	return w
 }

@@ -61,6 +61,8 @@ type Config struct {
 
 	Microsoft Microsoft // MICROSOFT_*: GDAP at Microsoft (config/microsoft.go)
 
+	PartnerCenter PartnerCenter // PARTNER_CENTER_*: the Partner Center API and webhooks (config/partnercenter.go)
+
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json (json by default outside dev)
 
@@ -80,7 +82,7 @@ type Config struct {
 // at once. A zero Rate turns that limit off.
 type RateLimits struct {
 	PerKey      Rate // ONBOARDING_RATE_PER_KEY, _BURST: /v1 requests per API key
-	PerAddr     Rate // ONBOARDING_RATE_PER_ADDR, _BURST: /v1 requests per client address
+	PerAddr     Rate // ONBOARDING_RATE_PER_ADDR, _BURST: /v1 and /webhooks/… requests per client address
 	LinkPerAddr Rate // ONBOARDING_RATE_LINK_PER_ADDR, _BURST: customer-link answers (POST /i/…, /c/…) per client address
 }
 
@@ -149,6 +151,7 @@ func Default() Config {
 		},
 		StartSweepEvery: time.Minute,
 		Microsoft:       defaultMicrosoft(),
+		PartnerCenter:   defaultPartnerCenter(),
 		Bulk:            defaultBulk(),
 		RateLimits: RateLimits{
 			PerKey:      Rate{PerSecond: 20, Burst: 100},
@@ -209,6 +212,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("LOG_FORMAT", &c.LogFormat)
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
 	errs = append(errs, c.Microsoft.fromLookup(lookup)...)
+	errs = append(errs, c.PartnerCenter.fromLookup(lookup)...)
 
 	if v, ok := lookup("TEMPORAL_UI_PORT"); ok && v != "" {
 		p, err := strconv.Atoi(v)

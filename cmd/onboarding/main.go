@@ -4,6 +4,7 @@
 //	onboarding api      the HTTP API (production)
 //	onboarding worker   the Temporal worker (production)
 //	onboarding migrate  apply database migrations
+//	onboarding partner-center register-webhooks|validate  Partner Center webhook registration
 package main
 
 import (
@@ -34,6 +35,8 @@ Usage:
   onboarding api       run the HTTP API against TEMPORAL_ADDRESS and DATABASE_URL
   onboarding worker    run the Temporal worker
   onboarding migrate   apply the database migrations and exit
+  onboarding partner-center register-webhooks --partner <id>   register our webhook and events with Partner Center
+  onboarding partner-center validate --partner <id>            have Partner Center post its validation event
   onboarding healthcheck         exit 0 when the local API answers /readyz (for container health checks)
   onboarding healthcheck worker  the same for a worker, on ONBOARDING_METRICS_ADDR
 
@@ -65,6 +68,8 @@ func main() {
 		err = runServices(ctx, cfg, logger, app.Roles{Worker: true})
 	case "migrate":
 		err = runMigrate(ctx, cfg, logger)
+	case "partner-center":
+		err = runPartnerCenter(ctx, cfg, logger, os.Args[2:], os.Stdout)
 	case "healthcheck":
 		addr := cfg.HTTPAddr
 		if len(os.Args) > 2 && os.Args[2] == "worker" {

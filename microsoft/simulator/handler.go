@@ -32,6 +32,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.Handle("GET "+relationships+"/{id}/accessAssignments/{aid}", s.authed(s.getAssignment))
 	mux.Handle("GET "+relationships+"/{id}/operations/{oid}", s.authed(s.getOperation))
 	mux.HandleFunc("POST /simulator/relationships/{id}/approve", s.approveAction)
+	s.partnerCenterRoutes(mux)
 	return s.recorded(mux)
 }
 
@@ -118,6 +119,7 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 	t := randomToken()
 	s.mu.Lock()
 	s.tokens[t] = a.tenant
+	s.scopes[t] = r.PostForm.Get("scope")
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": t})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/csp-onboarding/onboarding/microsoft/graph"
+	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 )
 
 // Simulator holds the state of every simulated partner tenant.
@@ -37,11 +38,16 @@ type Simulator struct {
 	mu        sync.Mutex
 	apps      map[string]app    // client_id → registration
 	tokens    map[string]string // access token → partner tenant
+	scopes    map[string]string // access token → the scope it was asked for
+	pc        pcState           // the Partner Center side (partnercenter.go)
 	rels      map[string]*rel   // relationship id → relationship
 	faults    []*Fault          // pending injected faults, first match wins
 	calls     []Call            // what was called, for assertions
 	version   int               // etag counter
 	tokenDown bool
+
+	// Signer signs the Partner Center webhook deliveries (nil: none are made).
+	Signer *WebhookSigner
 }
 
 type app struct{ tenant, secret string }
@@ -72,7 +78,8 @@ type Fault struct {
 
 // New is an empty simulator on the wall clock.
 func New() *Simulator {
-	return &Simulator{Now: time.Now, apps: map[string]app{}, tokens: map[string]string{}, rels: map[string]*rel{}}
+	return &Simulator{Now: time.Now, apps: map[string]app{}, tokens: map[string]string{}, scopes: map[string]string{}, rels: map[string]*rel{},
+		pc: pcState{registrations: map[string]*partnercenter.Registration{}, validations: map[string]*partnercenter.ValidationEvent{}}}
 }
 
 // RegisterApp is a partner's app registration (and the provisioned
