@@ -29,6 +29,7 @@ type Store interface {
 	startStore
 	delegatedAdminStore
 	microsoftConnectionStore
+	partnerCenterStore
 }
 
 // The delegated admin and Microsoft connection handlers declare their needs

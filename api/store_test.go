@@ -23,6 +23,6 @@ func TestEachFileDeclaresTheStoreItUses(t *testing.T) {
 		"relationshipStore": reflect.TypeFor[relationshipStore](), "bulkJobStore": reflect.TypeFor[bulkJobStore](),
 		"webhookStore": reflect.TypeFor[webhookStore](), "pageStore": reflect.TypeFor[pageStore](),
 		"startStore": reflect.TypeFor[startStore](), "delegatedAdminStore": reflect.TypeFor[delegatedAdminStore](),
-		"microsoftConnectionStore": reflect.TypeFor[microsoftConnectionStore](),
+		"microsoftConnectionStore": reflect.TypeFor[microsoftConnectionStore](), "partnerCenterStore": reflect.TypeFor[partnerCenterStore](),
 	})
 }

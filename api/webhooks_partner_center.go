@@ -23,6 +23,12 @@ import (
 // one still finds the change by polling.
 // https://learn.microsoft.com/en-us/partner-center/developer/partner-center-webhooks
 
+// partnerCenterStore is what the receiver keeps: the record of deliveries
+// already accepted, so that a replay is refused.
+type partnerCenterStore interface {
+	partnercenter.Deliveries
+}
+
 // Signaler is the part of the Temporal client the receiver uses.
 type Signaler interface {
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
