@@ -44,6 +44,10 @@ type DelegatedAdminInput struct {
 	Extensions       int
 	NoticesSent      []int // days-before notices already sent for EndsAt
 	Seq              int   // timeline sequence so far
+	// Microsoft: the grant is a GDAP relationship in Microsoft Graph
+	// (MICROSOFT_MODE live or simulated), first waiting for the customer's
+	// approval; nil keeps it in our database alone.
+	Microsoft *DelegatedAdminMicrosoft `json:",omitempty"`
 }
 
 // DelegatedAdminStatus answers the status query.
@@ -91,6 +95,9 @@ func (w *delegatedAdmin) hasGlobalAdmin() bool {
 
 func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 	w.t = tracker{kind: activities.KindDelegatedAdmin, subjectID: w.in.DelegatedAdminID, status: models.DelegatedAdminActive, seq: w.in.Seq}
+	if w.pendingAtMicrosoft() {
+		w.t.status = models.DelegatedAdminApprovalPending
+	}
 	w.roleIDs = workflow.GetVersion(ctx, "delegated-admin-role-ids", workflow.DefaultVersion, 1) == 1
 	if w.hasGlobalAdmin() {
 		w.in.AutoExtend = false // never with the Global Administrator role
@@ -143,7 +150,11 @@ func (w *delegatedAdmin) status(ctx workflow.Context) DelegatedAdminStatus {
 }
 
 func (w *delegatedAdmin) state() *activities.DelegatedAdminState {
-	return &activities.DelegatedAdminState{EndsAt: w.in.EndsAt, Extensions: w.in.Extensions, AutoExtend: w.in.AutoExtend}
+	s := &activities.DelegatedAdminState{EndsAt: w.in.EndsAt, Extensions: w.in.Extensions, AutoExtend: w.in.AutoExtend}
+	if w.in.Microsoft != nil {
+		s.GraphRelationshipID = w.in.Microsoft.GraphRelationshipID
+	}
+	return s
 }
 
 func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, details map[string]string) error {
@@ -169,6 +180,14 @@ func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	id := w.in.DelegatedAdminID
 	w.mail = newMailer(ctx, &w.t, w.logger)
+	if w.pendingAtMicrosoft() {
+		if ended, err := w.obtainAtMicrosoft(ctx); err != nil || ended {
+			if err != nil {
+				return w.status(ctx), err
+			}
+			return w.finish(ctx)
+		}
+	}
 	if w.in.Seq == 0 {
 		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
 			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
