@@ -117,6 +117,7 @@ var WebhookEventTypes = map[string]map[string][]string{
 		EventDelegatedAdminApprovalRequested: {"delegated_admin.approval_requested"},
 		EventDelegatedAdminApprovalExpired:   {"delegated_admin.approval_expired"},
 		EventDelegatedAdminFailed:            {"delegated_admin.failed"},
+		EventDelegatedAdminEndedAtMicrosoft:  {"delegated_admin.ended_at_microsoft"},
 		"delegated_admin_activated":          {"delegated_admin.activated"},
 		"notice_sent":                        {"delegated_admin.expiring"},
 		"auto_extended":                      {"delegated_admin.extended"},
@@ -155,6 +156,13 @@ const (
 	EventDelegatedAdminApprovalExpired = "approval_expired"
 	// EventDelegatedAdminFailed: Microsoft refused; details.reason carries its error.
 	EventDelegatedAdminFailed = "failed"
+	// EventDelegatedAdminEndedAtMicrosoft: the relationship expired or was
+	// terminated at Microsoft (by the customer, say); details.reason.
+	EventDelegatedAdminEndedAtMicrosoft = "ended_at_microsoft"
+	// Microsoft refused to terminate, or to change auto-extension, as asked
+	// here; details.reason carries Graph's error.
+	EventDelegatedAdminTerminationRefusedAtMicrosoft = "termination_refused_at_microsoft"
+	EventDelegatedAdminAutoExtendRefusedAtMicrosoft  = "auto_extend_refused_at_microsoft"
 )
 
 // WebhookCatalogue lists every catalogue type (and ping), sorted.

@@ -70,6 +70,9 @@ type delegatedAdmin struct {
 	logger    log.Logger
 	mail      *mailer
 	roleIDs   bool // the Global Administrator rule compares catalogue IDs
+	// graphChanged: SignalGDAPChanged arrived while the grant is active at
+	// Microsoft (the Partner Center webhooks send it); run() reads Graph.
+	graphChanged bool
 }
 
 // DelegatedAdminWorkflow runs a delegated admin relationship from activation
@@ -188,6 +191,9 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			return w.finish(ctx)
 		}
 	}
+	if w.followsMicrosoft() {
+		w.listenToMicrosoft(ctx)
+	}
 	if w.in.Seq == 0 {
 		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
 			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
@@ -208,7 +214,14 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 		autoExtend := w.in.AutoExtend
 		// One timer per notice or end date; it is cancelled when an update wins.
 		w.quiet = true
-		woken, err := workflow.AwaitWithTimeout(ctx, deadline.Sub(now), func() bool { return w.terminate != nil || w.in.AutoExtend != autoExtend })
+		timeout := deadline.Sub(now)
+		check := w.followsMicrosoft() && w.in.Microsoft.NextCheck.Before(deadline)
+		if check {
+			timeout = max(w.in.Microsoft.NextCheck.Sub(now), 0)
+		}
+		woken, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
+			return w.terminate != nil || w.in.AutoExtend != autoExtend || w.graphChanged
+		})
 		if err != nil {
 			return w.status(ctx), err
 		}
@@ -220,11 +233,28 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err == nil && !recorded {
 				err = w.recordTermination(ctx)
 			}
+			if err == nil && w.followsMicrosoft() {
+				err = w.terminateAtMicrosoft(ctx)
+			}
 			if err != nil {
 				return w.status(ctx), err
 			}
 			return w.finish(ctx)
+		case w.graphChanged || (!woken && check):
+			// Microsoft said something changed, or it is time to look.
+			if ended, err := w.checkMicrosoft(ctx); err != nil || ended {
+				if err != nil {
+					return w.status(ctx), err
+				}
+				return w.finish(ctx)
+			}
+			continue
 		case woken:
+			if w.followsMicrosoft() {
+				if err := w.setAutoExtendAtMicrosoft(ctx); err != nil {
+					return w.status(ctx), err
+				}
+			}
 			if err := w.record(ctx, models.DelegatedAdminActive, "auto_extend_changed", map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}); err != nil {
 				return w.status(ctx), err
 			}
@@ -233,6 +263,16 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err := w.notice(ctx, days); err != nil {
 				return w.status(ctx), err
 			}
+		case w.followsMicrosoft() && !w.in.Microsoft.CheckedEnd:
+			// At the end date Microsoft decides: it extends (P180D) or expires.
+			w.in.Microsoft.CheckedEnd = true
+			if ended, err := w.checkMicrosoft(ctx); err != nil || ended {
+				if err != nil {
+					return w.status(ctx), err
+				}
+				return w.finish(ctx)
+			}
+			continue
 		case w.in.AutoExtend:
 			w.in.EndsAt = w.in.EndsAt.Add(models.AutoExtendPeriod)
 			w.in.Extensions++

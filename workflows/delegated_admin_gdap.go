@@ -44,7 +44,18 @@ type DelegatedAdminMicrosoft struct {
 	RemindersSent       int
 	// Active: Microsoft reported it active; the lifecycle runs on its dates.
 	Active bool
+	// While active, Graph is read at NextCheck (backoff from an hour to a
+	// day, PollEvery) and on SignalGDAPChanged; CheckedEnd: read at EndsAt.
+	NextCheck  time.Time
+	PollEvery  time.Duration
+	CheckedEnd bool
 }
+
+// Reading an active relationship: an hour after a change, doubling to a day.
+const (
+	gdapActiveFirstCheck = time.Hour
+	gdapActiveMaxCheck   = 24 * time.Hour
+)
 
 // gdapDisplayName is unique per partner (the grant's ID) and at most 50
 // characters, Graph's limit; the partner's name helps the customer's admin
@@ -139,6 +150,8 @@ func (w *delegatedAdmin) obtainAtMicrosoft(ctx workflow.Context) (ended bool, er
 		w.in.EndsAt = end.UTC()
 	}
 	m.Active = true
+	m.PollEvery = gdapActiveFirstCheck
+	m.NextCheck = now.Add(m.PollEvery)
 	st := w.state()
 	st.ActivatedAt = w.in.ActivatedAt
 	details := map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339), "graph_relationship_id": m.GraphRelationshipID,
@@ -210,4 +223,99 @@ func (w *delegatedAdmin) failedAtMicrosoft(ctx workflow.Context, cause error) (b
 		return false, err
 	}
 	return true, nil
+}
+
+// followsMicrosoft: the grant is active at Microsoft, whose state is the truth.
+func (w *delegatedAdmin) followsMicrosoft() bool {
+	return w.in.Microsoft != nil && w.in.Microsoft.Active
+}
+
+func (w *delegatedAdmin) gdapRef() activities.GDAPRef {
+	return activities.GDAPRef{PartnerID: w.in.Reseller.ID, RelationshipID: w.in.Microsoft.GraphRelationshipID}
+}
+
+// listenToMicrosoft turns SignalGDAPChanged into a read of Graph by run().
+func (w *delegatedAdmin) listenToMicrosoft(ctx workflow.Context) {
+	changes := workflow.GetSignalChannel(ctx, SignalGDAPChanged)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for changes.Receive(ctx, nil) {
+			w.graphChanged = true
+		}
+	})
+}
+
+// checkMicrosoft reads the relationship at Microsoft: expired or terminated
+// there ends ours with the reason on the timeline (ended); a later end date
+// (Microsoft's auto-extension) becomes ours. A refusal to read (the
+// partner's app registration removed, say) is logged and looked at again later.
+func (w *delegatedAdmin) checkMicrosoft(ctx workflow.Context) (ended bool, err error) {
+	m := w.in.Microsoft
+	woken := w.graphChanged
+	w.graphChanged = false
+	var g *activities.GDAP
+	var r activities.GDAPRelationship
+	err = workflow.ExecuteActivity(gdapActivityOptions(ctx, 0), g.GetGDAPRelationship, w.gdapRef()).Get(ctx, &r)
+	now := workflow.Now(ctx)
+	if woken {
+		m.PollEvery = gdapActiveFirstCheck
+	} else {
+		m.PollEvery = min(2*max(m.PollEvery, gdapActiveFirstCheck), gdapActiveMaxCheck)
+	}
+	m.NextCheck = now.Add(m.PollEvery)
+	if err != nil {
+		if isCancellation(err) {
+			return false, err
+		}
+		w.logger.Warn("Could not read the GDAP relationship at Microsoft", "error", err)
+		return false, nil
+	}
+	if activities.GDAPEnded(r.Status) {
+		status := models.DelegatedAdminExpired
+		if r.Status == "terminationRequested" || r.Status == "terminating" || r.Status == "terminated" {
+			status = models.DelegatedAdminTerminated
+		}
+		w.t.setStep(ctx, "Ended at Microsoft ("+r.Status+")")
+		if err := w.record(ctx, status, models.EventDelegatedAdminEndedAtMicrosoft, map[string]string{
+			"reason": "the relationship is " + r.Status + " at Microsoft", "graph_status": r.Status, "graph_relationship_id": r.ID}); err != nil {
+			return false, err
+		}
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(status)); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if end, perr := time.Parse(time.RFC3339, r.EndDateTime); perr == nil && end.After(w.in.EndsAt.Add(time.Hour)) {
+		w.in.EndsAt, w.in.NoticesSent, m.CheckedEnd = end.UTC(), nil, false
+		w.in.Extensions++
+		if err := w.record(ctx, models.DelegatedAdminActive, "auto_extended", map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339), "by": "microsoft"}); err != nil {
+			return false, err
+		}
+		return false, workflow.UpsertTypedSearchAttributes(ctx, SearchEndsAt.ValueSet(w.in.EndsAt))
+	}
+	return false, nil
+}
+
+// terminateAtMicrosoft ends the relationship at Microsoft after ours was
+// recorded terminated. A refusal is put on the timeline: the partner then
+// ends it in Partner Center.
+func (w *delegatedAdmin) terminateAtMicrosoft(ctx workflow.Context) error {
+	var g *activities.GDAP
+	err := workflow.ExecuteActivity(gdapActivityOptions(ctx, 0), g.TerminateGDAPRelationship, w.gdapRef()).Get(ctx, nil)
+	if err == nil || isCancellation(err) {
+		return err
+	}
+	w.logger.Warn("Microsoft refused to terminate the GDAP relationship", "error", err)
+	return w.record(ctx, "", models.EventDelegatedAdminTerminationRefusedAtMicrosoft, map[string]string{"reason": rootMessage(err)})
+}
+
+// setAutoExtendAtMicrosoft makes Microsoft's autoExtendDuration follow ours.
+// A refusal is put on the timeline; Microsoft's setting stays as it was.
+func (w *delegatedAdmin) setAutoExtendAtMicrosoft(ctx workflow.Context) error {
+	var g *activities.GDAP
+	err := workflow.ExecuteActivity(gdapActivityOptions(ctx, 0), g.SetGDAPAutoExtend, activities.GDAPAutoExtendInput{GDAPRef: w.gdapRef(), On: w.in.AutoExtend}).Get(ctx, nil)
+	if err == nil || isCancellation(err) {
+		return err
+	}
+	w.logger.Warn("Microsoft refused the auto-extend change", "error", err)
+	return w.record(ctx, "", models.EventDelegatedAdminAutoExtendRefusedAtMicrosoft, map[string]string{"reason": rootMessage(err)})
 }

@@ -176,3 +176,78 @@ func TestGDAPDisplayNameFitsGraph(t *testing.T) {
 	require.LessOrEqual(t, len([]rune(long)), 50)
 	require.Contains(t, long, id)
 }
+
+// approveAfter approves the only relationship at Microsoft after d and
+// signals the lifecycle, as the webhooks would.
+func approveAfter(t *testing.T, env *testsuite.TestWorkflowEnvironment, sim *simulator.Simulator, d time.Duration) {
+	env.RegisterDelayedCallback(func() {
+		rels := sim.Relationships(gdapTenant)
+		require.Len(t, rels, 1)
+		require.NoError(t, sim.Approve(rels[0].ID, "customer"))
+		env.SignalWorkflow(SignalGDAPChanged, nil)
+	}, d)
+}
+
+// The customer ends the relationship at Microsoft: the webhook's signal
+// makes the lifecycle read Graph, and ours ends with the reason.
+func TestDelegatedAdminTerminatedAtMicrosoftEndsOurs(t *testing.T) {
+	env, sim, l, in := gdapLifecycleEnv(t)
+	approveAfter(t, env, sim, 24*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		require.NoError(t, sim.Terminate(sim.Relationships(gdapTenant)[0].ID))
+		env.SignalWorkflow(SignalGDAPChanged, nil)
+	}, 10*24*time.Hour)
+	start := env.Now()
+	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{models.DelegatedAdminActive, models.DelegatedAdminTerminated}, l.statuses())
+	ended, ok := l.event(models.EventDelegatedAdminEndedAtMicrosoft)
+	require.True(t, ok)
+	require.Contains(t, ended.Details["graph_status"], "terminat", "the simulator moves it one step per read")
+	require.Contains(t, ended.Details["reason"], "at Microsoft")
+	require.Less(t, env.Now().Sub(start), 11*24*time.Hour, "woken by the signal, not at the end date")
+}
+
+// Without a signal, the lifecycle still notices: it reads Graph on a
+// backoff from an hour to a day.
+func TestDelegatedAdminEndedAtMicrosoftFoundByPolling(t *testing.T) {
+	env, sim, l, in := gdapLifecycleEnv(t)
+	approveAfter(t, env, sim, 24*time.Hour)
+	env.RegisterDelayedCallback(func() { require.NoError(t, sim.Terminate(sim.Relationships(gdapTenant)[0].ID)) }, 10*24*time.Hour)
+	start := env.Now()
+	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	_, ok := l.event(models.EventDelegatedAdminEndedAtMicrosoft)
+	require.True(t, ok)
+	require.Less(t, env.Now().Sub(start), 12*24*time.Hour, "found within a day")
+}
+
+// The partner switches auto-extend off and then terminates here: Graph is
+// PATCHed and asked to terminate, and our notices are unchanged.
+func TestDelegatedAdminChangesGoToMicrosoft(t *testing.T) {
+	env, sim, l, in := gdapLifecycleEnv(t)
+	in.AutoExtend = true
+	approveAfter(t, env, sim, 24*time.Hour)
+	var off, term updateOutcome
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateSetAutoExtend, &off, false) }, 5*24*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		rels := sim.Relationships(gdapTenant)
+		require.Equal(t, "PT0S", rels[0].AutoExtendDuration, "switched off at Microsoft")
+		sendUpdate(env, UpdateTerminate, &term, Answer{Reason: "customer offboarded"})
+	}, 6*24*time.Hour)
+	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.NoError(t, off.err)
+	require.NoError(t, term.err)
+	require.Equal(t, models.DelegatedAdminTerminated, term.result)
+	rels := sim.Relationships(gdapTenant)
+	require.Equal(t, "terminationRequested", rels[0].Status)
+	require.Equal(t, []string{models.DelegatedAdminActive, models.DelegatedAdminTerminated}, l.statuses())
+	_, refused := l.event(models.EventDelegatedAdminTerminationRefusedAtMicrosoft)
+	require.False(t, refused)
+	_, changed := l.event("auto_extend_changed")
+	require.True(t, changed)
+}
