@@ -23,6 +23,7 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/mail"
 	"github.com/csp-onboarding/onboarding/metrics"
+	"github.com/csp-onboarding/onboarding/microsoft/simulator"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -57,6 +58,11 @@ type App struct {
 	logger          *slog.Logger
 	// simulator serves Microsoft's side with MICROSOFT_MODE=simulated (app/microsoft.go).
 	simulator *http.Server
+	// SimulatorURL is its base URL ("" in the other modes): the customer's
+	// approval is POST SimulatorURL/simulator/relationships/{id}/approve.
+	SimulatorURL string
+	// MicrosoftSimulator is that simulator (nil in the other modes), for tests.
+	MicrosoftSimulator *simulator.Simulator
 }
 
 // OpenStore opens (and migrates, when migrate is set) the app database.

@@ -32,6 +32,7 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 		}
 	}()
 	base := "http://" + l.Addr().String()
+	a.SimulatorURL, a.MicrosoftSimulator = base, sim
 	cfg.Microsoft.GraphURL, cfg.Microsoft.LoginURL = base+simulator.GraphPrefix, base
 	a.logger.Info("MICROSOFT_MODE=simulated: Microsoft Graph and Entra ID are simulated in this process", "url", base,
 		"approve_as_customer", "POST "+base+"/simulator/relationships/{id}/approve")

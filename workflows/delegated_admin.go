@@ -194,7 +194,8 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 	if w.followsMicrosoft() {
 		w.listenToMicrosoft(ctx)
 	}
-	if w.in.Seq == 0 {
+	// Nothing recorded yet: a grant through Microsoft recorded its activation already.
+	if w.t.seq == 0 {
 		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
 			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
 			return w.status(ctx), err

@@ -47,6 +47,18 @@ func (l *gdapLifecycle) event(name string) (activities.Progress, bool) {
 	return activities.Progress{}, false
 }
 
+func (l *gdapLifecycle) count(event string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, p := range l.progress {
+		if p.Event == event {
+			n++
+		}
+	}
+	return n
+}
+
 func gdapLifecycleEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *simulator.Simulator, *gdapLifecycle, DelegatedAdminInput) {
 	env, sim, partner := gdapEnv(t)
 	env.RegisterWorkflow(DelegatedAdminWorkflow)
@@ -115,6 +127,7 @@ func TestDelegatedAdminObtainedAtMicrosoft(t *testing.T) {
 	require.Equal(t, graphID, asked.DelegatedAdmin.GraphRelationshipID)
 	activated, ok := l.event("delegated_admin_activated")
 	require.True(t, ok)
+	require.Equal(t, 1, l.count("delegated_admin_activated"), "activated once")
 	require.Equal(t, models.DelegatedAdminActive, activated.Status)
 	require.Equal(t, "1", activated.Details["access_assignments"])
 	require.WithinDuration(t, approvedAt, activated.DelegatedAdmin.ActivatedAt, time.Hour, "active from the approval, not from the request")
