@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -61,6 +62,10 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	approval, err := p.smtp.WaitFor("admin@wingtip.example", "approve delegated admin access at Microsoft", 20*time.Second)
 	require.NoError(t, err)
 	require.Contains(t, approval.Body, graph.ApprovalLink(graphID))
+	// And on our page: the invitation link, visited again, leads there while it waits.
+	page := getPage(t, invitationLink.FindString(m.Body))
+	require.Equal(t, 410, page.status)
+	require.Contains(t, string(page.body), `href="`+graph.ApprovalLink(graphID)+`"`)
 
 	// The customer's admin approves (in the simulator's admin center);
 	// Partner Center's webhook would signal the lifecycle found by the Graph id.
@@ -73,6 +78,7 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	})
 	detail := p.must(200, p.call("GET", "/v1/delegated-admin-relationships/"+id, reseller.key, nil))
 	require.Empty(t, detail.str("approval_link"), "only while waiting")
+	require.NotContains(t, string(getPage(t, invitationLink.FindString(m.Body)).body), "admin.microsoft.com")
 	types := eventTypes(detail)
 	require.Contains(t, types, models.EventDelegatedAdminApprovalRequested)
 	require.Contains(t, types, models.EventDelegatedAdminApprovalLinkSent)
@@ -103,4 +109,11 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	saveHistory(t, tc, workflows.DelegatedAdminWorkflowID(id), "delegated-admin-gdap-terminated-v1.json")
 	saveHistory(t, tc, workflows.GDAPWorkflowID(id), "gdap-approved-v1.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(da["relationship_id"].(string)), "relationship-with-gdap-v1.json")
+}
+
+func getPage(t *testing.T, u string) response {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	require.NoError(t, err)
+	return do(t, req)
 }
