@@ -62,14 +62,12 @@ type DelegatedAdminStatus struct {
 }
 
 type delegatedAdmin struct {
+	onboarding
 	in        DelegatedAdminInput
-	t         tracker
 	terminate *Answer
 	ended     decision // the termination, recorded by its handler
 	quiet     bool     // run() waits and records nothing: a termination is recorded then
-	logger    log.Logger
-	mail      *mailer
-	roleIDs   bool // the Global Administrator rule compares catalogue IDs
+	roleIDs   bool     // the Global Administrator rule compares catalogue IDs
 	// graphChanged: SignalGDAPChanged arrived while the grant is active at
 	// Microsoft (the Partner Center webhooks send it); run() reads Graph.
 	graphChanged bool
@@ -160,8 +158,13 @@ func (w *delegatedAdmin) state() *activities.DelegatedAdminState {
 	return s
 }
 
-func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, details map[string]string) error {
-	return w.t.record(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
+// record writes a step of the grant; the row's state (end date, extensions,
+// auto-extend, Graph id) always goes with it.
+func (w *delegatedAdmin) record(ctx workflow.Context, p activities.Progress) error {
+	if p.DelegatedAdmin == nil {
+		p.DelegatedAdmin = w.state()
+	}
+	return w.t.record(ctx, p)
 }
 
 // recordTermination writes the termination: from the update handler, or from
@@ -188,7 +191,7 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err != nil {
 				return w.status(ctx), err
 			}
-			return w.finish(ctx)
+			return w.end(ctx)
 		}
 	}
 	if w.followsMicrosoft() {
@@ -196,8 +199,7 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 	}
 	// Nothing recorded yet: a grant through Microsoft recorded its activation already.
 	if w.t.seq == 0 {
-		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
-			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
+		if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "delegated_admin_activated", Details: map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}}); err != nil {
 			return w.status(ctx), err
 		}
 	}
@@ -240,14 +242,14 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err != nil {
 				return w.status(ctx), err
 			}
-			return w.finish(ctx)
+			return w.end(ctx)
 		case w.graphChanged || (!woken && check):
 			// Microsoft said something changed, or it is time to look.
 			if ended, err := w.checkMicrosoft(ctx); err != nil || ended {
 				if err != nil {
 					return w.status(ctx), err
 				}
-				return w.finish(ctx)
+				return w.end(ctx)
 			}
 			continue
 		case woken:
@@ -256,7 +258,7 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 					return w.status(ctx), err
 				}
 			}
-			if err := w.record(ctx, models.DelegatedAdminActive, "auto_extend_changed", map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}); err != nil {
+			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extend_changed", Details: map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}}); err != nil {
 				return w.status(ctx), err
 			}
 			continue
@@ -271,14 +273,14 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 				if err != nil {
 					return w.status(ctx), err
 				}
-				return w.finish(ctx)
+				return w.end(ctx)
 			}
 			continue
 		case w.in.AutoExtend:
 			w.in.EndsAt = w.in.EndsAt.Add(models.AutoExtendPeriod)
 			w.in.Extensions++
 			w.in.NoticesSent = nil
-			if err := w.record(ctx, models.DelegatedAdminActive, "auto_extended", map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
+			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extended", Details: map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}}); err != nil {
 				return w.status(ctx), err
 			}
 			if err := workflow.UpsertTypedSearchAttributes(ctx, SearchEndsAt.ValueSet(w.in.EndsAt)); err != nil {
@@ -287,14 +289,14 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			return w.continueAsNew(ctx)
 		default:
 			w.t.setStep(ctx, "Expired")
-			if err := w.record(ctx, models.DelegatedAdminExpired, "delegated_admin_expired", nil); err != nil {
+			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminExpired, Event: "delegated_admin_expired"}); err != nil {
 				return w.status(ctx), err
 			}
 			if err := w.mail.sendNow(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
 				emails.Data{CustomerID: w.in.CustomerID, EndsAt: w.in.EndsAt})); err != nil {
 				return w.status(ctx), err
 			}
-			return w.finish(ctx)
+			return w.end(ctx)
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return w.continueAsNew(ctx)
@@ -310,7 +312,7 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 			return err
 		}
 		w.in.NoticesSent = append(w.in.NoticesSent, days)
-		return w.record(ctx, models.DelegatedAdminActive, "notice_sent", map[string]string{"days_before_end": fmt.Sprint(days)})
+		return w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "notice_sent", Details: map[string]string{"days_before_end": fmt.Sprint(days)}})
 	}
 	// Marked at once, so the loop goes on to the next date while the notice goes out.
 	w.in.NoticesSent = append(w.in.NoticesSent, days)
@@ -321,12 +323,10 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 
 func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	w.quiet = true
-	if w.mail.async {
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(ctx), err
-		}
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(ctx), err
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := w.finish(ctx); err != nil {
 		return w.status(ctx), err
 	}
 	if w.ended.inHandler {
@@ -334,19 +334,17 @@ func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStat
 		if _, err := w.ended.settled(ctx); err != nil {
 			return w.status(ctx), err
 		}
-		return w.finish(ctx)
+		return w.end(ctx)
 	}
 	next := w.in
 	next.Seq = w.t.seq
 	return w.status(ctx), workflow.NewContinueAsNewError(ctx, DelegatedAdminWorkflow, next)
 }
 
-func (w *delegatedAdmin) finish(ctx workflow.Context) (DelegatedAdminStatus, error) {
+func (w *delegatedAdmin) end(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	w.quiet = true
-	if w.mail.async {
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(ctx), err
-		}
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(ctx), err
 	}
-	return w.status(ctx), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.status(ctx), w.finish(ctx)
 }

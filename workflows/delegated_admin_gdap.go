@@ -97,7 +97,7 @@ func (w *delegatedAdmin) obtainAtMicrosoft(ctx workflow.Context) (ended bool, er
 			return w.failedAtMicrosoft(ctx, err)
 		}
 		m.GraphRelationshipID, m.AskedAt = r.ID, workflow.Now(ctx).UTC()
-		if err := w.record(ctx, models.DelegatedAdminApprovalPending, models.EventDelegatedAdminApprovalRequested, w.approvalDetails()); err != nil {
+		if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminApprovalPending, Event: models.EventDelegatedAdminApprovalRequested, Details: w.approvalDetails()}); err != nil {
 			return false, err
 		}
 		if err := w.sendApprovalLink(ctx, false); err != nil {
@@ -156,7 +156,7 @@ func (w *delegatedAdmin) obtainAtMicrosoft(ctx workflow.Context) (ended bool, er
 	st.ActivatedAt = w.in.ActivatedAt
 	details := map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339), "graph_relationship_id": m.GraphRelationshipID,
 		"access_assignments": fmt.Sprint(res.Assignments)}
-	if err := w.t.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "delegated_admin_activated", Details: details, DelegatedAdmin: st}); err != nil {
+	if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "delegated_admin_activated", Details: details, DelegatedAdmin: st}); err != nil {
 		return false, err
 	}
 	return false, workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.DelegatedAdminActive), SearchEndsAt.ValueSet(w.in.EndsAt))
@@ -216,7 +216,7 @@ func (w *delegatedAdmin) failedAtMicrosoft(ctx workflow.Context, cause error) (b
 	}
 	w.logger.Warn("Delegated admin not obtained at Microsoft", "status", status, "error", cause)
 	w.t.setStep(ctx, "Ended: "+details["reason"])
-	if err := w.record(ctx, status, event, details); err != nil {
+	if err := w.record(ctx, activities.Progress{Status: status, Event: event, Details: details}); err != nil {
 		return false, err
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(status)); err != nil {
@@ -275,8 +275,8 @@ func (w *delegatedAdmin) checkMicrosoft(ctx workflow.Context) (ended bool, err e
 			status = models.DelegatedAdminTerminated
 		}
 		w.t.setStep(ctx, "Ended at Microsoft ("+r.Status+")")
-		if err := w.record(ctx, status, models.EventDelegatedAdminEndedAtMicrosoft, map[string]string{
-			"reason": "the relationship is " + r.Status + " at Microsoft", "graph_status": r.Status, "graph_relationship_id": r.ID}); err != nil {
+		if err := w.record(ctx, activities.Progress{Status: status, Event: models.EventDelegatedAdminEndedAtMicrosoft, Details: map[string]string{
+			"reason": "the relationship is " + r.Status + " at Microsoft", "graph_status": r.Status, "graph_relationship_id": r.ID}}); err != nil {
 			return false, err
 		}
 		if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(status)); err != nil {
@@ -287,7 +287,7 @@ func (w *delegatedAdmin) checkMicrosoft(ctx workflow.Context) (ended bool, err e
 	if end, perr := time.Parse(time.RFC3339, r.EndDateTime); perr == nil && end.After(w.in.EndsAt.Add(time.Hour)) {
 		w.in.EndsAt, w.in.NoticesSent, m.CheckedEnd = end.UTC(), nil, false
 		w.in.Extensions++
-		if err := w.record(ctx, models.DelegatedAdminActive, "auto_extended", map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339), "by": "microsoft"}); err != nil {
+		if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extended", Details: map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339), "by": "microsoft"}}); err != nil {
 			return false, err
 		}
 		return false, workflow.UpsertTypedSearchAttributes(ctx, SearchEndsAt.ValueSet(w.in.EndsAt))
@@ -305,7 +305,7 @@ func (w *delegatedAdmin) terminateAtMicrosoft(ctx workflow.Context) error {
 		return err
 	}
 	w.logger.Warn("Microsoft refused to terminate the GDAP relationship", "error", err)
-	return w.record(ctx, "", models.EventDelegatedAdminTerminationRefusedAtMicrosoft, map[string]string{"reason": rootMessage(err)})
+	return w.record(ctx, activities.Progress{Event: models.EventDelegatedAdminTerminationRefusedAtMicrosoft, Details: map[string]string{"reason": rootMessage(err)}})
 }
 
 // setAutoExtendAtMicrosoft makes Microsoft's autoExtendDuration follow ours.
@@ -317,5 +317,5 @@ func (w *delegatedAdmin) setAutoExtendAtMicrosoft(ctx workflow.Context) error {
 		return err
 	}
 	w.logger.Warn("Microsoft refused the auto-extend change", "error", err)
-	return w.record(ctx, "", models.EventDelegatedAdminAutoExtendRefusedAtMicrosoft, map[string]string{"reason": rootMessage(err)})
+	return w.record(ctx, activities.Progress{Event: models.EventDelegatedAdminAutoExtendRefusedAtMicrosoft, Details: map[string]string{"reason": rootMessage(err)}})
 }
