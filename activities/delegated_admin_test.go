@@ -11,8 +11,6 @@ import (
 	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/emails"
-	"github.com/csp-onboarding/onboarding/mail"
-	"github.com/csp-onboarding/onboarding/mail/mailtest"
 	"github.com/csp-onboarding/onboarding/microsoft/graph"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
@@ -83,16 +81,9 @@ func TestRecordDelegatedAdminByMode(t *testing.T) {
 
 // Microsoft's approval link goes in the link's place, as given: no token.
 func TestSendEmailPutsMicrosoftsApprovalLink(t *testing.T) {
-	st := storetest.New(t, storetest.Dialects[len(storetest.Dialects)-1])
-	smtpServer, err := mailtest.Start()
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = smtpServer.Close() })
-	sender, err := mail.NewSMTPSender(mail.Options{URL: smtpServer.URL(), From: "Onboarding <onboarding@localhost>"})
-	require.NoError(t, err)
-	acts := activities.New(st, sender, "http://onboarding.test/")
-	acts.Secrets = testKeys(t)
+	acts, smtpServer := smtpActivities(t, storetest.New(t, storetest.Dialects[len(storetest.Dialects)-1]))
 	link := graph.ApprovalLink("f5f28a0c-e88b-4bf3-b34f-02c14ced0ad9-a2c285d8-dd5d-4f8b-8f08-7b79b5f3cb5e")
-	_, err = activityEnv(acts).ExecuteActivity(acts.SendEmail, activities.Email{Key: "delegated-admin:da-1:approval:0", To: "admin@northwind.example",
+	_, err := activityEnv(acts).ExecuteActivity(acts.SendEmail, activities.Email{Key: "delegated-admin:da-1:approval:0", To: "admin@northwind.example",
 		Template: emails.DelegatedAdminApproval, Locale: "fr", Data: &emails.Data{Recipient: "Northwind", Reseller: "Fabrikam", Roles: []string{"Helpdesk Administrator"},
 			DurationDays: 90, ExpiresAt: time.Now().Add(90 * 24 * time.Hour)},
 		Link: &activities.Link{SubjectID: "da-1", URL: link}})

@@ -160,13 +160,9 @@ type GDAPRef struct {
 // (lockForApproval), unless an earlier attempt already did.
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-post-requests
 func (g *GDAP) LockGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelationship, error) {
-	c, err := g.client(ctx, in.PartnerID)
+	c, r, err := g.read(ctx, in)
 	if err != nil {
 		return GDAPRelationship{}, err
-	}
-	r, err := c.GetRelationship(ctx, in.RelationshipID)
-	if err != nil {
-		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
 	}
 	if r.Status == graph.StatusCreated {
 		if _, err := c.CreateRequest(ctx, in.RelationshipID, graph.ActionLockForApproval); err != nil {
@@ -277,15 +273,24 @@ func (g *GDAP) CreateGDAPAccessAssignments(ctx context.Context, in AwaitGDAPActi
 // with its own timers.
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-get
 func (g *GDAP) GetGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelationship, error) {
-	c, err := g.client(ctx, in.PartnerID)
+	_, r, err := g.read(ctx, in)
 	if err != nil {
 		return GDAPRelationship{}, err
 	}
+	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+}
+
+// read is the partner's client and the relationship as Graph has it now.
+func (g *GDAP) read(ctx context.Context, in GDAPRef) (*graph.Client, graph.Relationship, error) {
+	c, err := g.client(ctx, in.PartnerID)
+	if err != nil {
+		return nil, graph.Relationship{}, err
+	}
 	r, err := c.GetRelationship(ctx, in.RelationshipID)
 	if err != nil {
-		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
+		return nil, graph.Relationship{}, g.graphFailure(ctx, in.PartnerID, err)
 	}
-	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+	return c, r, nil
 }
 
 // gdapEnded: the relationship is over, or on its way out, at Microsoft.
@@ -306,13 +311,9 @@ func GDAPEnded(status string) bool { return gdapEnded(status) }
 // ended it first).
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-post-requests
 func (g *GDAP) TerminateGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelationship, error) {
-	c, err := g.client(ctx, in.PartnerID)
+	c, r, err := g.read(ctx, in)
 	if err != nil {
 		return GDAPRelationship{}, err
-	}
-	r, err := c.GetRelationship(ctx, in.RelationshipID)
-	if err != nil {
-		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
 	}
 	if gdapEnded(r.Status) {
 		return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)

@@ -109,9 +109,7 @@ func TestDelegatedAdminObtainedAtMicrosoft(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, v.Get(&pending))
 	}, 24*time.Hour)
-	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+	runToEnd(t, env, in)
 	require.Equal(t, models.DelegatedAdminApprovalPending, pending.Status)
 
 	rels := sim.Relationships(gdapTenant)
@@ -153,9 +151,7 @@ func TestDelegatedAdminObtainedAtMicrosoft(t *testing.T) {
 // the grant ends expired with its own event; nothing was ever active.
 func TestDelegatedAdminApprovalNeverComes(t *testing.T) {
 	env, _, l, in := gdapLifecycleEnv(t)
-	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+	runToEnd(t, env, in)
 	require.Equal(t, []string{models.DelegatedAdminExpired}, l.statuses())
 	ended, ok := l.event(models.EventDelegatedAdminApprovalExpired)
 	require.True(t, ok)
@@ -171,9 +167,7 @@ func TestDelegatedAdminApprovalNeverComes(t *testing.T) {
 func TestDelegatedAdminRefusedAtMicrosoft(t *testing.T) {
 	env, _, l, in := gdapLifecycleEnv(t)
 	in.Reseller.ID = "p-without-connection"
-	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+	runToEnd(t, env, in)
 	require.Equal(t, []string{models.DelegatedAdminFailed}, l.statuses())
 	failed, ok := l.event(models.EventDelegatedAdminFailed)
 	require.True(t, ok)
@@ -211,9 +205,7 @@ func TestDelegatedAdminTerminatedAtMicrosoftEndsOurs(t *testing.T) {
 		env.SignalWorkflow(SignalGDAPChanged, nil)
 	}, 10*24*time.Hour)
 	start := env.Now()
-	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+	runToEnd(t, env, in)
 	require.Equal(t, []string{models.DelegatedAdminActive, models.DelegatedAdminTerminated}, l.statuses())
 	ended, ok := l.event(models.EventDelegatedAdminEndedAtMicrosoft)
 	require.True(t, ok)
@@ -229,9 +221,7 @@ func TestDelegatedAdminEndedAtMicrosoftFoundByPolling(t *testing.T) {
 	approveAfter(t, env, sim, 24*time.Hour)
 	env.RegisterDelayedCallback(func() { require.NoError(t, sim.Terminate(sim.Relationships(gdapTenant)[0].ID)) }, 10*24*time.Hour)
 	start := env.Now()
-	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+	runToEnd(t, env, in)
 	_, ok := l.event(models.EventDelegatedAdminEndedAtMicrosoft)
 	require.True(t, ok)
 	require.Less(t, env.Now().Sub(start), 12*24*time.Hour, "found within a day")
@@ -250,9 +240,7 @@ func TestDelegatedAdminChangesGoToMicrosoft(t *testing.T) {
 		require.Equal(t, "PT0S", rels[0].AutoExtendDuration, "switched off at Microsoft")
 		sendUpdate(env, UpdateTerminate, &term, Answer{Reason: "customer offboarded"})
 	}, 6*24*time.Hour)
-	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+	runToEnd(t, env, in)
 	require.NoError(t, off.err)
 	require.NoError(t, term.err)
 	require.Equal(t, models.DelegatedAdminTerminated, term.result)
@@ -263,4 +251,12 @@ func TestDelegatedAdminChangesGoToMicrosoft(t *testing.T) {
 	require.False(t, refused)
 	_, changed := l.event("auto_extend_changed")
 	require.True(t, changed)
+}
+
+// runToEnd runs the lifecycle until it ends without error.
+func runToEnd(t *testing.T, env *testsuite.TestWorkflowEnvironment, in DelegatedAdminInput) {
+	t.Helper()
+	env.ExecuteWorkflow(DelegatedAdminWorkflow, in)
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
 }
