@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,9 +64,11 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, approval.Body, graph.ApprovalLink(graphID))
 	// And on our page: the invitation link, visited again, leads there while it waits.
-	page := getPage(t, invitationLink.FindString(m.Body))
-	require.Equal(t, 410, page.status)
-	require.Contains(t, string(page.body), `href="`+graph.ApprovalLink(graphID)+`"`)
+	// (once the invitation has recorded its relationship, just after the grant).
+	p.eventually("approval link on the invitation's page", func() bool {
+		page := getPage(t, invitationLink.FindString(m.Body))
+		return page.status == 410 && strings.Contains(string(page.body), `href="`+graph.ApprovalLink(graphID)+`"`)
+	})
 
 	// The customer's admin approves (in the simulator's admin center);
 	// Partner Center's webhook would signal the lifecycle found by the Graph id.
