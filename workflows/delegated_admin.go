@@ -108,6 +108,9 @@ func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 		return err
 	}
 	active := func() error {
+		if w.pendingAtMicrosoft() && w.terminate == nil {
+			return temporal.NewApplicationError("this delegated admin relationship waits for the customer's approval at Microsoft; it can be changed once active", ErrTypeAlreadyDecided)
+		}
 		if w.terminate != nil || w.t.status != models.DelegatedAdminActive {
 			return temporal.NewApplicationError("this delegated admin relationship is no longer active ("+w.t.status+")", ErrTypeAlreadyDecided)
 		}

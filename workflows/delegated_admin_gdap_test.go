@@ -104,13 +104,16 @@ func TestDelegatedAdminObtainedAtMicrosoft(t *testing.T) {
 		env.SignalWorkflow(SignalGDAPChanged, nil)
 	}, 5*24*time.Hour)
 	var pending DelegatedAdminStatus
+	var early updateOutcome
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(QueryStatus)
 		require.NoError(t, err)
 		require.NoError(t, v.Get(&pending))
+		sendUpdate(env, UpdateTerminate, &early, Answer{Reason: "too soon"})
 	}, 24*time.Hour)
 	runToEnd(t, env, in)
 	require.Equal(t, models.DelegatedAdminApprovalPending, pending.Status)
+	require.ErrorContains(t, early.rejected, "waits for the customer's approval at Microsoft")
 
 	rels := sim.Relationships(gdapTenant)
 	require.Len(t, rels, 1, "created once")
