@@ -77,6 +77,9 @@ type Activities struct {
 	Metrics       Metrics
 	// Secrets seals personal links while their e-mail is pending (ONBOARDING_SECRET_KEY).
 	Secrets *secret.Keyring
+	// GDAP calls Microsoft Graph for delegated admin; its Microsoft.Mode
+	// (MICROSOFT_MODE) says whether grants go through Microsoft. Nil: off.
+	GDAP *GDAP
 }
 
 type noMetrics struct{}
@@ -125,6 +128,10 @@ type DelegatedAdminState struct {
 	EndsAt     time.Time
 	Extensions int
 	AutoExtend bool
+	// With Microsoft: when Graph reported the relationship active, and its
+	// id in Graph; zero leaves the row's as they are.
+	ActivatedAt         time.Time
+	GraphRelationshipID string `json:",omitempty"`
 }
 
 // Progress is one step of an onboarding: its new status and the timeline event.
@@ -210,7 +217,8 @@ func setStatus(ctx context.Context, st *store.Store, p Progress) error {
 		err = st.SetTenantRequestStatus(ctx, p.SubjectID, p.Status, p.Details["reason"], p.CustomerID, p.RelationshipID)
 	case KindDelegatedAdmin:
 		d := p.DelegatedAdmin
-		err = st.UpdateDelegatedAdmin(ctx, p.SubjectID, p.Status, d.EndsAt, d.Extensions, d.AutoExtend)
+		err = st.UpdateDelegatedAdminAt(ctx, p.SubjectID, p.Status, store.DelegatedAdminUpdate{EndsAt: d.EndsAt, Extensions: d.Extensions,
+			AutoExtend: d.AutoExtend, ActivatedAt: d.ActivatedAt, GraphRelationshipID: d.GraphRelationshipID})
 	default:
 		return temporal.NewNonRetryableApplicationError("unknown onboarding kind "+p.Kind, ErrTypeInvalidInput, nil)
 	}
@@ -225,6 +233,9 @@ type Link struct {
 	Purpose   string // models.LinkPurposeInvitation or models.LinkPurposeConsent
 	SubjectID string
 	ExpiresAt time.Time
+	// URL, when set, is a public address put in the link's place instead of
+	// a personal link (no token): Microsoft's GDAP approval link.
+	URL string `json:",omitempty"`
 }
 
 // Email is one message; Key makes it exactly-once. Workflows name its
@@ -312,10 +323,14 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	row := models.OutboxMessage{Key: e.Key, ToAddr: e.To, Subject: e.Subject, Body: e.Body, HTMLBody: e.HTML}
 	var token *models.LinkToken
 	if e.Link != nil {
-		raw, hash := secret.New("")
-		token = &models.LinkToken{Hash: hash, Purpose: e.Link.Purpose, SubjectID: e.Link.SubjectID, ExpiresAt: e.Link.ExpiresAt.UTC()}
+		link := e.Link.URL
+		if link == "" {
+			raw, hash := secret.New("")
+			token = &models.LinkToken{Hash: hash, Purpose: e.Link.Purpose, SubjectID: e.Link.SubjectID, ExpiresAt: e.Link.ExpiresAt.UTC()}
+			link = a.linkURL(e.Link.Purpose, raw)
+		}
 		row.LinkSubjectID = e.Link.SubjectID
-		switch sealed, err := a.Secrets.Seal(a.linkURL(e.Link.Purpose, raw), e.Key); {
+		switch sealed, err := a.Secrets.Seal(link, e.Key); {
 		case err == nil:
 			row.SealedLink = &sealed
 		case a.Mailer != nil:

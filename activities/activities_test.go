@@ -19,6 +19,7 @@ import (
 	"github.com/csp-onboarding/onboarding/mail/mailtest"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
+	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/store/storetest"
 )
 
@@ -28,13 +29,7 @@ func TestSendEmailDeliversOnceOverSMTPWithAHashedLink(t *testing.T) {
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			st := storetest.New(t, d)
-			smtpServer, err := mailtest.Start()
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = smtpServer.Close() })
-			sender, err := mail.NewSMTPSender(mail.Options{URL: smtpServer.URL(), From: "Onboarding <onboarding@localhost>"})
-			require.NoError(t, err)
-			acts := activities.New(st, sender, "http://onboarding.test/")
-			acts.Secrets = testKeys(t)
+			acts, smtpServer := smtpActivities(t, st)
 
 			env := activityEnv(acts)
 			email := activities.Email{
@@ -67,6 +62,20 @@ func TestSendEmailDeliversOnceOverSMTPWithAHashedLink(t *testing.T) {
 			require.Nil(t, row.SealedLink, "the sealed link is erased once the e-mail is sent")
 		})
 	}
+}
+
+// smtpActivities are the activities sending through a test SMTP server,
+// with personal links at http://onboarding.test/.
+func smtpActivities(t *testing.T, st *store.Store) (*activities.Activities, *mailtest.Server) {
+	t.Helper()
+	smtpServer, err := mailtest.Start()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = smtpServer.Close() })
+	sender, err := mail.NewSMTPSender(mail.Options{URL: smtpServer.URL(), From: "Onboarding <onboarding@localhost>"})
+	require.NoError(t, err)
+	acts := activities.New(st, sender, "http://onboarding.test/")
+	acts.Secrets = testKeys(t)
+	return acts, smtpServer
 }
 
 func testKeys(t *testing.T) *secret.Keyring {

@@ -160,13 +160,9 @@ type GDAPRef struct {
 // (lockForApproval), unless an earlier attempt already did.
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-post-requests
 func (g *GDAP) LockGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelationship, error) {
-	c, err := g.client(ctx, in.PartnerID)
+	c, r, err := g.read(ctx, in)
 	if err != nil {
 		return GDAPRelationship{}, err
-	}
-	r, err := c.GetRelationship(ctx, in.RelationshipID)
-	if err != nil {
-		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
 	}
 	if r.Status == graph.StatusCreated {
 		if _, err := c.CreateRequest(ctx, in.RelationshipID, graph.ActionLockForApproval); err != nil {
@@ -277,13 +273,99 @@ func (g *GDAP) CreateGDAPAccessAssignments(ctx context.Context, in AwaitGDAPActi
 // with its own timers.
 // https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-get
 func (g *GDAP) GetGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelationship, error) {
+	_, r, err := g.read(ctx, in)
+	if err != nil {
+		return GDAPRelationship{}, err
+	}
+	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+}
+
+// read is the partner's client and the relationship as Graph has it now.
+func (g *GDAP) read(ctx context.Context, in GDAPRef) (*graph.Client, graph.Relationship, error) {
+	c, err := g.client(ctx, in.PartnerID)
+	if err != nil {
+		return nil, graph.Relationship{}, err
+	}
+	r, err := c.GetRelationship(ctx, in.RelationshipID)
+	if err != nil {
+		return nil, graph.Relationship{}, g.graphFailure(ctx, in.PartnerID, err)
+	}
+	return c, r, nil
+}
+
+// gdapEnded: the relationship is over, or on its way out, at Microsoft.
+func gdapEnded(status string) bool {
+	switch status {
+	case graph.StatusExpiring, graph.StatusExpired, graph.StatusTerminationRequested, graph.StatusTerminating, graph.StatusTerminated:
+		return true
+	}
+	return false
+}
+
+// GDAPEnded tells whether a relationship status read from Graph means it
+// ended (or is ending) at Microsoft.
+func GDAPEnded(status string) bool { return gdapEnded(status) }
+
+// TerminateGDAPRelationship ends an active relationship at Microsoft by a
+// terminate request, unless it is already ending (a retry, or the customer
+// ended it first).
+// https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-post-requests
+func (g *GDAP) TerminateGDAPRelationship(ctx context.Context, in GDAPRef) (GDAPRelationship, error) {
+	c, r, err := g.read(ctx, in)
+	if err != nil {
+		return GDAPRelationship{}, err
+	}
+	if gdapEnded(r.Status) {
+		return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+	}
+	if _, err := c.CreateRequest(ctx, in.RelationshipID, graph.ActionTerminate); err != nil {
+		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
+	}
+	activity.GetLogger(ctx).Info("GDAP relationship termination requested", "relationship_id", in.RelationshipID)
+	r.Status = graph.StatusTerminationRequested
+	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+}
+
+// GDAPAutoExtendInput switches a relationship's auto-extension.
+type GDAPAutoExtendInput struct {
+	GDAPRef
+	On bool
+}
+
+// gdapETagAttempts bounds the re-reads when the relationship keeps changing
+// between our GET and our PATCH.
+const gdapETagAttempts = 5
+
+// SetGDAPAutoExtend sets autoExtendDuration (P180D or PT0S) by a PATCH
+// carrying the If-Match ETag of the GET before it: a change made at
+// Microsoft meanwhile answers 412, and the relationship is read again.
+// https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-update
+func (g *GDAP) SetGDAPAutoExtend(ctx context.Context, in GDAPAutoExtendInput) (GDAPRelationship, error) {
 	c, err := g.client(ctx, in.PartnerID)
 	if err != nil {
 		return GDAPRelationship{}, err
 	}
-	r, err := c.GetRelationship(ctx, in.RelationshipID)
-	if err != nil {
-		return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
+	want := graph.NoAutoExtend
+	if in.On {
+		want = graph.AutoExtend180Days
 	}
-	return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+	for attempt := 1; ; attempt++ {
+		r, err := c.GetRelationship(ctx, in.RelationshipID)
+		if err != nil {
+			return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
+		}
+		if r.AutoExtendDuration == want || gdapEnded(r.Status) {
+			return relationshipOf(r), g.graphFailure(ctx, in.PartnerID, nil)
+		}
+		updated, err := c.UpdateRelationship(ctx, in.RelationshipID, r.ETag, graph.RelationshipPatch{AutoExtendDuration: want})
+		var ge *graph.Error
+		if errors.As(err, &ge) && ge.Status == http.StatusPreconditionFailed && attempt < gdapETagAttempts {
+			activity.GetLogger(ctx).Info("GDAP relationship changed since it was read; reading it again", "relationship_id", in.RelationshipID, "attempt", attempt)
+			continue
+		}
+		if err != nil {
+			return GDAPRelationship{}, g.graphFailure(ctx, in.PartnerID, err)
+		}
+		return relationshipOf(updated), g.graphFailure(ctx, in.PartnerID, nil)
+	}
 }

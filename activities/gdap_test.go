@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,4 +159,60 @@ func TestGDAPActivityFaults(t *testing.T) {
 	_, err = f.env.ExecuteActivity(f.acts.AwaitGDAPActive, activities.AwaitGDAPActiveInput{GDAPRef: ref, Every: time.Millisecond})
 	require.True(t, errors.As(err, &appErr), "%v", err)
 	require.Equal(t, activities.ErrTypeRelationshipEnded, appErr.Type())
+}
+
+// An active relationship followed from our side: auto-extend switched by a
+// PATCH with the ETag of the GET before it (a 412 reads again), then ended
+// by one terminate request, however often the activity is retried.
+func TestGDAPAutoExtendAndTerminate(t *testing.T) {
+	f := newGDAPFixture(t)
+	r := f.create(t)
+	ref := activities.GDAPRef{PartnerID: f.partner, RelationshipID: r.ID}
+	_, err := f.env.ExecuteActivity(f.acts.LockGDAPRelationship, ref)
+	require.NoError(t, err)
+	require.NoError(t, f.sim.Approve(r.ID, "c"))
+	_, err = f.env.ExecuteActivity(f.acts.AwaitGDAPActive, activities.AwaitGDAPActiveInput{GDAPRef: ref, Every: time.Millisecond})
+	require.NoError(t, err)
+
+	// Someone changed the relationship between our GET and our PATCH.
+	f.sim.Inject(simulator.Fault{Method: http.MethodPatch, PathPrefix: simulator.GraphPrefix, Status: http.StatusPreconditionFailed, Times: 1})
+	_, err = f.env.ExecuteActivity(f.acts.SetGDAPAutoExtend, activities.GDAPAutoExtendInput{GDAPRef: ref, On: false})
+	require.NoError(t, err)
+	rels := f.sim.Relationships(gdapPartnerTenant)
+	require.Len(t, rels, 1)
+	require.Equal(t, graph.NoAutoExtend, rels[0].AutoExtendDuration)
+	var patches []simulator.Call
+	for _, c := range f.sim.Calls() {
+		if c.Method == http.MethodPatch {
+			patches = append(patches, c)
+		}
+	}
+	require.Len(t, patches, 2)
+	require.Equal(t, http.StatusPreconditionFailed, patches[0].Status)
+	require.Equal(t, http.StatusOK, patches[1].Status)
+	// Already so: no PATCH at all.
+	_, err = f.env.ExecuteActivity(f.acts.SetGDAPAutoExtend, activities.GDAPAutoExtendInput{GDAPRef: ref, On: false})
+	require.NoError(t, err)
+	patchCount := 0
+	for _, c := range f.sim.Calls() {
+		if c.Method == http.MethodPatch {
+			patchCount++
+		}
+	}
+	require.Equal(t, 2, patchCount)
+
+	for range 2 {
+		v, err := f.env.ExecuteActivity(f.acts.TerminateGDAPRelationship, ref)
+		require.NoError(t, err)
+		var got activities.GDAPRelationship
+		require.NoError(t, v.Get(&got))
+		require.True(t, activities.GDAPEnded(got.Status), got.Status)
+	}
+	requests := 0
+	for _, c := range f.sim.Calls() {
+		if c.Method == http.MethodPost && strings.HasSuffix(c.Path, "/requests") {
+			requests++
+		}
+	}
+	require.Equal(t, 2, requests, "lockForApproval and one terminate")
 }

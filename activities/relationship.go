@@ -8,11 +8,16 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
 // relationshipStore is what the relationship activities read and write.
 type relationshipStore interface {
+	Customer(ctx context.Context, id string) (models.Customer, error)
+	DelegatedAdmin(ctx context.Context, id string) (models.DelegatedAdminRelationship, error)
+	Invitation(ctx context.Context, id string) (models.Invitation, error)
+	Relationship(ctx context.Context, id string) (models.Relationship, error)
 	LinkCustomerToPartner(ctx context.Context, customerID, partnerID, role string) error
 	PartnershipActive(ctx context.Context, providerID, resellerID string) (bool, error)
 	UpsertCustomer(ctx context.Context, c *models.Customer) error
@@ -105,6 +110,73 @@ func (a *Activities) CreateDelegatedAdmin(ctx context.Context, in DelegatedAdmin
 		return fmt.Errorf("create delegated admin relationship: %w", err)
 	}
 	return nil
+}
+
+// DelegatedAdminRecord is how a granted delegated admin relationship goes on.
+type DelegatedAdminRecord struct {
+	// ViaMicrosoft: the grant is obtained as a GDAP relationship in
+	// Microsoft Graph (MICROSOFT_MODE live or simulated) and waits for the
+	// customer's approval there; false: it is active now (off mode).
+	ViaMicrosoft bool
+	Status       string
+	// Whom to send Microsoft's approval link: the invitation's addressee
+	// and language, else the customer's contact.
+	CustomerEmail    string
+	CustomerName     string
+	CustomerTenantID string
+	Locale           string
+}
+
+// RecordDelegatedAdmin records the grant once. Off mode, it is active from
+// ActivatedAt, as CreateDelegatedAdmin does; with Microsoft it waits for the
+// GDAP relationship (approval_pending). A retry answers from the row the
+// first attempt wrote, so a worker restarted in another mode cannot change
+// the path of a grant already recorded.
+func (a *Activities) RecordDelegatedAdmin(ctx context.Context, in DelegatedAdminInput) (DelegatedAdminRecord, error) {
+	if in.Request.DurationDays < 1 || in.Request.DurationDays > 730 {
+		return DelegatedAdminRecord{}, temporal.NewNonRetryableApplicationError("delegated admin duration must be 1 to 730 days", ErrTypeInvalidInput, nil)
+	}
+	status := models.DelegatedAdminActive
+	if a.GDAP != nil && a.GDAP.Microsoft.Mode != config.MicrosoftOff {
+		status = models.DelegatedAdminApprovalPending
+	}
+	at := in.ActivatedAt.UTC()
+	err := a.PartnerCenter.CreateDelegatedAdminRelationship(ctx, models.DelegatedAdminRelationship{
+		ID: in.ID, RelationshipID: in.RelationshipID, CustomerID: in.CustomerID, PartnerID: in.PartnerID,
+		Roles: in.Request.Roles, DurationDays: in.Request.DurationDays, AutoExtend: in.Request.AutoExtend,
+		Status: status, ActivatedAt: at, EndsAt: at.AddDate(0, 0, in.Request.DurationDays),
+		CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return DelegatedAdminRecord{}, fmt.Errorf("create delegated admin relationship: %w", err)
+	}
+	d, err := a.Store.DelegatedAdmin(ctx, in.ID)
+	if err != nil {
+		return DelegatedAdminRecord{}, fmt.Errorf("load delegated admin relationship: %w", err)
+	}
+	out := DelegatedAdminRecord{Status: d.Status, ViaMicrosoft: d.Status != models.DelegatedAdminActive || d.GraphRelationshipID != nil}
+	if !out.ViaMicrosoft {
+		return out, nil
+	}
+	c, err := a.Store.Customer(ctx, in.CustomerID)
+	if err != nil {
+		return DelegatedAdminRecord{}, fmt.Errorf("load customer: %w", err)
+	}
+	out.CustomerEmail, out.CustomerName, out.CustomerTenantID = c.ContactEmail, c.CompanyName, c.TenantID
+	if r, err := a.Store.Relationship(ctx, in.RelationshipID); err == nil && r.Source == models.SourceInvitation {
+		if inv, err := a.Store.Invitation(ctx, r.SourceID); err == nil {
+			out.CustomerEmail, out.Locale = nonEmptyString(inv.CustomerEmail, out.CustomerEmail), inv.Locale
+		}
+	}
+	activity.GetLogger(ctx).Info("Delegated admin goes through Microsoft", "delegated_admin_id", in.ID, "mode", a.GDAP.Microsoft.Mode)
+	return out, nil
+}
+
+func nonEmptyString(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 // CustomerListsInput puts a customer on its partners' lists.

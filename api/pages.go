@@ -27,6 +27,7 @@ import (
 // pageStore is what the customers' link pages and the dev mailbox read.
 type pageStore interface {
 	Customer(ctx context.Context, id string) (models.Customer, error)
+	DelegatedAdminForRelationship(ctx context.Context, relationshipID string) (models.DelegatedAdminRelationship, error)
 	Extension(ctx context.Context, id string) (models.RelationshipExtension, error)
 	Invitation(ctx context.Context, id string) (models.Invitation, error)
 	LinkToken(ctx context.Context, hash string) (models.LinkToken, error)
@@ -63,13 +64,17 @@ type resultPage struct {
 	next  string
 	code  oapi.ProblemCode
 	state string
+	// approvalLink: Microsoft's page where the customer's admin approves
+	// the delegated admin access still waiting (MICROSOFT_MODE live or simulated).
+	approvalLink string
 }
 
 type resultView struct {
-	L     *i18n.Localizer
-	Title string
-	Text  string
-	Next  string
+	L            *i18n.Localizer
+	Title        string
+	Text         string
+	Next         string
+	ApprovalLink string
 }
 
 // linkAnswer answers a link's visitor: a page in the customer's language for
@@ -85,6 +90,9 @@ func (s *Server) linkAnswer(c echo.Context, status int, page resultPage, locale 
 	v := resultView{L: z, Title: z.MustT(page.title, nil), Text: z.MustT(page.text, nil)}
 	if page.next != "" {
 		v.Next = z.MustT(page.next, nil)
+	}
+	if page.approvalLink != "" {
+		v.Next, v.ApprovalLink = z.MustT("result_gdap_pending_text", nil), page.approvalLink
 	}
 	return s.pages.render(c, status, "result", v)
 }
@@ -173,9 +181,23 @@ func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *re
 	}
 	if t.UsedAt != nil || inv.Status != models.InvitationWaitingForCustomer {
 		p := usedLink(inv.Status)
+		p.approvalLink = s.pendingApprovalLink(c, inv)
 		return inv, http.StatusGone, &p
 	}
 	return inv, http.StatusOK, nil
+}
+
+// pendingApprovalLink is Microsoft's approval link of the delegated admin
+// the accepted invitation asked for, while it waits for the customer there.
+func (s *Server) pendingApprovalLink(c echo.Context, inv models.Invitation) string {
+	if inv.DelegatedAdmin == nil || inv.RelationshipID == nil {
+		return ""
+	}
+	d, err := s.store.DelegatedAdminForRelationship(c.Request().Context(), *inv.RelationshipID)
+	if err != nil || d.Status != models.DelegatedAdminApprovalPending || d.GraphRelationshipID == nil {
+		return ""
+	}
+	return workflows.ApprovalLink(*d.GraphRelationshipID)
 }
 
 type invitationPageData struct {

@@ -11,7 +11,9 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/simulator"
+	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 // startMicrosoftSimulator serves the Microsoft simulator on a loopback port
@@ -62,11 +64,12 @@ func (a *App) MicrosoftSimulatorURL() string { return a.simURL }
 
 // partnerCenterWebhooks are the Partner Center receiver's dependencies:
 // signals through Temporal; in simulated mode, trust in the simulator's
-// signing certificate only. GDAP workflows are not found by Graph
-// relationship id on this build (nothing records the id yet): GDAP events
-// are acknowledged without waking anyone until GDAPWorkflows is set.
+// signing certificate only. A GDAP event wakes the delegated admin
+// lifecycle of the row carrying its Graph relationship id (which forwards it
+// to its GDAP child while that waits).
 func (a *App) partnerCenterWebhooks(cfg config.Config, st *store.Store, c api.Signaler) api.PartnerCenterWebhooks {
-	w := api.PartnerCenterWebhooks{Signals: c}
+	w := api.PartnerCenterWebhooks{Signals: c, GDAPWorkflows: api.GDAPWorkflowsByRow(st.DelegatedAdminByGraphID,
+		func(r models.DelegatedAdminRelationship) string { return r.ID }, workflows.DelegatedAdminWorkflowID)}
 	if a.pcSigner != nil {
 		w.Verifier = partnercenter.NewVerifier(partnercenter.VerifierConfig{CertHosts: cfg.PartnerCenter.WebhookCertHosts, Roots: a.pcSigner.Roots(),
 			HTTPClient: a.pcSigner.HTTPClient(), MaxAge: cfg.PartnerCenter.WebhookMaxAge, Logger: a.logger}, st)

@@ -43,12 +43,15 @@ const (
 	RelationshipCreated   Kind = "relationship_created"    // to both partners
 	DelegatedAdminNotice  Kind = "delegated_admin_notice"  // to the reseller, days before the end
 	DelegatedAdminExpired Kind = "delegated_admin_expired" // to the reseller
+	// DelegatedAdminApproval: to the customer, Microsoft's approval link
+	// (the link's place holds it) and its reminders.
+	DelegatedAdminApproval Kind = "delegated_admin_approval"
 )
 
 // Kinds are all message kinds; CustomerKinds are those in the customer's language.
 var (
-	Kinds         = []Kind{Invitation, ConsentRequest, PartnershipInvitation, PartnershipAccepted, EnrollmentReview, EnrollmentDecision, TenantRequest, TenantRequestExpired, TenantRequestRejected, RelationshipCreated, DelegatedAdminNotice, DelegatedAdminExpired}
-	CustomerKinds = []Kind{Invitation, ConsentRequest}
+	Kinds         = []Kind{Invitation, ConsentRequest, PartnershipInvitation, PartnershipAccepted, EnrollmentReview, EnrollmentDecision, TenantRequest, TenantRequestExpired, TenantRequestRejected, RelationshipCreated, DelegatedAdminNotice, DelegatedAdminExpired, DelegatedAdminApproval}
+	CustomerKinds = []Kind{Invitation, ConsentRequest, DelegatedAdminApproval}
 )
 
 // Enrollment review stages.

@@ -98,12 +98,14 @@ var (
 		Statuses: []string{RelationshipActive, RelationshipTerminated},
 		Final:    []string{RelationshipTerminated},
 	}
-	// DelegatedAdminLifecycle runs as long as the grant: it waits on its end
-	// date, not on a party, so it is not counted as waiting.
+	// DelegatedAdminLifecycle runs as long as the grant. With Microsoft
+	// (MICROSOFT_MODE live or simulated) it first waits on the customer's
+	// approval at Microsoft; then on its end date, not on a party.
 	DelegatedAdminLifecycle = Lifecycle{
 		Kind: KindDelegatedAdmin, WorkflowIDPrefix: "delegated-admin", Table: "delegated_admin_relationships", SpecStatus: "DelegatedAdminStatus",
-		Statuses: []string{DelegatedAdminActive, DelegatedAdminExpired, DelegatedAdminTerminated},
-		Final:    []string{DelegatedAdminExpired, DelegatedAdminTerminated},
+		Statuses: []string{DelegatedAdminApprovalPending, DelegatedAdminActive, DelegatedAdminExpired, DelegatedAdminTerminated, DelegatedAdminFailed},
+		Final:    []string{DelegatedAdminExpired, DelegatedAdminTerminated, DelegatedAdminFailed},
+		Waiting:  DelegatedAdminApprovalPending,
 	}
 	// BulkJobLifecycle starts many onboardings; each row's onboarding waits
 	// on its customer, the job itself on nobody.
@@ -113,6 +115,11 @@ var (
 		Final:    []string{BulkJobCancelled, BulkJobCompleted},
 	}
 )
+
+// GDAPWorkflowIDPrefix starts the ID of the workflow that obtains a delegated
+// admin relationship's GDAP relationship at Microsoft, "gdap:<delegated admin
+// id>": a child of the delegated admin lifecycle, not a kind of its own.
+const GDAPWorkflowIDPrefix = "gdap"
 
 // Lifecycles lists the registry in a fixed order.
 var Lifecycles = []Lifecycle{

@@ -36,7 +36,7 @@ func TestLifecycleRegistry(t *testing.T) {
 			t.Errorf("%s: workflow ID %q", l.Kind, got)
 		}
 	}
-	if want := []string{KindPartnership, KindEnrollment, KindInvitation, KindExtension, KindTenantRequest}; !slices.Equal(WaitingKinds(), want) {
+	if want := []string{KindPartnership, KindEnrollment, KindInvitation, KindExtension, KindTenantRequest, KindDelegatedAdmin}; !slices.Equal(WaitingKinds(), want) {
 		t.Errorf("WaitingKinds() = %v, want %v", WaitingKinds(), want)
 	}
 }

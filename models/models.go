@@ -51,9 +51,15 @@ const (
 
 // Delegated admin relationship statuses.
 const (
-	DelegatedAdminActive     = "active"
-	DelegatedAdminExpired    = "expired"
-	DelegatedAdminTerminated = "terminated"
+	// DelegatedAdminApprovalPending: with MICROSOFT_MODE live or simulated,
+	// the GDAP relationship exists at Microsoft and waits for the customer's
+	// approval in the Microsoft 365 admin center.
+	DelegatedAdminApprovalPending = "approval_pending"
+	DelegatedAdminActive          = "active"
+	DelegatedAdminExpired         = "expired"
+	DelegatedAdminTerminated      = "terminated"
+	// DelegatedAdminFailed: Microsoft refused the relationship (its error on the timeline).
+	DelegatedAdminFailed = "failed"
 )
 
 // Enrollment statuses of a reseller's indirect-reseller enrollment.
@@ -286,8 +292,11 @@ type DelegatedAdminRelationship struct {
 	EndsAt         time.Time  ``
 	TerminatedAt   *time.Time ``
 	Extensions     int        `` // auto-extensions so far
-	CreatedAt      time.Time  ``
-	UpdatedAt      time.Time  ``
+	// GraphRelationshipID is the delegatedAdminRelationship's id in Microsoft
+	// Graph (MICROSOFT_MODE live or simulated); nil in off mode.
+	GraphRelationshipID *string   ``
+	CreatedAt           time.Time ``
+	UpdatedAt           time.Time ``
 }
 
 // LinkToken is a personal link's credential. Only the SHA-256 of the token is

@@ -114,12 +114,16 @@ var WebhookEventTypes = map[string]map[string][]string{
 		"failed":                  {"tenant_request.failed"},
 	},
 	"delegated_admin": {
-		"delegated_admin_activated":  {"delegated_admin.activated"},
-		"notice_sent":                {"delegated_admin.expiring"},
-		"auto_extended":              {"delegated_admin.extended"},
-		"auto_extend_changed":        {"delegated_admin.auto_extend_changed"},
-		"delegated_admin_expired":    {"delegated_admin.expired"},
-		"delegated_admin_terminated": {"delegated_admin.terminated"},
+		EventDelegatedAdminApprovalRequested: {"delegated_admin.approval_requested"},
+		EventDelegatedAdminApprovalExpired:   {"delegated_admin.approval_expired"},
+		EventDelegatedAdminFailed:            {"delegated_admin.failed"},
+		EventDelegatedAdminEndedAtMicrosoft:  {"delegated_admin.ended_at_microsoft"},
+		"delegated_admin_activated":          {"delegated_admin.activated"},
+		"notice_sent":                        {"delegated_admin.expiring"},
+		"auto_extended":                      {"delegated_admin.extended"},
+		"auto_extend_changed":                {"delegated_admin.auto_extend_changed"},
+		"delegated_admin_expired":            {"delegated_admin.expired"},
+		"delegated_admin_terminated":         {"delegated_admin.terminated"},
 	},
 	"partnership": {
 		"partnership_invited":   {"partnership.invited"},
@@ -137,6 +141,29 @@ var WebhookEventTypes = map[string]map[string][]string{
 		"enrollment_rejected":  {"enrollment.rejected"},
 	},
 }
+
+// Timeline events of a delegated admin relationship obtained at Microsoft
+// (MICROSOFT_MODE live or simulated); the webhook types above follow them.
+const (
+	// EventDelegatedAdminApprovalRequested: the GDAP relationship exists at
+	// Microsoft and waits for the customer's approval; details.approval_link.
+	EventDelegatedAdminApprovalRequested = "approval_requested"
+	// EventDelegatedAdminApprovalLinkSent and …ReminderSent: the approval
+	// link went to the customer by e-mail.
+	EventDelegatedAdminApprovalLinkSent     = "approval_link_sent"
+	EventDelegatedAdminApprovalReminderSent = "approval_reminder_sent"
+	// EventDelegatedAdminApprovalExpired: not approved within Microsoft's 90 days.
+	EventDelegatedAdminApprovalExpired = "approval_expired"
+	// EventDelegatedAdminFailed: Microsoft refused; details.reason carries its error.
+	EventDelegatedAdminFailed = "failed"
+	// EventDelegatedAdminEndedAtMicrosoft: the relationship expired or was
+	// terminated at Microsoft (by the customer, say); details.reason.
+	EventDelegatedAdminEndedAtMicrosoft = "ended_at_microsoft"
+	// Microsoft refused to terminate, or to change auto-extension, as asked
+	// here; details.reason carries Graph's error.
+	EventDelegatedAdminTerminationRefusedAtMicrosoft = "termination_refused_at_microsoft"
+	EventDelegatedAdminAutoExtendRefusedAtMicrosoft  = "auto_extend_refused_at_microsoft"
+)
 
 // WebhookCatalogue lists every catalogue type (and ping), sorted.
 func WebhookCatalogue() []string {

@@ -112,8 +112,29 @@ func (s *Store) ListDelegatedAdmins(ctx context.Context, partnerID string, f Del
 
 // UpdateDelegatedAdmin records a lifecycle change: status, end date, extensions.
 func (s *Store) UpdateDelegatedAdmin(ctx context.Context, id, status string, endsAt time.Time, extensions int, autoExtend bool) error {
+	return s.UpdateDelegatedAdminAt(ctx, id, status, DelegatedAdminUpdate{EndsAt: endsAt, Extensions: extensions, AutoExtend: autoExtend})
+}
+
+// DelegatedAdminUpdate is a delegated admin relationship's lifecycle state.
+// The zero ActivatedAt and GraphRelationshipID leave the row's as they are.
+type DelegatedAdminUpdate struct {
+	EndsAt              time.Time
+	Extensions          int
+	AutoExtend          bool
+	ActivatedAt         time.Time // set when Microsoft reports the relationship active
+	GraphRelationshipID string    // set once the relationship exists at Microsoft
+}
+
+// UpdateDelegatedAdminAt writes a delegated admin relationship's status and state.
+func (s *Store) UpdateDelegatedAdminAt(ctx context.Context, id, status string, u DelegatedAdminUpdate) error {
 	updates := statusUpdates(status)
-	updates["ends_at"], updates["extensions"], updates["auto_extend"] = endsAt.UTC(), extensions, autoExtend
+	updates["ends_at"], updates["extensions"], updates["auto_extend"] = u.EndsAt.UTC(), u.Extensions, u.AutoExtend
+	if !u.ActivatedAt.IsZero() {
+		updates["activated_at"] = u.ActivatedAt.UTC()
+	}
+	if u.GraphRelationshipID != "" {
+		updates["graph_relationship_id"] = u.GraphRelationshipID
+	}
 	if status == models.DelegatedAdminTerminated {
 		updates["terminated_at"] = now()
 	}
@@ -125,6 +146,19 @@ func (s *Store) UpdateDelegatedAdmin(ctx context.Context, id, status string, end
 		return ErrNotFound
 	}
 	return nil
+}
+
+// DelegatedAdminByGraphID finds the delegated admin relationship whose GDAP
+// relationship has this id in Microsoft Graph (the Partner Center webhooks
+// name relationships so); its lifecycle workflow is
+// models.DelegatedAdminLifecycle.WorkflowID(d.ID).
+func (s *Store) DelegatedAdminByGraphID(ctx context.Context, graphRelationshipID string) (models.DelegatedAdminRelationship, error) {
+	var d models.DelegatedAdminRelationship
+	if graphRelationshipID == "" {
+		return d, ErrNotFound
+	}
+	err := s.db.WithContext(ctx).Where("graph_relationship_id = ?", graphRelationshipID).Take(&d).Error
+	return d, notFound(err)
 }
 
 // DomainHolder says whether a partner may be told who holds a domain: the

@@ -37,7 +37,11 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.DelegatedAdminWorkflow)
 	r.RegisterWorkflow(workflows.WebhookEndpointWorkflow)
 	r.RegisterWorkflow(workflows.BulkJobWorkflow)
+	r.RegisterWorkflow(workflows.GDAPWorkflow)
 	if acts != nil {
 		r.RegisterActivity(acts)
+		if acts.GDAP != nil {
+			r.RegisterActivity(acts.GDAP)
+		}
 	}
 }

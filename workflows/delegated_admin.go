@@ -44,6 +44,10 @@ type DelegatedAdminInput struct {
 	Extensions       int
 	NoticesSent      []int // days-before notices already sent for EndsAt
 	Seq              int   // timeline sequence so far
+	// Microsoft: the grant is a GDAP relationship in Microsoft Graph
+	// (MICROSOFT_MODE live or simulated), first waiting for the customer's
+	// approval; nil keeps it in our database alone.
+	Microsoft *DelegatedAdminMicrosoft `json:",omitempty"`
 }
 
 // DelegatedAdminStatus answers the status query.
@@ -58,14 +62,15 @@ type DelegatedAdminStatus struct {
 }
 
 type delegatedAdmin struct {
+	onboarding
 	in        DelegatedAdminInput
-	t         tracker
 	terminate *Answer
 	ended     decision // the termination, recorded by its handler
 	quiet     bool     // run() waits and records nothing: a termination is recorded then
-	logger    log.Logger
-	mail      *mailer
-	roleIDs   bool // the Global Administrator rule compares catalogue IDs
+	roleIDs   bool     // the Global Administrator rule compares catalogue IDs
+	// graphChanged: SignalGDAPChanged arrived while the grant is active at
+	// Microsoft (the Partner Center webhooks send it); run() reads Graph.
+	graphChanged bool
 }
 
 // DelegatedAdminWorkflow runs a delegated admin relationship from activation
@@ -91,6 +96,9 @@ func (w *delegatedAdmin) hasGlobalAdmin() bool {
 
 func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 	w.t = tracker{kind: activities.KindDelegatedAdmin, subjectID: w.in.DelegatedAdminID, status: models.DelegatedAdminActive, seq: w.in.Seq}
+	if w.pendingAtMicrosoft() {
+		w.t.status = models.DelegatedAdminApprovalPending
+	}
 	w.roleIDs = workflow.GetVersion(ctx, "delegated-admin-role-ids", workflow.DefaultVersion, 1) == 1
 	if w.hasGlobalAdmin() {
 		w.in.AutoExtend = false // never with the Global Administrator role
@@ -100,6 +108,9 @@ func (w *delegatedAdmin) setup(ctx workflow.Context) error {
 		return err
 	}
 	active := func() error {
+		if w.pendingAtMicrosoft() && w.terminate == nil {
+			return temporal.NewApplicationError("this delegated admin relationship waits for the customer's approval at Microsoft; it can be changed once active", ErrTypeAlreadyDecided)
+		}
 		if w.terminate != nil || w.t.status != models.DelegatedAdminActive {
 			return temporal.NewApplicationError("this delegated admin relationship is no longer active ("+w.t.status+")", ErrTypeAlreadyDecided)
 		}
@@ -143,11 +154,20 @@ func (w *delegatedAdmin) status(ctx workflow.Context) DelegatedAdminStatus {
 }
 
 func (w *delegatedAdmin) state() *activities.DelegatedAdminState {
-	return &activities.DelegatedAdminState{EndsAt: w.in.EndsAt, Extensions: w.in.Extensions, AutoExtend: w.in.AutoExtend}
+	s := &activities.DelegatedAdminState{EndsAt: w.in.EndsAt, Extensions: w.in.Extensions, AutoExtend: w.in.AutoExtend}
+	if w.in.Microsoft != nil {
+		s.GraphRelationshipID = w.in.Microsoft.GraphRelationshipID
+	}
+	return s
 }
 
-func (w *delegatedAdmin) record(ctx workflow.Context, status, event string, details map[string]string) error {
-	return w.t.record(ctx, activities.Progress{Status: status, Event: event, Details: details, DelegatedAdmin: w.state()})
+// record writes a step of the grant; the row's state (end date, extensions,
+// auto-extend, Graph id) always goes with it.
+func (w *delegatedAdmin) record(ctx workflow.Context, p activities.Progress) error {
+	if p.DelegatedAdmin == nil {
+		p.DelegatedAdmin = w.state()
+	}
+	return w.t.record(ctx, p)
 }
 
 // recordTermination writes the termination: from the update handler, or from
@@ -169,9 +189,20 @@ func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	id := w.in.DelegatedAdminID
 	w.mail = newMailer(ctx, &w.t, w.logger)
-	if w.in.Seq == 0 {
-		if err := w.record(ctx, models.DelegatedAdminActive, "delegated_admin_activated",
-			map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
+	if w.pendingAtMicrosoft() {
+		if ended, err := w.obtainAtMicrosoft(ctx); err != nil || ended {
+			if err != nil {
+				return w.status(ctx), err
+			}
+			return w.end(ctx)
+		}
+	}
+	if w.followsMicrosoft() {
+		w.listenToMicrosoft(ctx)
+	}
+	// Nothing recorded yet: a grant through Microsoft recorded its activation already.
+	if w.t.seq == 0 {
+		if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "delegated_admin_activated", Details: map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}}); err != nil {
 			return w.status(ctx), err
 		}
 	}
@@ -189,7 +220,14 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 		autoExtend := w.in.AutoExtend
 		// One timer per notice or end date; it is cancelled when an update wins.
 		w.quiet = true
-		woken, err := workflow.AwaitWithTimeout(ctx, deadline.Sub(now), func() bool { return w.terminate != nil || w.in.AutoExtend != autoExtend })
+		timeout := deadline.Sub(now)
+		check := w.followsMicrosoft() && w.in.Microsoft.NextCheck.Before(deadline)
+		if check {
+			timeout = max(w.in.Microsoft.NextCheck.Sub(now), 0)
+		}
+		woken, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
+			return w.terminate != nil || w.in.AutoExtend != autoExtend || w.graphChanged
+		})
 		if err != nil {
 			return w.status(ctx), err
 		}
@@ -201,12 +239,29 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err == nil && !recorded {
 				err = w.recordTermination(ctx)
 			}
+			if err == nil && w.followsMicrosoft() {
+				err = w.terminateAtMicrosoft(ctx)
+			}
 			if err != nil {
 				return w.status(ctx), err
 			}
-			return w.finish(ctx)
+			return w.end(ctx)
+		case w.graphChanged || (!woken && check):
+			// Microsoft said something changed, or it is time to look.
+			if ended, err := w.checkMicrosoft(ctx); err != nil || ended {
+				if err != nil {
+					return w.status(ctx), err
+				}
+				return w.end(ctx)
+			}
+			continue
 		case woken:
-			if err := w.record(ctx, models.DelegatedAdminActive, "auto_extend_changed", map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}); err != nil {
+			if w.followsMicrosoft() {
+				if err := w.setAutoExtendAtMicrosoft(ctx); err != nil {
+					return w.status(ctx), err
+				}
+			}
+			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extend_changed", Details: map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}}); err != nil {
 				return w.status(ctx), err
 			}
 			continue
@@ -214,11 +269,21 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			if err := w.notice(ctx, days); err != nil {
 				return w.status(ctx), err
 			}
+		case w.followsMicrosoft() && !w.in.Microsoft.CheckedEnd:
+			// At the end date Microsoft decides: it extends (P180D) or expires.
+			w.in.Microsoft.CheckedEnd = true
+			if ended, err := w.checkMicrosoft(ctx); err != nil || ended {
+				if err != nil {
+					return w.status(ctx), err
+				}
+				return w.end(ctx)
+			}
+			continue
 		case w.in.AutoExtend:
 			w.in.EndsAt = w.in.EndsAt.Add(models.AutoExtendPeriod)
 			w.in.Extensions++
 			w.in.NoticesSent = nil
-			if err := w.record(ctx, models.DelegatedAdminActive, "auto_extended", map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}); err != nil {
+			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extended", Details: map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}}); err != nil {
 				return w.status(ctx), err
 			}
 			if err := workflow.UpsertTypedSearchAttributes(ctx, SearchEndsAt.ValueSet(w.in.EndsAt)); err != nil {
@@ -227,14 +292,14 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 			return w.continueAsNew(ctx)
 		default:
 			w.t.setStep(ctx, "Expired")
-			if err := w.record(ctx, models.DelegatedAdminExpired, "delegated_admin_expired", nil); err != nil {
+			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminExpired, Event: "delegated_admin_expired"}); err != nil {
 				return w.status(ctx), err
 			}
 			if err := w.mail.sendNow(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
 				emails.Data{CustomerID: w.in.CustomerID, EndsAt: w.in.EndsAt})); err != nil {
 				return w.status(ctx), err
 			}
-			return w.finish(ctx)
+			return w.end(ctx)
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return w.continueAsNew(ctx)
@@ -250,7 +315,7 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 			return err
 		}
 		w.in.NoticesSent = append(w.in.NoticesSent, days)
-		return w.record(ctx, models.DelegatedAdminActive, "notice_sent", map[string]string{"days_before_end": fmt.Sprint(days)})
+		return w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "notice_sent", Details: map[string]string{"days_before_end": fmt.Sprint(days)}})
 	}
 	// Marked at once, so the loop goes on to the next date while the notice goes out.
 	w.in.NoticesSent = append(w.in.NoticesSent, days)
@@ -261,12 +326,10 @@ func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {
 
 func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	w.quiet = true
-	if w.mail.async {
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(ctx), err
-		}
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(ctx), err
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := w.finish(ctx); err != nil {
 		return w.status(ctx), err
 	}
 	if w.ended.inHandler {
@@ -274,19 +337,17 @@ func (w *delegatedAdmin) continueAsNew(ctx workflow.Context) (DelegatedAdminStat
 		if _, err := w.ended.settled(ctx); err != nil {
 			return w.status(ctx), err
 		}
-		return w.finish(ctx)
+		return w.end(ctx)
 	}
 	next := w.in
 	next.Seq = w.t.seq
 	return w.status(ctx), workflow.NewContinueAsNewError(ctx, DelegatedAdminWorkflow, next)
 }
 
-func (w *delegatedAdmin) finish(ctx workflow.Context) (DelegatedAdminStatus, error) {
+func (w *delegatedAdmin) end(ctx workflow.Context) (DelegatedAdminStatus, error) {
 	w.quiet = true
-	if w.mail.async {
-		if err := w.mail.finish(ctx); err != nil {
-			return w.status(ctx), err
-		}
+	if err := w.mailSettled(ctx); err != nil {
+		return w.status(ctx), err
 	}
-	return w.status(ctx), workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.status(ctx), w.finish(ctx)
 }

@@ -138,6 +138,11 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		count("CreateDelegatedAdmin")
 		return nil
 	}).Maybe()
+	// Off mode (MICROSOFT_MODE=off): the grant is recorded active, as CreateDelegatedAdmin did.
+	env.OnActivity(a.RecordDelegatedAdmin, mock.Anything, mock.Anything).Return(func(context.Context, activities.DelegatedAdminInput) (activities.DelegatedAdminRecord, error) {
+		count("CreateDelegatedAdmin")
+		return activities.DelegatedAdminRecord{Status: models.DelegatedAdminActive}, nil
+	}).Maybe()
 	env.OnActivity(a.AddCustomerToPartnerLists, mock.Anything, mock.Anything).Return(func(context.Context, activities.CustomerListsInput) error {
 		count("AddCustomerToPartnerLists")
 		return nil

@@ -114,23 +114,40 @@ func (w *relationship) run(ctx workflow.Context) (RelationshipResult, error) {
 }
 
 // grantDelegatedAdmin records the delegated admin relationship the customer
-// granted and starts its lifecycle.
+// granted and starts its lifecycle. With Microsoft (MICROSOFT_MODE live or
+// simulated) the row waits for the customer's approval at Microsoft
+// (approval_pending) and the lifecycle obtains the GDAP relationship: the
+// reseller relationship does not wait for it (docs/decisions/gdap-wait.md).
 func (w *relationship) grantDelegatedAdmin(ctx workflow.Context, relationshipID string) error {
 	in := w.in
 	w.step(ctx, "Recording the delegated admin relationship")
 	w.st.Result.DelegatedAdminID = newID(ctx)
 	activatedAt := workflow.Now(ctx).UTC()
-	err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateDelegatedAdmin, activities.DelegatedAdminInput{
+	da := activities.DelegatedAdminInput{
 		ID: w.st.Result.DelegatedAdminID, RelationshipID: relationshipID, CustomerID: in.CustomerID,
 		PartnerID: in.Reseller.ID, Request: *in.DelegatedAdmin, ActivatedAt: activatedAt,
-	}).Get(ctx, nil)
-	if err != nil {
+	}
+	// Executions older than GDAP through Microsoft record it active, as they did.
+	var rec activities.DelegatedAdminRecord
+	if workflow.GetVersion(ctx, "delegated-admin-via-microsoft", workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordDelegatedAdmin, da).Get(ctx, &rec); err != nil {
+			return err
+		}
+	} else if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateDelegatedAdmin, da).Get(ctx, nil); err != nil {
 		return err
 	}
 	// Relationships created before the lifecycle existed never started one.
 	if workflow.GetVersion(ctx, "start-delegated-admin-lifecycle", workflow.DefaultVersion, 1) == 1 {
 		w.step(ctx, "Starting the delegated admin lifecycle")
-		return startDelegatedAdminLifecycle(ctx, in, w.st.Result.DelegatedAdminID, relationshipID, activatedAt)
+		var ms *DelegatedAdminMicrosoft
+		if rec.ViaMicrosoft {
+			ms = &DelegatedAdminMicrosoft{
+				DisplayName:   gdapDisplayName(in.Reseller.Name, w.st.Result.DelegatedAdminID),
+				CustomerEmail: rec.CustomerEmail, CustomerName: nonEmpty(rec.CustomerName, in.CustomerName),
+				CustomerTenantID: rec.CustomerTenantID, Locale: rec.Locale, DurationDays: in.DelegatedAdmin.DurationDays,
+			}
+		}
+		return startDelegatedAdminLifecycle(ctx, in, w.st.Result.DelegatedAdminID, relationshipID, activatedAt, ms)
 	}
 	return nil
 }
@@ -171,20 +188,25 @@ func runRelationship(ctx workflow.Context, rel RelationshipInput, summary string
 
 // startDelegatedAdminLifecycle starts the grant's lifecycle as an abandoned
 // child: it outlives this workflow by up to two years.
-func startDelegatedAdminLifecycle(ctx workflow.Context, in RelationshipInput, id, relationshipID string, activatedAt time.Time) error {
+func startDelegatedAdminLifecycle(ctx workflow.Context, in RelationshipInput, id, relationshipID string, activatedAt time.Time, ms *DelegatedAdminMicrosoft) error {
 	endsAt := activatedAt.AddDate(0, 0, in.DelegatedAdmin.DurationDays)
+	status := models.DelegatedAdminActive
+	if ms != nil {
+		status = models.DelegatedAdminApprovalPending
+	}
 	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            DelegatedAdminWorkflowID(id),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			SearchKind.ValueSet(KindDelegatedAdmin), SearchStatus.ValueSet(models.DelegatedAdminActive),
+			SearchKind.ValueSet(KindDelegatedAdmin), SearchStatus.ValueSet(status),
 			SearchReseller.ValueSet(in.Reseller.ID), SearchCustomer.ValueSet(in.CustomerID), SearchEndsAt.ValueSet(endsAt)),
 		StaticSummary: "Delegated admin for customer " + nonEmpty(in.CustomerName, in.CustomerID),
 	})
 	child := workflow.ExecuteChildWorkflow(childCtx, DelegatedAdminWorkflow, DelegatedAdminInput{
 		DelegatedAdminID: id, RelationshipID: relationshipID, CustomerID: in.CustomerID, Reseller: in.Reseller,
 		Roles: in.DelegatedAdmin.Roles, AutoExtend: in.DelegatedAdmin.AutoExtend, ActivatedAt: activatedAt, EndsAt: endsAt,
+		Microsoft: ms,
 	})
 	// Wait until it started; its result is not awaited.
 	return child.GetChildWorkflowExecution().Get(ctx, nil)

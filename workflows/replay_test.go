@@ -31,6 +31,7 @@ func TestReplaySavedHistories(t *testing.T) {
 			r.RegisterWorkflow(DelegatedAdminWorkflow)
 			r.RegisterWorkflow(WebhookEndpointWorkflow)
 			r.RegisterWorkflow(BulkJobWorkflow)
+			r.RegisterWorkflow(GDAPWorkflow)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				raw, _ := os.ReadFile(file)
 				t.Fatalf("replay %s (%d bytes): %v", file, len(raw), err)

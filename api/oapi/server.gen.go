@@ -104,9 +104,11 @@ func (e CustomerDetailAcquiredVia) Valid() bool {
 
 // Defines values for DelegatedAdminStatus.
 const (
-	DelegatedAdminStatusActive     DelegatedAdminStatus = "active"
-	DelegatedAdminStatusExpired    DelegatedAdminStatus = "expired"
-	DelegatedAdminStatusTerminated DelegatedAdminStatus = "terminated"
+	DelegatedAdminStatusActive          DelegatedAdminStatus = "active"
+	DelegatedAdminStatusApprovalPending DelegatedAdminStatus = "approval_pending"
+	DelegatedAdminStatusExpired         DelegatedAdminStatus = "expired"
+	DelegatedAdminStatusFailed          DelegatedAdminStatus = "failed"
+	DelegatedAdminStatusTerminated      DelegatedAdminStatus = "terminated"
 )
 
 // Valid indicates whether the value is a known member of the DelegatedAdminStatus enum.
@@ -114,7 +116,11 @@ func (e DelegatedAdminStatus) Valid() bool {
 	switch e {
 	case DelegatedAdminStatusActive:
 		return true
+	case DelegatedAdminStatusApprovalPending:
+		return true
 	case DelegatedAdminStatusExpired:
+		return true
+	case DelegatedAdminStatusFailed:
 		return true
 	case DelegatedAdminStatusTerminated:
 		return true
@@ -841,18 +847,24 @@ type CustomerDetailAcquiredVia string
 
 // DelegatedAdmin defines model for DelegatedAdmin.
 type DelegatedAdmin struct {
-	ActivatedAt  time.Time `json:"activated_at"`
+	ActivatedAt time.Time `json:"activated_at"`
+
+	// ApprovalLink where the customer's admin approves the GDAP relationship in the Microsoft 365 admin center, while approval_pending
+	ApprovalLink string    `json:"approval_link,omitempty,omitzero"`
 	AutoExtend   bool      `json:"auto_extend"`
 	CustomerId   string    `json:"customer_id"`
 	DurationDays int       `json:"duration_days"`
 	EndsAt       time.Time `json:"ends_at"`
 
 	// Events the timeline's first 500 steps
-	Events         []Event `json:"events,omitempty,omitzero"`
-	Extensions     int     `json:"extensions"`
-	Id             string  `json:"id"`
-	PartnerId      string  `json:"partner_id"`
-	RelationshipId string  `json:"relationship_id"`
+	Events     []Event `json:"events,omitempty,omitzero"`
+	Extensions int     `json:"extensions"`
+
+	// GraphRelationshipId the GDAP relationship's id in Microsoft Graph (MICROSOFT_MODE live or simulated)
+	GraphRelationshipId string `json:"graph_relationship_id,omitempty,omitzero"`
+	Id                  string `json:"id"`
+	PartnerId           string `json:"partner_id"`
+	RelationshipId      string `json:"relationship_id"`
 
 	// RoleIds roleDefinitionIds, in the order of roles
 	RoleIds []string `json:"role_ids"`
