@@ -23,6 +23,9 @@ const (
 	ErrTypeGraph = "Graph:"
 	// ErrTypeNoMicrosoftConnection: the partner has recorded no app registration.
 	ErrTypeNoMicrosoftConnection = "NoMicrosoftConnection"
+	// ErrTypeMicrosoftCredential: the connection's credential cannot be used
+	// (no or wrong ONBOARDING_SECRET_KEY, an expired certificate).
+	ErrTypeMicrosoftCredential = "MicrosoftCredential"
 	// ErrTypeRelationshipEnded: the relationship expired or was terminated at Microsoft.
 	ErrTypeRelationshipEnded = "RelationshipEnded"
 )
@@ -47,15 +50,12 @@ func (g *GDAP) client(ctx context.Context, partnerID string) (*graph.Client, err
 	if err != nil {
 		return nil, fmt.Errorf("load the Microsoft connection: %w", err)
 	}
-	if g.Secrets == nil {
-		return nil, temporal.NewNonRetryableApplicationError("ONBOARDING_SECRET_KEY is not set on the worker", ErrTypeNoSecretKey, nil)
-	}
-	plain, err := g.Secrets.Open(c.SecretSealed, "microsoft-connection:"+partnerID)
+	cred, err := OpenMicrosoftCredential(g.Secrets, c, time.Now())
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("the Microsoft client secret cannot be opened with the current keys", ErrTypeNoSecretKey, nil)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMicrosoftCredential, nil)
 	}
 	return graph.New(ctx, graph.Config{GraphURL: g.Microsoft.GraphURL, LoginURL: g.Microsoft.LoginURL, TenantID: c.TenantID, ClientID: c.ClientID,
-		ClientSecret: plain, HTTPClient: g.HTTPClient}), nil
+		ClientSecret: cred.ClientSecret, Certificate: cred.Certificate, HTTPClient: g.HTTPClient}), nil
 }
 
 // graphFailure records the call's outcome on the connection and turns a

@@ -184,6 +184,9 @@ func (s *Server) validateBulkJob(ctx context.Context, me models.Partner, req oap
 	if req.Kind != oapi.BulkJobKind(models.BulkKindInvitation) {
 		return nil
 	}
+	if err := s.checkMicrosoftConnected(ctx, me, delegatedAdminRequest(req.DelegatedAdmin)); err != nil {
+		return err
+	}
 	// An invitation's provider and partnership are the same for every row:
 	// checked once, as the single route does.
 	provider, err := s.store.Partner(ctx, req.ProviderId)
@@ -301,13 +304,38 @@ func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me
 		if err != nil {
 			return models.BulkJob{}, err
 		}
-		job, err := s.store.BulkJob(ctx, id)
-		if err != nil {
-			return job, err
-		}
-		return job, s.ensureStarted(ctx, pendingStart(workflows.KindBulkJob, job.WorkflowID, job.ID))
+		return s.startedBulkJob(ctx, id)
 	}
-	id, now := newID(), time.Now().UTC()
+	job, rows := newBulkJob(newID(), time.Now().UTC(), me, req, verdicts)
+	if k != nil {
+		k.ResourceID = job.ID
+	}
+	existing, err := s.store.CreateBulkJob(ctx, k, &job, rows, pendingStart(workflows.KindBulkJob, job.WorkflowID, job.ID))
+	if err != nil {
+		return job, err
+	}
+	if existing != "" { // a concurrent duplicate under the same key won
+		return s.startedBulkJob(ctx, existing)
+	}
+	plan, err := s.bulkJobPlan(ctx, job)
+	if err != nil {
+		return job, err
+	}
+	return job, s.launch(ctx, plan)
+}
+
+// startedBulkJob is a job created before under the same key, started if its start was lost.
+func (s *Server) startedBulkJob(ctx context.Context, id string) (models.BulkJob, error) {
+	job, err := s.store.BulkJob(ctx, id)
+	if err != nil {
+		return job, err
+	}
+	return job, s.ensureStarted(ctx, pendingStart(workflows.KindBulkJob, job.WorkflowID, job.ID))
+}
+
+// newBulkJob builds a job and its rows; a row the check refused is recorded
+// refused with its code and reason, never run.
+func newBulkJob(id string, now time.Time, me models.Partner, req oapi.NewBulkJob, verdicts []oapi.BulkVerdict) (models.BulkJob, []models.BulkJobRow) {
 	method := string(req.Consent.Method)
 	if method == "" {
 		method = models.ConsentCustomerConfirmation
@@ -327,24 +355,7 @@ func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me
 			rows[i].State, rows[i].Code, rows[i].Reason = models.BulkRowRefused, string(v.Code), v.Detail
 		}
 	}
-	if k != nil {
-		k.ResourceID = id
-	}
-	existing, err := s.store.CreateBulkJob(ctx, k, &job, rows, pendingStart(workflows.KindBulkJob, job.WorkflowID, id))
-	if err != nil {
-		return job, err
-	}
-	if existing != "" { // a concurrent duplicate under the same key won
-		if job, err = s.store.BulkJob(ctx, existing); err != nil {
-			return job, err
-		}
-		return job, s.ensureStarted(ctx, pendingStart(workflows.KindBulkJob, job.WorkflowID, job.ID))
-	}
-	plan, err := s.bulkJobPlan(ctx, job)
-	if err != nil {
-		return job, err
-	}
-	return job, s.launch(ctx, plan)
+	return job, rows
 }
 
 func derefKey(k *models.IdempotencyKey) models.IdempotencyKey {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
@@ -169,6 +170,9 @@ func (s *Server) newInvitation(ctx context.Context, me models.Partner, req *oapi
 	if err := validateInvitation(req); err != nil {
 		return inv, nil, err
 	}
+	if err := s.checkMicrosoftConnected(ctx, me, delegatedAdminRequest(req.DelegatedAdmin)); err != nil {
+		return inv, nil, err
+	}
 	parties, err := rules.CheckInvitation(ctx, s.store, rules.Invitation{Reseller: me, ProviderID: req.ProviderId, CustomerID: req.Customer.CustomerId,
 		Contact: rules.Contact{Email: req.Customer.Email, Reason: req.ContactEmailReason}})
 	if err != nil {
@@ -185,6 +189,21 @@ func (s *Server) newInvitation(ctx context.Context, me models.Partner, req *oapi
 		inv.CustomerCompany, inv.CustomerEmail = strings.TrimSpace(req.Customer.CompanyName), req.Customer.Email
 	}
 	return inv, func(inv models.Invitation) startPlan { return s.invitationPlanOf(inv, me, provider) }, nil
+}
+
+// checkMicrosoftConnected refuses a delegated admin ask that could only
+// fail later: in live and simulated mode the grant is made with the
+// reseller's own app registration, so it must be recorded first.
+func (s *Server) checkMicrosoftConnected(ctx context.Context, reseller models.Partner, ask *models.DelegatedAdminRequest) error {
+	if ask == nil || s.cfg.Microsoft.Mode == config.MicrosoftOff {
+		return nil
+	}
+	_, err := s.store.MicrosoftConnection(ctx, reseller.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem(http.StatusConflict, CodeConflict, "delegated admin is granted at Microsoft with your own app registration, and none is recorded: "+
+			"PUT /v1/me/microsoft-connection first (README, \"Delegated admin at Microsoft (GDAP)\"), or invite without delegated_admin")
+	}
+	return err
 }
 
 // invitationPlan plans an invitation's start from its row.

@@ -11,17 +11,17 @@ import (
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/microsoft/entra"
 	"github.com/csp-onboarding/onboarding/microsoft/graph"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 )
 
-// connectionSealAD binds a sealed client secret to its partner's row.
-func connectionSealAD(partnerID string) string { return "microsoft-connection:" + partnerID }
-
 func (s *Server) microsoftConnectionView(c models.MicrosoftConnection) oapi.MicrosoftConnection {
 	return oapi.MicrosoftConnection{TenantId: c.TenantID, ClientId: c.ClientID, Status: oapi.MicrosoftConnectionStatus(c.Status),
-		LastError: c.LastError, LastSuccessAt: valueOf(c.LastSuccessAt), Mode: oapi.MicrosoftConnectionMode(s.cfg.Microsoft.Mode),
+		Credential: oapi.MicrosoftConnectionCredential(c.Credential), CertificateThumbprint: c.CertificateThumbprint,
+		CertificateExpiresAt: valueOf(c.CertificateExpiresAt),
+		LastError:            c.LastError, LastSuccessAt: valueOf(c.LastSuccessAt), Mode: oapi.MicrosoftConnectionMode(s.cfg.Microsoft.Mode),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
@@ -40,49 +40,88 @@ func (s *Server) GetMicrosoftConnection(ctx context.Context, _ oapi.GetMicrosoft
 // token request) before it seals and saves it.
 func (s *Server) PutMicrosoftConnection(ctx context.Context, request oapi.PutMicrosoftConnectionRequestObject) (oapi.PutMicrosoftConnectionResponseObject, error) {
 	req := request.Body
-	var f fieldErrors
-	for field, v := range map[string]string{"tenant_id": req.TenantId, "client_id": req.ClientId} {
-		if _, err := uuid.Parse(v); err != nil || len(v) != 36 {
-			f.add(field, "must be a GUID such as 8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11")
-		}
-	}
-	if len(req.ClientSecret) == 0 || len(req.ClientSecret) > 1024 {
-		f.add("client_secret", "must be the app registration's client secret (1 to 1024 characters)")
-	}
-	if err := f.err(); err != nil {
+	cert, err := validateMicrosoftConnection(*req, time.Now())
+	if err != nil {
 		return nil, err
 	}
 	if s.cfg.Microsoft.Mode == config.MicrosoftOff {
 		return nil, problem(http.StatusConflict, CodeConflict, "MICROSOFT_MODE is off on this server: nothing is sent to Microsoft, so no connection can be recorded")
 	}
 	if s.secrets == nil {
-		return nil, problem(http.StatusServiceUnavailable, CodeUnavailable, "a Microsoft connection needs ONBOARDING_SECRET_KEY on the server: client secrets are kept sealed under it")
+		return nil, problem(http.StatusServiceUnavailable, CodeUnavailable, "a Microsoft connection needs ONBOARDING_SECRET_KEY on the server: credentials are kept sealed under it")
 	}
-	partnerID := currentPartner(ctx).ID
 	client := graph.New(ctx, graph.Config{GraphURL: s.cfg.Microsoft.GraphURL, LoginURL: s.cfg.Microsoft.LoginURL,
-		TenantID: req.TenantId, ClientID: req.ClientId, ClientSecret: req.ClientSecret, Logger: s.logger})
+		TenantID: req.TenantId, ClientID: req.ClientId, ClientSecret: req.ClientSecret, Certificate: cert, Logger: s.logger})
 	if err := client.CheckCredentials(ctx); err != nil {
 		var ge *graph.Error
 		if errors.As(err, &ge) && !ge.Retryable() {
-			return nil, validationProblem([]FieldError{{Field: "client_secret",
+			return nil, validationProblem([]FieldError{{Field: credentialField(cert),
 				Message: fmt.Sprintf("Microsoft refused the app registration (%s: %s)", ge.Code, ge.Message)}})
 		}
 		return nil, problem(http.StatusServiceUnavailable, CodeUnavailable, "Microsoft's token endpoint did not answer; try again")
 	}
-	sealed, err := s.secrets.Seal(req.ClientSecret, connectionSealAD(partnerID))
+	c, err := s.sealMicrosoftConnection(ctx, *req, cert)
 	if err != nil {
 		return nil, err
-	}
-	at := time.Now().UTC()
-	c := models.MicrosoftConnection{PartnerID: partnerID, TenantID: req.TenantId, ClientID: req.ClientId, SecretSealed: sealed,
-		Status: models.MicrosoftConnected, LastSuccessAt: &at}
-	if old, err := s.store.MicrosoftConnection(ctx, partnerID); err == nil {
-		c.CreatedAt = old.CreatedAt
 	}
 	if err := s.store.SaveMicrosoftConnection(ctx, &c); err != nil {
 		return nil, err
 	}
 	return oapi.PutMicrosoftConnection200JSONResponse(s.microsoftConnectionView(c)), nil
+}
+
+// validateMicrosoftConnection checks the ids and that exactly one
+// credential is given; a certificate must parse, match its key and be valid now.
+func validateMicrosoftConnection(req oapi.MicrosoftConnectionRequest, now time.Time) (*entra.Certificate, error) {
+	var f fieldErrors
+	for field, v := range map[string]string{"tenant_id": req.TenantId, "client_id": req.ClientId} {
+		if _, err := uuid.Parse(v); err != nil || len(v) != 36 {
+			f.add(field, "must be a GUID such as 8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11")
+		}
+	}
+	var cert *entra.Certificate
+	switch {
+	case req.ClientSecret != "" && req.Certificate != "":
+		f.add("certificate", "send either client_secret or certificate, not both")
+	case req.Certificate != "":
+		var err error
+		if cert, err = entra.ParseCertificate([]byte(req.Certificate), now); err != nil {
+			f.add("certificate", err.Error())
+		}
+	case len(req.ClientSecret) == 0 || len(req.ClientSecret) > 1024:
+		f.add("client_secret", "must be the app registration's client secret (1 to 1024 characters), or send a certificate instead")
+	}
+	return cert, f.err()
+}
+
+func credentialField(cert *entra.Certificate) string {
+	if cert != nil {
+		return "certificate"
+	}
+	return "client_secret"
+}
+
+// sealMicrosoftConnection is the row to save: the credential sealed and
+// bound to the partner, the certificate's public facts beside it.
+func (s *Server) sealMicrosoftConnection(ctx context.Context, req oapi.MicrosoftConnectionRequest, cert *entra.Certificate) (models.MicrosoftConnection, error) {
+	at := time.Now().UTC()
+	c := models.MicrosoftConnection{PartnerID: currentPartner(ctx).ID, TenantID: req.TenantId, ClientID: req.ClientId,
+		Credential: models.MicrosoftClientSecret, Status: models.MicrosoftConnected, LastSuccessAt: &at}
+	plain := req.ClientSecret
+	if cert != nil {
+		plain, c.Credential, c.CertificateThumbprint = req.Certificate, models.MicrosoftCertificate, cert.Thumbprint()
+		expires := cert.Cert.NotAfter.UTC()
+		c.CertificateExpiresAt = &expires
+	}
+	sealed, err := s.secrets.Seal(plain, c.SealAD())
+	if err != nil {
+		return c, err
+	}
+	c.SecretSealed = sealed
+	if old, err := s.store.MicrosoftConnection(ctx, c.PartnerID); err == nil {
+		c.CreatedAt = old.CreatedAt
+	}
+	return c, nil
 }
 
 func (s *Server) DeleteMicrosoftConnection(ctx context.Context, _ oapi.DeleteMicrosoftConnectionRequestObject) (oapi.DeleteMicrosoftConnectionResponseObject, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -88,31 +89,16 @@ const (
 
 func (s *Server) partnerCenterWebhook(c echo.Context) error {
 	ctx := c.Request().Context()
-	body, err := io.ReadAll(c.Request().Body)
+	d, err := s.verifiedPartnerCenterDelivery(c)
 	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return problem(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request bodies are limited to 64 KiB")
-		}
-		return problem(http.StatusUnauthorized, CodeUnauthorized, "the delivery could not be read")
+		return err
 	}
-	d, err := s.partnerCenter.Verifier.Verify(ctx, c.Request().Header, body)
-	var refused *partnercenter.VerifyError
-	switch {
-	case errors.As(err, &refused):
-		s.logger.WarnContext(ctx, "Partner Center delivery refused", "reason", refused.Reason, "detail", refused.Detail)
-		return problem(http.StatusUnauthorized, CodeUnauthorized, "the delivery is not a fresh, signed Partner Center event")
-	case err != nil:
-		s.logger.ErrorContext(ctx, "Partner Center delivery not checked", "error", err)
-		return problem(http.StatusServiceUnavailable, CodeUnavailable, "the delivery could not be checked now; Partner Center retries it")
-	}
-	ev := d.Event
-	target := partnercenter.TargetOf(ev)
+	ev, target := d.Event, partnercenter.TargetOf(d.Event)
 	log := s.logger.With("event", ev.EventName, "resource_uri", ev.ResourceURI, "changed_at", ev.ResourceChangeUtcDate)
 	ack := func(action string) error {
 		return c.JSON(http.StatusOK, map[string]string{"event": ev.EventName, "action": action})
 	}
-	var workflowID, signal string
+	var workflowID string // of the workflow waiting on the change
 	switch target.Kind {
 	case partnercenter.TargetTest:
 		log.InfoContext(ctx, "Partner Center validation event received")
@@ -123,10 +109,8 @@ func (s *Server) partnerCenterWebhook(c echo.Context) error {
 				return s.partnerCenterNotActedOn(c, d, err)
 			}
 		}
-		signal = workflows.SignalGDAPChanged
 	case partnercenter.TargetResellerRelationship:
-		// The invitation does not wait for Microsoft's acceptance yet
-		// (workflows.SignalResellerRelationshipAccepted): logged only.
+		// Logged only: no invitation waits for Microsoft's acceptance yet (workflows.SignalResellerRelationshipAccepted).
 		log.InfoContext(ctx, "Partner Center: a customer accepted a reseller relationship; no workflow waits on it yet", "customer_tenant_id", target.ID)
 		return ack(pcNothingWaiting)
 	default:
@@ -137,17 +121,52 @@ func (s *Server) partnerCenterWebhook(c echo.Context) error {
 		log.InfoContext(ctx, "Partner Center event: no workflow waits on it", "target", target.Kind, "id", target.ID)
 		return ack(pcNothingWaiting)
 	}
-	err = s.partnerCenter.Signals.SignalWorkflow(ctx, workflowID, "", signal, nil)
+	action, err := s.signalPartnerCenterChange(ctx, log, workflowID, workflows.SignalGDAPChanged)
+	if err != nil {
+		return s.partnerCenterNotActedOn(c, d, err)
+	}
+	return ack(action)
+}
+
+// verifiedPartnerCenterDelivery reads the body (64 KiB at most) and checks
+// its signature and freshness; what it refuses is a problem to answer.
+func (s *Server) verifiedPartnerCenterDelivery(c echo.Context) (partnercenter.Delivery, error) {
+	ctx := c.Request().Context()
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return partnercenter.Delivery{}, problem(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request bodies are limited to 64 KiB")
+		}
+		return partnercenter.Delivery{}, problem(http.StatusUnauthorized, CodeUnauthorized, "the delivery could not be read")
+	}
+	d, err := s.partnerCenter.Verifier.Verify(ctx, c.Request().Header, body)
+	var refused *partnercenter.VerifyError
+	switch {
+	case errors.As(err, &refused):
+		s.logger.WarnContext(ctx, "Partner Center delivery refused", "reason", refused.Reason, "detail", refused.Detail)
+		return d, problem(http.StatusUnauthorized, CodeUnauthorized, "the delivery is not a fresh, signed Partner Center event")
+	case err != nil:
+		s.logger.ErrorContext(ctx, "Partner Center delivery not checked", "error", err)
+		return d, problem(http.StatusServiceUnavailable, CodeUnavailable, "the delivery could not be checked now; Partner Center retries it")
+	}
+	return d, nil
+}
+
+// signalPartnerCenterChange wakes the workflow waiting on the change; a
+// workflow that has ended waits on nothing.
+func (s *Server) signalPartnerCenterChange(ctx context.Context, log *slog.Logger, workflowID, signal string) (string, error) {
+	err := s.partnerCenter.Signals.SignalWorkflow(ctx, workflowID, "", signal, nil)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
 		log.InfoContext(ctx, "Partner Center event: the workflow has ended", "workflow_id", workflowID)
-		return ack(pcNothingWaiting)
+		return pcNothingWaiting, nil
 	case err != nil:
-		return s.partnerCenterNotActedOn(c, d, err)
+		return "", err
 	}
 	log.InfoContext(ctx, "Partner Center event: workflow signalled", "workflow_id", workflowID, "signal", signal)
-	return ack(pcSignalled)
+	return pcSignalled, nil
 }
 
 // partnerCenterNotActedOn answers 503 to a verified delivery we could not

@@ -27,14 +27,19 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	provider := p.createPartner("Alpine Distribution", "indirect_provider", false)
 	reseller := p.createPartner("Tailspin Reseller", "reseller", false)
 	p.activePartnership(provider, reseller)
+	ask := map[string]any{"provider_id": provider.id, "customer": map[string]any{"company_name": "Wingtip Toys", "email": "admin@wingtip.example"},
+		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 120}}
+	// Without the reseller's app registration the grant could only fail at Microsoft: refused up front, nothing recorded.
+	refused := p.call("POST", "/v1/invitations", reseller.key, ask)
+	require.Equal(t, http.StatusConflict, refused.status, string(refused.body))
+	require.Contains(t, string(refused.body), "PUT /v1/me/microsoft-connection")
+	require.Empty(t, p.must(200, p.call("GET", "/v1/invitations", reseller.key, nil)).json["items"])
 	p.must(200, p.call("PUT", "/v1/me/microsoft-connection", reseller.key, map[string]any{
 		"tenant_id": "8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11", "client_id": "b0a4f6a2-6f7b-4e55-8f33-0f3a4c9b2d10", "client_secret": "the-client-secret-value"}))
 	p.must(200, p.call("PUT", "/v1/me/delegated-admin-assignments", reseller.key, map[string]any{"assignments": []map[string]any{
 		{"security_group_id": "3f2b6a1e-9c1d-4e8a-b7a5-0c9d8e7f6a5b", "role_ids": []string{"Helpdesk Administrator"}}}}))
 
-	p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
-		"provider_id": provider.id, "customer": map[string]any{"company_name": "Wingtip Toys", "email": "admin@wingtip.example"},
-		"delegated_admin": map[string]any{"roles": []string{"Helpdesk Administrator"}, "duration_days": 120}}))
+	p.must(202, p.call("POST", "/v1/invitations", reseller.key, ask))
 	m, err := p.smtp.WaitFor("admin@wingtip.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)

@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/microsoft/entra/entratest"
 	"github.com/csp-onboarding/onboarding/models"
 )
 
@@ -63,4 +66,49 @@ func TestMicrosoftConnectionRefusedWhenOff(t *testing.T) {
 		"tenant_id": "8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11", "client_id": "b0a4f6a2-6f7b-4e55-8f33-0f3a4c9b2d10", "client_secret": "x"}))
 	roles := p.must(200, p.call("GET", "/v1/delegated-admin-roles", reseller.key, nil))
 	require.Contains(t, string(roles.body), `"62e90394-69f5-4237-9190-012177145e10"`)
+}
+
+// A partner whose app registration uses a certificate instead of a secret:
+// the PEM is checked (key matches, still valid), proven with a signed
+// assertion at the simulator's token endpoint, sealed, and never answered;
+// the answer shows its thumbprint and end of validity.
+func TestMicrosoftConnectionWithACertificate(t *testing.T) {
+	p := startProductWith(t, func(c *config.Config) { c.Microsoft.Mode = config.MicrosoftSimulated })
+	reseller := p.createPartner("Fabrikam", "reseller", false)
+	const tenant, client = "8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11", "c1a4f6a2-6f7b-4e55-8f33-0f3a4c9b2d10"
+	bundle, cert := entratest.Certificate(t, time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	keyPEM := string(bundle[strings.Index(string(bundle), "-----BEGIN PRIVATE KEY"):])
+
+	for name, body := range map[string]map[string]any{
+		"no credential": {"tenant_id": tenant, "client_id": client},
+		"both":          {"tenant_id": tenant, "client_id": client, "client_secret": "x", "certificate": string(bundle)},
+		"not PEM":       {"tenant_id": tenant, "client_id": client, "certificate": "MIIB..."},
+		"key missing":   {"tenant_id": tenant, "client_id": client, "certificate": string(bundle[:len(bundle)-len(keyPEM)])},
+	} {
+		r := p.call("PUT", "/v1/me/microsoft-connection", reseller.key, body)
+		require.Equal(t, 422, r.status, "%s: %s", name, r.body)
+		require.Contains(t, string(r.body), `"field"`, name)
+	}
+	expired, _ := entratest.Certificate(t, time.Now().AddDate(-2, 0, 0), time.Now().AddDate(-1, 0, 0))
+	r := p.call("PUT", "/v1/me/microsoft-connection", reseller.key, map[string]any{"tenant_id": tenant, "client_id": client, "certificate": string(expired)})
+	require.Equal(t, 422, r.status)
+	require.Contains(t, string(r.body), "not now")
+
+	saved := p.must(200, p.call("PUT", "/v1/me/microsoft-connection", reseller.key, map[string]any{"tenant_id": tenant, "client_id": client, "certificate": string(bundle)}))
+	require.Equal(t, "connected", saved.str("status"))
+	require.Equal(t, "certificate", saved.str("credential"))
+	require.Regexp(t, `^[0-9A-F]{40}$`, saved.str("certificate_thumbprint"))
+	require.Equal(t, cert.NotAfter.UTC().Format(time.RFC3339), saved.str("certificate_expires_at"))
+	require.NotContains(t, string(saved.body), "PRIVATE KEY")
+	row, err := p.store.MicrosoftConnection(t.Context(), reseller.id)
+	require.NoError(t, err)
+	require.Equal(t, models.MicrosoftCertificate, row.Credential)
+	require.NotContains(t, row.SecretSealed, "PRIVATE KEY", "sealed at rest")
+	require.NotContains(t, p.logs.String(), strings.TrimSpace(keyPEM)[30:90])
+
+	// The simulator now holds this certificate for the app: another one is refused by Microsoft, named in a 422.
+	other, _ := entratest.Certificate(t, time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0))
+	r = p.call("PUT", "/v1/me/microsoft-connection", reseller.key, map[string]any{"tenant_id": tenant, "client_id": client, "certificate": string(other)})
+	require.Equal(t, 422, r.status, string(r.body))
+	require.Contains(t, string(r.body), "AADSTS700027")
 }

@@ -13,12 +13,16 @@ import (
 func (s *Store) SaveMicrosoftConnection(ctx context.Context, c *models.MicrosoftConnection) error {
 	at := now()
 	c.UpdatedAt = at
+	if c.Credential == "" {
+		c.Credential = models.MicrosoftClientSecret
+	}
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = at
 	}
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "partner_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"tenant_id", "client_id", "secret_sealed", "status", "last_error", "last_success_at", "updated_at"}),
+		Columns: []clause.Column{{Name: "partner_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"tenant_id", "client_id", "secret_sealed", "credential",
+			"certificate_thumbprint", "certificate_expires_at", "status", "last_error", "last_success_at", "updated_at"}),
 	}).Create(c).Error
 }
 

@@ -321,6 +321,24 @@ func (e MeType) Valid() bool {
 	}
 }
 
+// Defines values for MicrosoftConnectionCredential.
+const (
+	Certificate  MicrosoftConnectionCredential = "certificate"
+	ClientSecret MicrosoftConnectionCredential = "client_secret"
+)
+
+// Valid indicates whether the value is a known member of the MicrosoftConnectionCredential enum.
+func (e MicrosoftConnectionCredential) Valid() bool {
+	switch e {
+	case Certificate:
+		return true
+	case ClientSecret:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MicrosoftConnectionMode.
 const (
 	Live      MicrosoftConnectionMode = "live"
@@ -1080,9 +1098,17 @@ type MeType string
 
 // MicrosoftConnection defines model for MicrosoftConnection.
 type MicrosoftConnection struct {
-	ClientId  string    `json:"client_id"`
-	CreatedAt time.Time `json:"created_at"`
-	LastError string    `json:"last_error,omitempty,omitzero"`
+	// CertificateExpiresAt the certificate's end of validity: upload a new one before (certificate only)
+	CertificateExpiresAt time.Time `json:"certificate_expires_at,omitempty,omitzero"`
+
+	// CertificateThumbprint SHA-1 thumbprint of the certificate, as the app registration's Certificates & secrets page shows it (certificate only)
+	CertificateThumbprint string    `json:"certificate_thumbprint,omitempty,omitzero"`
+	ClientId              string    `json:"client_id"`
+	CreatedAt             time.Time `json:"created_at"`
+
+	// Credential which credential of the app registration is kept
+	Credential MicrosoftConnectionCredential `json:"credential"`
+	LastError  string                        `json:"last_error,omitempty,omitzero"`
 
 	// LastSuccessAt the last token request or call Microsoft accepted
 	LastSuccessAt time.Time `json:"last_success_at,omitempty,omitzero"`
@@ -1096,19 +1122,28 @@ type MicrosoftConnection struct {
 	UpdatedAt time.Time                 `json:"updated_at"`
 }
 
+// MicrosoftConnectionCredential which credential of the app registration is kept
+type MicrosoftConnectionCredential string
+
 // MicrosoftConnectionMode MICROSOFT_MODE of the server
 type MicrosoftConnectionMode string
 
 // MicrosoftConnectionStatus failing: Microsoft refused the last token request or call (last_error)
 type MicrosoftConnectionStatus string
 
-// MicrosoftConnectionRequest defines model for MicrosoftConnectionRequest.
+// MicrosoftConnectionRequest exactly one of client_secret and certificate
 type MicrosoftConnectionRequest struct {
+	// Certificate A certificate credential instead of a secret: PEM holding the certificate uploaded to the app registration and its
+	// unencrypted RSA private key (PKCS#8 or PKCS#1), e.g. the output of
+	// `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365 -subj /CN=onboarding && cat cert.pem key.pem`.
+	// Tokens are then requested with a signed client assertion. Sealed at rest, never answered.
+	Certificate string `json:"certificate,omitempty,omitzero"`
+
 	// ClientId the app registration's application (client) id (GUID)
 	ClientId string `json:"client_id"`
 
 	// ClientSecret a client secret of the app registration; sealed at rest, never answered
-	ClientSecret string `json:"client_secret"`
+	ClientSecret string `json:"client_secret,omitempty,omitzero"`
 
 	// TenantId the partner's Microsoft Entra tenant id (GUID)
 	TenantId string `json:"tenant_id"`

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/app"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
@@ -142,13 +143,11 @@ func (p *pcCommand) client(ctx context.Context, partnerID string) (*partnercente
 	if err != nil {
 		return nil, err
 	}
-	if p.keys == nil {
-		return nil, errors.New("ONBOARDING_SECRET_KEY is not set: the connection's client secret is sealed under it")
-	}
-	plain, err := p.keys.Open(c.SecretSealed, "microsoft-connection:"+partnerID)
+	cred, err := activities.OpenMicrosoftCredential(p.keys, c, time.Now())
 	if err != nil {
-		return nil, errors.New("the Microsoft client secret cannot be opened with the current keys (ONBOARDING_SECRET_KEY, ONBOARDING_SECRET_KEY_OLD)")
+		return nil, err
 	}
 	return partnercenter.NewClient(ctx, partnercenter.Config{APIURL: p.cfg.PartnerCenter.APIURL, LoginURL: p.cfg.Microsoft.LoginURL,
-		TenantID: c.TenantID, ClientID: c.ClientID, ClientSecret: plain, HTTPClient: p.httpClient, Logger: p.logger}), nil
+		TenantID: c.TenantID, ClientID: c.ClientID, ClientSecret: cred.ClientSecret, Certificate: cred.Certificate,
+		HTTPClient: p.httpClient, Logger: p.logger}), nil
 }

@@ -25,7 +25,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/csp-onboarding/onboarding/microsoft/entra"
 )
 
 // Defaults of the public cloud; sovereign clouds and the simulator override them.
@@ -41,6 +42,8 @@ type Config struct {
 	TenantID     string // the partner's Entra tenant
 	ClientID     string
 	ClientSecret string
+	// Certificate is the app's certificate credential, used instead of ClientSecret when set.
+	Certificate *entra.Certificate
 	// HTTPClient carries the calls (and token requests); nil is a client
 	// with a 30-second timeout.
 	HTTPClient *http.Client
@@ -56,7 +59,7 @@ type Client struct {
 	base     string
 	http     *http.Client
 	tokens   oauth2.TokenSource
-	creds    clientcredentials.Config
+	creds    entra.Credentials
 	plain    *http.Client
 	logger   *slog.Logger
 	attempts int
@@ -83,16 +86,13 @@ func New(ctx context.Context, cfg Config) *Client {
 	if c.maxWait <= 0 {
 		c.maxWait = 30 * time.Second
 	}
-	login := strings.TrimRight(orDefault(cfg.LoginURL, DefaultLoginURL), "/")
-	c.creds = clientcredentials.Config{
-		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		TokenURL: login + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token",
+	c.creds = entra.Credentials{
+		LoginURL: orDefault(cfg.LoginURL, DefaultLoginURL), TenantID: cfg.TenantID,
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Certificate: cfg.Certificate,
 		// The app's application permissions (DelegatedAdminRelationship.ReadWrite.All).
-		Scopes:    []string{scopeFor(c.base)},
-		AuthStyle: oauth2.AuthStyleInParams,
+		Scope: scopeFor(c.base),
 	}
-	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, c.plain)
-	c.tokens = c.creds.TokenSource(tokenCtx) // a ReuseTokenSource: cached until expiry
+	c.tokens = c.creds.TokenSource(ctx, c.plain) // cached until expiry
 	c.http = &http.Client{Transport: &oauth2.Transport{Source: c.tokens, Base: c.plain.Transport}, Timeout: c.plain.Timeout}
 	return c
 }
@@ -128,7 +128,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 // CheckCredentials obtains a fresh token: the check a partner's connection
 // passes before it is saved. The token itself is dropped.
 func (c *Client) CheckCredentials(ctx context.Context) error {
-	_, err := c.creds.Token(context.WithValue(ctx, oauth2.HTTPClient, c.plain))
+	_, err := c.creds.Token(ctx, c.plain)
 	if err != nil {
 		return tokenError(err, "")
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/csp-onboarding/onboarding/microsoft/entra"
 	"github.com/csp-onboarding/onboarding/microsoft/graph"
 )
 
@@ -33,7 +33,8 @@ type Config struct {
 	TenantID     string
 	ClientID     string
 	ClientSecret string
-	HTTPClient   *http.Client // nil: a 30-second timeout
+	Certificate  *entra.Certificate // instead of ClientSecret when set
+	HTTPClient   *http.Client       // nil: a 30-second timeout
 	Logger       *slog.Logger
 }
 
@@ -58,19 +59,16 @@ func NewClient(ctx context.Context, cfg Config) *Client {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	login := strings.TrimRight(cmp.Or(cfg.LoginURL, graph.DefaultLoginURL), "/")
-	creds := clientcredentials.Config{
-		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
-		TokenURL: login + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token",
+	creds := entra.Credentials{
+		LoginURL: cmp.Or(cfg.LoginURL, graph.DefaultLoginURL), TenantID: cfg.TenantID,
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Certificate: cfg.Certificate,
 		// The v2.0 endpoint names the resource by its ".default" scope.
 		// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-		Scopes:    []string{"https://api.partnercenter.microsoft.com/.default"},
-		AuthStyle: oauth2.AuthStyleInParams,
+		Scope: "https://api.partnercenter.microsoft.com/.default",
 	}
-	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, plain)
 	return &Client{
 		base:   strings.TrimRight(cmp.Or(cfg.APIURL, DefaultAPIURL), "/"),
-		http:   &http.Client{Transport: &oauth2.Transport{Source: creds.TokenSource(tokenCtx), Base: plain.Transport}, Timeout: plain.Timeout},
+		http:   &http.Client{Transport: &oauth2.Transport{Source: creds.TokenSource(ctx, plain), Base: plain.Transport}, Timeout: plain.Timeout},
 		logger: logger,
 	}
 }

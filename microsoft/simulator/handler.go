@@ -87,7 +87,7 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
 
 // token is the Microsoft identity platform's client credentials grant with
-// a shared secret.
+// a shared secret or a certificate (client_auth.go).
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret
 func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -101,19 +101,9 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type", "error_description": "AADSTS70003: The app requested an unsupported grant type."})
 		return
 	}
-	s.mu.Lock()
-	a, ok := s.apps[r.PostForm.Get("client_id")]
-	if !ok && s.AcceptNewApps && r.PostForm.Get("client_id") != "" && r.PostForm.Get("client_secret") != "" {
-		a, ok = app{tenant: r.PathValue("tenant"), secret: r.PostForm.Get("client_secret")}, true
-		s.apps[r.PostForm.Get("client_id")] = a
-	}
-	s.mu.Unlock()
-	switch {
-	case !ok || a.tenant != r.PathValue("tenant"):
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unauthorized_client", "error_description": "AADSTS700016: Application with identifier was not found in the directory."})
-		return
-	case a.secret != r.PostForm.Get("client_secret"):
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+	a, fail := s.authenticateClient(r)
+	if fail != nil {
+		fail.write(w)
 		return
 	}
 	t := randomToken()

@@ -11,6 +11,7 @@ package simulator
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -50,7 +51,10 @@ type Simulator struct {
 	Signer *WebhookSigner
 }
 
-type app struct{ tenant, secret string }
+type app struct {
+	tenant, secret string
+	certs          []*x509.Certificate // uploaded certificates (client_auth.go)
+}
 
 type rel struct {
 	partner     string

@@ -21,11 +21,12 @@ func ConnectedPartner(t testing.TB, st *store.Store, keys *secret.Keyring, id, t
 	if err := st.CreatePartner(ctx, &p); err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := keys.Seal(clientSecret, "microsoft-connection:"+p.ID)
+	c := models.MicrosoftConnection{PartnerID: p.ID, TenantID: tenantID, ClientID: clientID, Status: models.MicrosoftConnected}
+	sealed, err := keys.Seal(clientSecret, c.SealAD())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := models.MicrosoftConnection{PartnerID: p.ID, TenantID: tenantID, ClientID: clientID, SecretSealed: sealed, Status: models.MicrosoftConnected}
+	c.SecretSealed = sealed
 	if err := st.SaveMicrosoftConnection(ctx, &c); err != nil {
 		t.Fatal(err)
 	}
