@@ -88,6 +88,7 @@ func (a *Activities) RecordConsent(ctx context.Context, in ConsentInput) (string
 	}
 	if in.Method == models.ConsentCustomerConfirmation {
 		rec.SignerName, rec.SignerEmail = customer.CompanyName, customer.ContactEmail
+		rec.Evidence = models.EmailedLinkEvidence(customer.ContactEmail)
 	}
 	stored, err := a.Store.RecordConsent(ctx, rec)
 	if err != nil {

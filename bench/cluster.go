@@ -72,7 +72,7 @@ func runCluster(ctx context.Context, o options, smtp *mailtest.Server, embedded 
 	begin := time.Now()
 	parallel(ctx, o.n, o.concurrency, func(i int) {
 		// Offset the e-mail addresses from the embedded run's: one SMTP server serves both.
-		if err := invitationRoundTrip(ctx, apis[i%len(apis)], tc, smtp, provider, reseller, o.n+i, create, accept, complete); err != nil {
+		if err := invitationRoundTrip(ctx, apis[i%len(apis)], tc, smtp, provider, reseller, o.n+i, create, accept, complete, nil); err != nil {
 			if errs.Add(1) <= 3 {
 				fmt.Fprintln(os.Stderr, "  error:", err)
 			}

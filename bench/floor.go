@@ -28,11 +28,8 @@ func floorCtx(ctx workflow.Context) workflow.Context {
 // the accept update, record, child relationship, record.
 func FloorInvitation(ctx workflow.Context, id string) error {
 	var a FloorActivities
-	accepted := false
-	if err := workflow.SetUpdateHandler(ctx, "accept", func(ctx workflow.Context) (string, error) {
-		accepted = true
-		return "accepted", nil
-	}); err != nil {
+	accepted, err := acceptUpdate(ctx)
+	if err != nil {
 		return err
 	}
 	actx := floorCtx(ctx)
@@ -41,7 +38,7 @@ func FloorInvitation(ctx workflow.Context, id string) error {
 			return err
 		}
 	}
-	if err := workflow.Await(ctx, func() bool { return accepted }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return *accepted }); err != nil {
 		return err
 	}
 	if err := workflow.ExecuteActivity(actx, a.Noop, "accepted").Get(ctx, nil); err != nil {
@@ -65,4 +62,48 @@ func FloorRelationship(ctx workflow.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// The minimal-shape floor: the least an onboarding can be on Temporal —
+// start, one activity, wait for the accept update, one activity, complete.
+// FloorMinimalLocal does the same with local activities. The product's
+// throughput over this is how much of the engine's capacity its shape uses.
+
+// FloorMinimal is start → activity → accept update → activity → complete.
+func FloorMinimal(ctx workflow.Context, id string) error {
+	return floorMinimal(ctx, func(ctx workflow.Context, step string) workflow.Future {
+		return workflow.ExecuteActivity(floorCtx(ctx), FloorActivities{}.Noop, step)
+	})
+}
+
+// FloorMinimalLocal is FloorMinimal with local activities.
+func FloorMinimalLocal(ctx workflow.Context, id string) error {
+	return floorMinimal(ctx, func(ctx workflow.Context, step string) workflow.Future {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+		return workflow.ExecuteLocalActivity(lctx, FloorActivities{}.Noop, step)
+	})
+}
+
+func floorMinimal(ctx workflow.Context, step func(workflow.Context, string) workflow.Future) error {
+	accepted, err := acceptUpdate(ctx)
+	if err != nil {
+		return err
+	}
+	if err := step(ctx, "created").Get(ctx, nil); err != nil {
+		return err
+	}
+	if err := workflow.Await(ctx, func() bool { return *accepted }); err != nil {
+		return err
+	}
+	return step(ctx, "completed").Get(ctx, nil)
+}
+
+// acceptUpdate registers the "accept" update; the flag turns true when it comes.
+func acceptUpdate(ctx workflow.Context) (*bool, error) {
+	accepted := new(bool)
+	err := workflow.SetUpdateHandler(ctx, "accept", func(ctx workflow.Context) (string, error) {
+		*accepted = true
+		return "accepted", nil
+	})
+	return accepted, err
 }

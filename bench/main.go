@@ -37,6 +37,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/csp-onboarding/onboarding/app"
+	"github.com/csp-onboarding/onboarding/bench/historycount"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/devserver"
 	"github.com/csp-onboarding/onboarding/mail/mailtest"
@@ -55,23 +56,30 @@ type options struct {
 
 // Report is what one run measured.
 type Report struct {
-	Machine           string             `json:"machine"`
-	StartedAt         time.Time          `json:"started_at"`
-	Database          string             `json:"database"`
-	Invitations       int                `json:"invitations"`
-	Concurrency       int                `json:"concurrency"`
-	EndToEndPerSecond float64            `json:"end_to_end_per_second"`
-	FloorPerSecond    float64            `json:"engine_floor_per_second"` // mean of before and after
-	FloorBefore       float64            `json:"engine_floor_before_per_second"`
-	FloorAfter        float64            `json:"engine_floor_after_per_second"`
-	RatioToFloor      float64            `json:"ratio_to_floor"`
-	Latency           map[string]Latency `json:"latency_ms"`
-	Errors            int64              `json:"errors"`
-	PeakRSSMiB        float64            `json:"peak_rss_mib"`
-	CPUSeconds        float64            `json:"cpu_seconds"`
-	Pending           *PendingReport     `json:"pending,omitempty"`
-	Cluster           *ClusterReport     `json:"cluster,omitempty"`
-	Webhooks          *WebhookReport     `json:"webhooks,omitempty"`
+	Machine           string    `json:"machine"`
+	StartedAt         time.Time `json:"started_at"`
+	Database          string    `json:"database"`
+	Invitations       int       `json:"invitations"`
+	Concurrency       int       `json:"concurrency"`
+	EndToEndPerSecond float64   `json:"end_to_end_per_second"`
+	FloorPerSecond    float64   `json:"engine_floor_per_second"` // mean of before and after
+	FloorBefore       float64   `json:"engine_floor_before_per_second"`
+	FloorAfter        float64   `json:"engine_floor_after_per_second"`
+	RatioToFloor      float64   `json:"ratio_to_floor"`
+	// The minimal-shape floor (bench/floor.go) and ours over it.
+	MinimalFloorPerSecond      float64 `json:"minimal_floor_per_second"`
+	MinimalLocalFloorPerSecond float64 `json:"minimal_floor_local_activities_per_second"`
+	RatioToMinimal             float64 `json:"ratio_to_minimal_floor"`
+	// Cost is the engine work of one execution, read from the run's
+	// histories, per shape: "invitation" (child included) and each floor.
+	Cost       map[string]historycount.MeanCounts `json:"cost_per_onboarding"`
+	Latency    map[string]Latency                 `json:"latency_ms"`
+	Errors     int64                              `json:"errors"`
+	PeakRSSMiB float64                            `json:"peak_rss_mib"`
+	CPUSeconds float64                            `json:"cpu_seconds"`
+	Pending    *PendingReport                     `json:"pending,omitempty"`
+	Cluster    *ClusterReport                     `json:"cluster,omitempty"`
+	Webhooks   *WebhookReport                     `json:"webhooks,omitempty"`
 }
 
 // ClusterReport is the same end-to-end load on the production topology.
@@ -189,6 +197,8 @@ func run(o options) error {
 	floor := sdkworker.New(product.Temporal, floorTaskQueue, sdkworker.Options{})
 	floor.RegisterWorkflow(FloorInvitation)
 	floor.RegisterWorkflow(FloorRelationship)
+	floor.RegisterWorkflow(FloorMinimal)
+	floor.RegisterWorkflow(FloorMinimalLocal)
 	floor.RegisterActivity(&FloorActivities{})
 	if err := floor.Start(); err != nil {
 		return err
@@ -222,27 +232,35 @@ func run(o options) error {
 
 	// The floor runs before and after ours: on a shared VM the engine's own
 	// rate drifts within one run, and the mean of both sides is the fairer yardstick.
-	floorRun := func(label string) float64 {
-		progress("Engine floor (" + label + "): the same workflow shape with no-op activities…")
+	floorRun := func(shape floorShape, label string) float64 {
+		progress("Engine floor, " + shape.title + " (" + label + ")…")
 		begin := time.Now()
 		var floorErrs atomic.Int64
+		var ids sampleIDs
 		parallel(ctx, o.n, o.concurrency, func(i int) {
-			if err := floorRoundTrip(ctx, product.Temporal, i); err != nil && floorErrs.Add(1) <= 3 {
+			id, err := floorRoundTrip(ctx, product.Temporal, shape, i)
+			if err != nil && floorErrs.Add(1) <= 3 {
 				fmt.Fprintln(os.Stderr, "  floor error:", err)
+			} else if err == nil {
+				ids.add(id)
 			}
 		})
 		perSecond := float64(o.n-int(floorErrs.Load())) / time.Since(begin).Seconds()
 		progress(fmt.Sprintf("  %.1f workflows/s", perSecond))
+		r.costOf(ctx, product.Temporal, shape.name, ids.list())
 		return perSecond
 	}
-	r.FloorBefore = floorRun("before")
+	r.MinimalFloorPerSecond = floorRun(minimalShape, "before")
+	r.MinimalLocalFloorPerSecond = floorRun(minimalLocalShape, "before")
+	r.FloorBefore = floorRun(sameShape, "before")
 
 	progress(fmt.Sprintf("End to end: %d invitations, %d concurrent customers (create → e-mail over SMTP → accept → relationship)…", o.n, o.concurrency))
 	create, accept, complete := &samples{}, &samples{}, &samples{}
 	var errs atomic.Int64
+	var invitationIDs sampleIDs
 	begin := time.Now()
 	parallel(ctx, o.n, o.concurrency, func(i int) {
-		if err := invitationRoundTrip(ctx, h, product.Temporal, smtp, provider, reseller, i, create, accept, complete); err != nil {
+		if err := invitationRoundTrip(ctx, h, product.Temporal, smtp, provider, reseller, i, create, accept, complete, invitationIDs.add); err != nil {
 			if errs.Add(1) <= 3 {
 				fmt.Fprintln(os.Stderr, "  error:", err)
 			}
@@ -263,10 +281,12 @@ func run(o options) error {
 			r.Webhooks.EventToDelivery.P50, r.Webhooks.EventToDelivery.P99))
 	}
 
-	r.FloorAfter = floorRun("after")
+	r.FloorAfter = floorRun(sameShape, "after")
 	r.FloorPerSecond = (r.FloorBefore + r.FloorAfter) / 2
 	r.RatioToFloor = r.EndToEndPerSecond / r.FloorPerSecond
-	progress(fmt.Sprintf("ours/floor = %.2f (floor %.1f before, %.1f after)", r.RatioToFloor, r.FloorBefore, r.FloorAfter))
+	r.RatioToMinimal = r.EndToEndPerSecond / r.MinimalFloorPerSecond
+	progress(fmt.Sprintf("ours/floor = %.2f (floor %.1f before, %.1f after); ours/minimal shape = %.2f", r.RatioToFloor, r.FloorBefore, r.FloorAfter, r.RatioToMinimal))
+	r.costOf(ctx, product.Temporal, "invitation", invitationIDs.list())
 
 	if o.pending > 0 {
 		progress(fmt.Sprintf("Pending: starting %d invitations and leaving them waiting…", o.pending))
@@ -312,7 +332,9 @@ func invitationBody(providerID, email string) map[string]any {
 }
 
 // invitationRoundTrip is one customer's whole invitation.
-func invitationRoundTrip(ctx context.Context, h *httpClient, temporal client.Client, smtp *mailtest.Server, provider, reseller partner, i int, create, accept, complete *samples) error {
+// done, when set, is given the workflow id of a completed invitation.
+func invitationRoundTrip(ctx context.Context, h *httpClient, temporal client.Client, smtp *mailtest.Server, provider, reseller partner, i int, create, accept, complete *samples,
+	done func(workflowID string)) error {
 	email := fmt.Sprintf("customer-%d@customers.example", i)
 	t0 := time.Now()
 	res, err := h.post(ctx, "/v1/invitations", reseller.key, invitationBody(provider.id, email))
@@ -349,23 +371,28 @@ func invitationRoundTrip(ctx context.Context, h *httpClient, temporal client.Cli
 		return fmt.Errorf("invitation %s ended %v without a relationship", id, inv["status"])
 	}
 	complete.add(time.Since(t0))
+	if done != nil {
+		done(workflowID)
+	}
 	return nil
 }
 
-func floorRoundTrip(ctx context.Context, c client.Client, i int) error {
+// floorRoundTrip runs one floor workflow of a shape: start, the accept
+// update, completion. It answers the workflow id.
+func floorRoundTrip(ctx context.Context, c client.Client, shape floorShape, i int) (string, error) {
 	id := fmt.Sprintf("%d-%d", time.Now().UnixNano(), i)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "floor-invitation:" + id, TaskQueue: floorTaskQueue}, FloorInvitation, id)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "floor-" + shape.name + ":" + id, TaskQueue: floorTaskQueue}, shape.workflow, id)
 	if err != nil {
-		return err
+		return "", err
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(), UpdateName: "accept", WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := h.Get(ctx, nil); err != nil {
-		return err
+		return "", err
 	}
-	return run.Get(ctx, nil)
+	return run.GetID(), run.Get(ctx, nil)
 }
 
 func seed(ctx context.Context, h *httpClient, admin string) (partner, partner, error) {

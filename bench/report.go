@@ -14,6 +14,11 @@ const (
 	targetCreateP99ms  = 50.0
 	targetAcceptP99ms  = 100.0
 	targetPendingRSSMB = 1024.0
+	// Issue 17: ours ≥ 0.6 × the minimal shape; one invitation, child
+	// included, ≤ 30 events and ≤ 4 workflow tasks.
+	targetMinimalRatio  = 0.6
+	targetEvents        = 30.0
+	targetWorkflowTasks = 4.0
 )
 
 func write(dir string, r *Report) error {
@@ -56,6 +61,11 @@ func markdown(r *Report) string {
 	fmt.Fprintf(&b, "| end-to-end throughput (create → SMTP e-mail → accept → relationship) | %.1f /s | |\n", r.EndToEndPerSecond)
 	fmt.Fprintf(&b, "| engine floor (same shape, no-op activities; mean of before %.1f and after %.1f) | %.1f /s | |\n", r.FloorBefore, r.FloorAfter, r.FloorPerSecond)
 	fmt.Fprintf(&b, "| ours / floor | %.2f | ≥ %.1f (%s) |\n", r.RatioToFloor, targetRatio, verdict(r.RatioToFloor >= targetRatio))
+	if r.MinimalFloorPerSecond > 0 {
+		fmt.Fprintf(&b, "| minimal-shape floor (activity → accept update → activity) | %.1f /s | |\n", r.MinimalFloorPerSecond)
+		fmt.Fprintf(&b, "| …with local activities | %.1f /s | |\n", r.MinimalLocalFloorPerSecond)
+		fmt.Fprintf(&b, "| ours / minimal-shape floor | %.2f | ≥ %.1f (%s) |\n", r.RatioToMinimal, targetMinimalRatio, verdict(r.RatioToMinimal >= targetMinimalRatio))
+	}
 	c, a, e := r.Latency["post_invitations"], r.Latency["accept"], r.Latency["create_to_completed"]
 	fmt.Fprintf(&b, "| POST /v1/invitations p50 / p95 / p99 | %.1f / %.1f / %.1f ms | p99 ≤ %.0f ms (%s) |\n", c.P50, c.P95, c.P99, targetCreateP99ms, verdict(c.P99 <= targetCreateP99ms))
 	fmt.Fprintf(&b, "| accept POST p50 / p95 / p99 | %.1f / %.1f / %.1f ms | p99 ≤ %.0f ms (%s) |\n", a.P50, a.P95, a.P99, targetAcceptP99ms, verdict(a.P99 <= targetAcceptP99ms))
@@ -74,6 +84,7 @@ func markdown(r *Report) string {
 		fmt.Fprintf(&b, "| webhooks: %d endpoints, %d of %d deliveries (%d duplicates) | %.1f /s | |\n", w.Endpoints, w.Delivered, w.Expected, w.Duplicates, w.PerSecond)
 		fmt.Fprintf(&b, "| …event → delivery p50 / p95 / p99 | %.0f / %.0f / %.0f ms | |\n", w.EventToDelivery.P50, w.EventToDelivery.P95, w.EventToDelivery.P99)
 	}
+	b.WriteString(costTable(r))
 	if cl := r.Cluster; cl != nil {
 		fmt.Fprintf(&b, "\n## The same load on the production topology\n\n%s, on the same machine.\n\n", cl.Topology)
 		b.WriteString("| measure | embedded default | cluster | cluster / embedded |\n| --- | --- | --- | --- |\n")
@@ -88,6 +99,31 @@ func markdown(r *Report) string {
 		}
 		fmt.Fprintf(&b, "| errors | %d | %d | |\n", r.Errors, cl.Errors)
 	}
+	return b.String()
+}
+
+// costTable is the engine work per onboarding, read from the run's histories.
+func costTable(r *Report) string {
+	if len(r.Cost) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n## Engine work per onboarding (mean over the run's histories, child workflows included)\n\n")
+	b.WriteString("| shape | sampled | executions | events | workflow tasks | activities | local activities | markers | children | timers | search-attribute upserts | updates | signals | billable actions (estimate) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, name := range []string{"invitation", sameShape.name, minimalShape.name, minimalLocalShape.name} {
+		c, ok := r.Cost[name]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", name, c.N, c.Executions, c.Events, c.WorkflowTasks,
+			c.Activities, c.LocalActivities, c.Markers, c.Children, c.Timers, c.Upserts, c.Updates, c.Signals, c.BillableActions)
+	}
+	if inv, ok := r.Cost["invitation"]; ok {
+		fmt.Fprintf(&b, "\nTargets for one invitation: ≤ %.0f events (%s), ≤ %.0f workflow tasks (%s). ", targetEvents, verdict(inv.Events <= targetEvents),
+			targetWorkflowTasks, verdict(inv.WorkflowTasks <= targetWorkflowTasks))
+	}
+	b.WriteString("Billable actions follow https://docs.temporal.io/cloud/actions (bench/historycount).\n")
 	return b.String()
 }
 

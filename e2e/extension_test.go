@@ -105,6 +105,7 @@ func TestExtensionWithCustomerConsentEndToEnd(t *testing.T) {
 	consent := ext.json["consent"].(map[string]any)
 	require.Equal(t, "recorded", consent["status"])
 	require.Equal(t, "customer_confirmation", consent["method"])
+	require.Equal(t, "emailed_link", consent["identity"], "nobody signed in: the record says so")
 
 	// The consent record holds the evidence, including the exact text shown.
 	var rec models.ConsentRecord
@@ -113,6 +114,7 @@ func TestExtensionWithCustomerConsentEndToEnd(t *testing.T) {
 	require.Equal(t, "127.0.0.1", rec.IP)
 	require.Contains(t, html, strings.Split(rec.TextShown, "\n")[0])
 	require.Contains(t, rec.TextShown, "No admin rights are given")
+	require.Contains(t, rec.Evidence, "possession of the personal link e-mailed to "+rec.SignerEmail)
 
 	// The provider now sees the customer, its bill-to copy and can order.
 	seen := p.must(200, p.call("GET", "/v1/customers/"+customerID, provider.key, nil))

@@ -86,6 +86,31 @@ const (
 	ConsentPartnerAttestation   = "partner_attestation"
 )
 
+// What a consent record's identity rests on (the spec's consent.identity):
+// said plainly, because nobody signs in (audit §4).
+const (
+	// IdentityEmailedLink: whoever opened the personal link e-mailed to the
+	// customer's contact address; the customer did not sign in.
+	IdentityEmailedLink = "emailed_link"
+	// IdentityPartnerAttestation: the reseller's word, with its evidence.
+	IdentityPartnerAttestation = "partner_attestation"
+)
+
+// ConsentIdentity is what a consent obtained by method identifies.
+func ConsentIdentity(method string) string {
+	if method == ConsentPartnerAttestation {
+		return IdentityPartnerAttestation
+	}
+	return IdentityEmailedLink
+}
+
+// EmailedLinkEvidence is the evidence kept with a customer confirmation:
+// what its identity rests on, in words an auditor reads without the code.
+func EmailedLinkEvidence(contactEmail string) string {
+	return "Identity rests on possession of the personal link e-mailed to " + contactEmail +
+		": the person who confirmed did not sign in, so the record shows that the link was used, not who used it."
+}
+
 // Customer tenant request statuses.
 const (
 	TenantRequestWaitingForProvider = "waiting_for_provider"

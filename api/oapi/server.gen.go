@@ -192,6 +192,24 @@ func (e EnrollmentStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExtensionConsentIdentity.
+const (
+	ExtensionConsentIdentityEmailedLink        ExtensionConsentIdentity = "emailed_link"
+	ExtensionConsentIdentityPartnerAttestation ExtensionConsentIdentity = "partner_attestation"
+)
+
+// Valid indicates whether the value is a known member of the ExtensionConsentIdentity enum.
+func (e ExtensionConsentIdentity) Valid() bool {
+	switch e {
+	case ExtensionConsentIdentityEmailedLink:
+		return true
+	case ExtensionConsentIdentityPartnerAttestation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExtensionConsentStatus.
 const (
 	ExtensionConsentStatusNone     ExtensionConsentStatus = "none"
@@ -1005,13 +1023,16 @@ type Event = map[string]any
 // Extension defines model for Extension.
 type Extension struct {
 	Consent struct {
-		Id          string                 `json:"id,omitempty,omitzero"`
-		Method      string                 `json:"method"`
-		ObtainedAt  time.Time              `json:"obtained_at,omitempty,omitzero"`
-		RecordedAt  time.Time              `json:"recorded_at,omitempty,omitzero"`
-		SignerEmail string                 `json:"signer_email,omitempty,omitzero"`
-		SignerName  string                 `json:"signer_name,omitempty,omitzero"`
-		Status      ExtensionConsentStatus `json:"status"`
+		Id string `json:"id,omitempty,omitzero"`
+
+		// Identity what the recorded consent's identity rests on: emailed_link is whoever opened the personal link e-mailed to the customer's contact (nobody signs in); partner_attestation is the reseller's word and evidence
+		Identity    ExtensionConsentIdentity `json:"identity,omitempty,omitzero"`
+		Method      string                   `json:"method"`
+		ObtainedAt  time.Time                `json:"obtained_at,omitempty,omitzero"`
+		RecordedAt  time.Time                `json:"recorded_at,omitempty,omitzero"`
+		SignerEmail string                   `json:"signer_email,omitempty,omitzero"`
+		SignerName  string                   `json:"signer_name,omitempty,omitzero"`
+		Status      ExtensionConsentStatus   `json:"status"`
 	} `json:"consent"`
 	CreatedAt  time.Time `json:"created_at"`
 	CustomerId string    `json:"customer_id"`
@@ -1031,6 +1052,9 @@ type Extension struct {
 	Status     ExtensionStatus `json:"status"`
 	WorkflowId string          `json:"workflow_id"`
 }
+
+// ExtensionConsentIdentity what the recorded consent's identity rests on: emailed_link is whoever opened the personal link e-mailed to the customer's contact (nobody signs in); partner_attestation is the reseller's word and evidence
+type ExtensionConsentIdentity string
 
 // ExtensionConsentStatus defines model for Extension.Consent.Status.
 type ExtensionConsentStatus string

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/csp-onboarding/onboarding/bench/historycount"
+)
+
+// floorShape is one engine floor the bench runs.
+type floorShape struct {
+	name, title string
+	workflow    any
+}
+
+var (
+	sameShape         = floorShape{"same-shape", "same shape as an invitation, no-op activities", FloorInvitation}
+	minimalShape      = floorShape{"minimal", "minimal shape: activity, update, activity", FloorMinimal}
+	minimalLocalShape = floorShape{"minimal-local", "minimal shape with local activities", FloorMinimalLocal}
+)
+
+// costSample is how many completed executions of each shape have their
+// histories read: enough for a stable mean, few enough to stay quick.
+const costSample = 20
+
+// sampleIDs collects workflow ids from concurrent round trips.
+type sampleIDs struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (s *sampleIDs) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = append(s.ids, id)
+}
+
+func (s *sampleIDs) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ids...)
+}
+
+// costOf reads the histories of up to costSample executions (children
+// included) and records their mean cost under name; the same-shape floor,
+// run twice, is read once.
+func (r *Report) costOf(ctx context.Context, c client.Client, name string, ids []string) {
+	if _, done := r.Cost[name]; done || len(ids) == 0 {
+		return
+	}
+	var sum historycount.Counts
+	n := 0
+	for _, id := range ids[:min(len(ids), costSample)] {
+		counts, err := historycount.Tree(ctx, c, id, "")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "  history not read:", err)
+			continue
+		}
+		sum.Add(counts)
+		n++
+	}
+	if r.Cost == nil {
+		r.Cost = map[string]historycount.MeanCounts{}
+	}
+	m := historycount.Mean(sum, n)
+	r.Cost[name] = m
+	progress(fmt.Sprintf("  cost of one %s: %.1f events, %.1f workflow tasks, %.1f activities, %.1f local activities, ~%.1f billable actions (mean of %d)",
+		name, m.Events, m.WorkflowTasks, m.Activities, m.LocalActivities, m.BillableActions, n))
+}
