@@ -117,6 +117,7 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	saveHistory(t, tc, workflows.DelegatedAdminWorkflowID(id), "delegated-admin-gdap-terminated-v1.json")
 	saveHistory(t, tc, workflows.GDAPWorkflowID(id), "gdap-approved-v1.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(da["relationship_id"].(string)), "relationship-with-gdap-v1.json")
+	saveHistory(t, tc, workflows.RelationshipWorkflowID(da["relationship_id"].(string)), "relationship-with-gdap-local-writes-v1.json")
 }
 
 func getPage(t *testing.T, u string) response {
