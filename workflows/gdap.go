@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -48,6 +49,7 @@ type gdapFlow struct {
 	in      GDAPInput
 	res     GDAPResult
 	changed bool
+	logger  log.Logger
 }
 
 // GDAPWorkflow obtains a GDAP relationship at Microsoft: created once (by
@@ -57,11 +59,19 @@ type gdapFlow struct {
 // 90 days, it ends as Microsoft's request does. Long waits continue as new,
 // so history stays bounded.
 func GDAPWorkflow(ctx workflow.Context, in GDAPInput) (GDAPResult, error) {
-	w := &gdapFlow{in: in, res: GDAPResult{RelationshipID: in.RelationshipID}}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (GDAPResult, error) { return w.res, nil }); err != nil {
+	w := &gdapFlow{in: in}
+	if err := w.setup(ctx); err != nil {
 		return w.res, err
 	}
 	return w.run(ctx)
+}
+
+// setup is the state, the logger scoped with the ids, and the status query,
+// before anything blocks.
+func (w *gdapFlow) setup(ctx workflow.Context) error {
+	w.res = GDAPResult{RelationshipID: w.in.RelationshipID}
+	w.logger = log.With(workflow.GetLogger(ctx), "partner_id", w.in.PartnerID, "display_name", w.in.DisplayName)
+	return workflow.SetQueryHandler(ctx, QueryStatus, func() (GDAPResult, error) { return w.res, nil })
 }
 
 func gdapActivityOptions(ctx workflow.Context, heartbeat time.Duration) workflow.Context {
@@ -85,6 +95,7 @@ func (w *gdapFlow) run(ctx workflow.Context) (GDAPResult, error) {
 			return w.res, err
 		}
 		w.in.RelationshipID, w.in.AskedAt = r.ID, workflow.Now(ctx)
+		w.logger.Info("GDAP relationship sent for the customer's approval", "graph_relationship_id", r.ID)
 	}
 	ref := activities.GDAPRef{PartnerID: w.in.PartnerID, RelationshipID: w.in.RelationshipID}
 	w.res.RelationshipID, w.res.Status, w.res.ApprovalLink = r.ID, r.Status, r.ApprovalLink
@@ -123,5 +134,6 @@ func (w *gdapFlow) run(ctx workflow.Context) (GDAPResult, error) {
 	if err := workflow.ExecuteActivity(gdapActivityOptions(ctx, 5*time.Minute), g.CreateGDAPAccessAssignments, in).Get(ctx, &w.res.Assignments); err != nil {
 		return w.res, err
 	}
+	w.logger.Info("GDAP relationship active, access assigned", "graph_relationship_id", w.res.RelationshipID, "assignments", w.res.Assignments)
 	return w.res, nil
 }
