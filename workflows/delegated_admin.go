@@ -187,7 +187,6 @@ func (w *delegatedAdmin) recordTermination(ctx workflow.Context) error {
 }
 
 func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error) {
-	id := w.in.DelegatedAdminID
 	w.mail = newMailer(ctx, &w.t, w.logger)
 	if w.pendingAtMicrosoft() {
 		if ended, err := w.obtainAtMicrosoft(ctx); err != nil || ended {
@@ -207,104 +206,142 @@ func (w *delegatedAdmin) run(ctx workflow.Context) (DelegatedAdminStatus, error)
 		}
 	}
 	for {
-		now := workflow.Now(ctx)
-		days, deadline, isNotice := w.nextNotice(now)
-		if !isNotice {
-			deadline = w.in.EndsAt
-		}
-		next := "the end"
-		if isNotice {
-			next = fmt.Sprintf("the %d-day notice", days)
-		}
-		w.t.setStep(ctx, fmt.Sprintf("Active until %s; next: %s", w.in.EndsAt.Format("2 Jan 2006"), next))
-		autoExtend := w.in.AutoExtend
-		// One timer per notice or end date; it is cancelled when an update wins.
-		w.quiet = true
-		timeout := deadline.Sub(now)
-		check := w.followsMicrosoft() && w.in.Microsoft.NextCheck.Before(deadline)
-		if check {
-			timeout = max(w.in.Microsoft.NextCheck.Sub(now), 0)
-		}
-		woken, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
-			return w.terminate != nil || w.in.AutoExtend != autoExtend || w.graphChanged
-		})
+		wake, err := w.awaitNext(ctx)
 		if err != nil {
 			return w.status(ctx), err
 		}
-		// Busy until the next wait, unless terminating: then the handler records.
-		w.quiet = w.terminate != nil
+		next, err := w.act(ctx, wake)
 		switch {
-		case w.terminate != nil:
-			recorded, err := w.ended.settled(ctx)
-			if err == nil && !recorded {
-				err = w.recordTermination(ctx)
-			}
-			if err == nil && w.followsMicrosoft() {
-				err = w.terminateAtMicrosoft(ctx)
-			}
-			if err != nil {
-				return w.status(ctx), err
-			}
+		case err != nil:
+			return w.status(ctx), err
+		case next == turnEnd:
 			return w.end(ctx)
-		case w.graphChanged || (!woken && check):
-			// Microsoft said something changed, or it is time to look.
-			if ended, err := w.checkMicrosoft(ctx); err != nil || ended {
-				if err != nil {
-					return w.status(ctx), err
-				}
-				return w.end(ctx)
-			}
-			continue
-		case woken:
-			if w.followsMicrosoft() {
-				if err := w.setAutoExtendAtMicrosoft(ctx); err != nil {
-					return w.status(ctx), err
-				}
-			}
-			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extend_changed", Details: map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}}); err != nil {
-				return w.status(ctx), err
-			}
-			continue
-		case isNotice:
-			if err := w.notice(ctx, days); err != nil {
-				return w.status(ctx), err
-			}
-		case w.followsMicrosoft() && !w.in.Microsoft.CheckedEnd:
-			// At the end date Microsoft decides: it extends (P180D) or expires.
-			w.in.Microsoft.CheckedEnd = true
-			if ended, err := w.checkMicrosoft(ctx); err != nil || ended {
-				if err != nil {
-					return w.status(ctx), err
-				}
-				return w.end(ctx)
-			}
-			continue
-		case w.in.AutoExtend:
-			w.in.EndsAt = w.in.EndsAt.Add(models.AutoExtendPeriod)
-			w.in.Extensions++
-			w.in.NoticesSent = nil
-			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extended", Details: map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}}); err != nil {
-				return w.status(ctx), err
-			}
-			if err := workflow.UpsertTypedSearchAttributes(ctx, SearchEndsAt.ValueSet(w.in.EndsAt)); err != nil {
-				return w.status(ctx), err
-			}
+		case next == turnContinueAsNew:
 			return w.continueAsNew(ctx)
-		default:
-			w.t.setStep(ctx, "Expired")
-			if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminExpired, Event: "delegated_admin_expired"}); err != nil {
-				return w.status(ctx), err
-			}
-			if err := w.mail.sendNow(ctx, partnerNotice("delegated-admin:"+id+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
-				emails.Data{CustomerID: w.in.CustomerID, EndsAt: w.in.EndsAt})); err != nil {
-				return w.status(ctx), err
-			}
-			return w.end(ctx)
-		}
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		case next == turnStep && workflow.GetInfo(ctx).GetContinueAsNewSuggested():
 			return w.continueAsNew(ctx)
 		}
 	}
+}
+
+// wakeup is why the active grant's wait ended.
+type wakeup struct {
+	woken    bool // an update (terminate, auto-extend) or Microsoft's signal came first
+	check    bool // the wait was until the next look at Microsoft
+	isNotice bool // the deadline was a notice, not the end date
+	days     int  // which notice
+}
+
+// turn says what the active loop does after an action.
+type turn int
+
+const (
+	turnAgain         turn = iota // wait again at once
+	turnStep                      // a step was taken: continue as new if suggested, then wait
+	turnEnd                       // the grant ended
+	turnContinueAsNew             // a new period begins in a new run
+)
+
+// awaitNext waits for the next notice, the end date or the next look at
+// Microsoft: one timer, cancelled when an update or a signal wins.
+func (w *delegatedAdmin) awaitNext(ctx workflow.Context) (wakeup, error) {
+	now := workflow.Now(ctx)
+	days, deadline, isNotice := w.nextNotice(now)
+	if !isNotice {
+		deadline = w.in.EndsAt
+	}
+	next := "the end"
+	if isNotice {
+		next = fmt.Sprintf("the %d-day notice", days)
+	}
+	w.t.setStep(ctx, fmt.Sprintf("Active until %s; next: %s", w.in.EndsAt.Format("2 Jan 2006"), next))
+	autoExtend := w.in.AutoExtend
+	w.quiet = true
+	timeout := deadline.Sub(now)
+	check := w.followsMicrosoft() && w.in.Microsoft.NextCheck.Before(deadline)
+	if check {
+		timeout = max(w.in.Microsoft.NextCheck.Sub(now), 0)
+	}
+	woken, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
+		return w.terminate != nil || w.in.AutoExtend != autoExtend || w.graphChanged
+	})
+	// Busy until the next wait, unless terminating: then the handler records.
+	w.quiet = w.terminate != nil
+	return wakeup{woken: woken, check: check, isNotice: isNotice, days: days}, err
+}
+
+// act does what the wakeup calls for.
+func (w *delegatedAdmin) act(ctx workflow.Context, wake wakeup) (turn, error) {
+	switch {
+	case w.terminate != nil:
+		return turnEnd, w.terminated(ctx)
+	case w.graphChanged || (!wake.woken && wake.check):
+		// Microsoft said something changed, or it is time to look.
+		return w.checkedAtMicrosoft(ctx)
+	case wake.woken:
+		return turnAgain, w.autoExtendChanged(ctx)
+	case wake.isNotice:
+		return turnStep, w.notice(ctx, wake.days)
+	case w.followsMicrosoft() && !w.in.Microsoft.CheckedEnd:
+		// At the end date Microsoft decides: it extends (P180D) or expires.
+		w.in.Microsoft.CheckedEnd = true
+		return w.checkedAtMicrosoft(ctx)
+	case w.in.AutoExtend:
+		return turnContinueAsNew, w.autoExtended(ctx)
+	default:
+		return turnEnd, w.expired(ctx)
+	}
+}
+
+// terminated records the termination (unless its handler did) and carries it to Microsoft.
+func (w *delegatedAdmin) terminated(ctx workflow.Context) error {
+	recorded, err := w.ended.settled(ctx)
+	if err == nil && !recorded {
+		err = w.recordTermination(ctx)
+	}
+	if err == nil && w.followsMicrosoft() {
+		err = w.terminateAtMicrosoft(ctx)
+	}
+	return err
+}
+
+// checkedAtMicrosoft reads the relationship at Microsoft: the grant ends
+// when Microsoft ended it, otherwise the loop waits again.
+func (w *delegatedAdmin) checkedAtMicrosoft(ctx workflow.Context) (turn, error) {
+	ended, err := w.checkMicrosoft(ctx)
+	if ended {
+		return turnEnd, err
+	}
+	return turnAgain, err
+}
+
+func (w *delegatedAdmin) autoExtendChanged(ctx workflow.Context) error {
+	if w.followsMicrosoft() {
+		if err := w.setAutoExtendAtMicrosoft(ctx); err != nil {
+			return err
+		}
+	}
+	return w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extend_changed", Details: map[string]string{"auto_extend": fmt.Sprint(w.in.AutoExtend)}})
+}
+
+// autoExtended starts the next period (this product's own lifecycle only).
+func (w *delegatedAdmin) autoExtended(ctx workflow.Context) error {
+	w.in.EndsAt = w.in.EndsAt.Add(models.AutoExtendPeriod)
+	w.in.Extensions++
+	w.in.NoticesSent = nil
+	if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "auto_extended", Details: map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339)}}); err != nil {
+		return err
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, SearchEndsAt.ValueSet(w.in.EndsAt))
+}
+
+func (w *delegatedAdmin) expired(ctx workflow.Context) error {
+	w.t.setStep(ctx, "Expired")
+	if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminExpired, Event: "delegated_admin_expired"}); err != nil {
+		return err
+	}
+	return w.mail.sendNow(ctx, partnerNotice("delegated-admin:"+w.in.DelegatedAdminID+":expired", w.in.Reseller, emails.DelegatedAdminExpired,
+		emails.Data{CustomerID: w.in.CustomerID, EndsAt: w.in.EndsAt}))
 }
 
 func (w *delegatedAdmin) notice(ctx workflow.Context, days int) error {

@@ -85,25 +85,48 @@ func (w *delegatedAdmin) obtainAtMicrosoft(ctx workflow.Context) (ended bool, er
 	req := activities.GDAPRelationshipInput{PartnerID: w.in.Reseller.ID, DisplayName: m.DisplayName, CustomerTenantID: m.CustomerTenantID,
 		Roles: w.in.Roles, DurationDays: m.DurationDays, AutoExtend: w.in.AutoExtend}
 	if m.GraphRelationshipID == "" {
-		var g *activities.GDAP
-		actx := gdapActivityOptions(ctx, 0)
-		var r activities.GDAPRelationship
-		w.t.setStep(ctx, "Creating the GDAP relationship at Microsoft")
-		if err := workflow.ExecuteActivity(actx, g.CreateGDAPRelationship, req).Get(ctx, &r); err != nil {
-			return w.failedAtMicrosoft(ctx, err)
-		}
-		ref := activities.GDAPRef{PartnerID: req.PartnerID, RelationshipID: r.ID}
-		if err := workflow.ExecuteActivity(actx, g.LockGDAPRelationship, ref).Get(ctx, &r); err != nil {
-			return w.failedAtMicrosoft(ctx, err)
-		}
-		m.GraphRelationshipID, m.AskedAt = r.ID, workflow.Now(ctx).UTC()
-		if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminApprovalPending, Event: models.EventDelegatedAdminApprovalRequested, Details: w.approvalDetails()}); err != nil {
-			return false, err
-		}
-		if err := w.sendApprovalLink(ctx, false); err != nil {
-			return false, err
+		if failed, err := w.requestAtMicrosoft(ctx, req); err != nil || failed {
+			return failed, err
 		}
 	}
+	res, childErr, err := w.awaitApproval(ctx, req)
+	if err != nil {
+		return false, err
+	}
+	if childErr != nil {
+		return w.failedAtMicrosoft(ctx, childErr)
+	}
+	return false, w.activatedAtMicrosoft(ctx, res)
+}
+
+// requestAtMicrosoft creates the relationship, locks it for approval,
+// records that and sends the customer the approval link. failed: Microsoft
+// refused, and the grant ended (recorded).
+func (w *delegatedAdmin) requestAtMicrosoft(ctx workflow.Context, req activities.GDAPRelationshipInput) (failed bool, err error) {
+	m := w.in.Microsoft
+	var g *activities.GDAP
+	actx := gdapActivityOptions(ctx, 0)
+	var r activities.GDAPRelationship
+	w.t.setStep(ctx, "Creating the GDAP relationship at Microsoft")
+	if err := workflow.ExecuteActivity(actx, g.CreateGDAPRelationship, req).Get(ctx, &r); err != nil {
+		return w.failedAtMicrosoft(ctx, err)
+	}
+	ref := activities.GDAPRef{PartnerID: req.PartnerID, RelationshipID: r.ID}
+	if err := workflow.ExecuteActivity(actx, g.LockGDAPRelationship, ref).Get(ctx, &r); err != nil {
+		return w.failedAtMicrosoft(ctx, err)
+	}
+	m.GraphRelationshipID, m.AskedAt = r.ID, workflow.Now(ctx).UTC()
+	if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminApprovalPending, Event: models.EventDelegatedAdminApprovalRequested, Details: w.approvalDetails()}); err != nil {
+		return false, err
+	}
+	return false, w.sendApprovalLink(ctx, false)
+}
+
+// awaitApproval runs the GDAPWorkflow child until the relationship is
+// active (or the child fails: childErr), passing Partner Center's signals
+// on and sending the approval reminders meanwhile.
+func (w *delegatedAdmin) awaitApproval(ctx workflow.Context, req activities.GDAPRelationshipInput) (res GDAPResult, childErr, err error) {
+	m := w.in.Microsoft
 	w.t.setStep(ctx, "Waiting for the customer's approval at Microsoft")
 	childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            GDAPWorkflowID(w.in.DelegatedAdminID),
@@ -112,8 +135,6 @@ func (w *delegatedAdmin) obtainAtMicrosoft(ctx workflow.Context) (ended bool, er
 	})
 	child := workflow.ExecuteChildWorkflow(childCtx, GDAPWorkflow, GDAPInput{GDAPRelationshipInput: req, RelationshipID: m.GraphRelationshipID, AskedAt: m.AskedAt})
 	changes := workflow.GetSignalChannel(ctx, SignalGDAPChanged)
-	var res GDAPResult
-	var childErr error
 	done := false
 	for !done {
 		sel := workflow.NewSelector(ctx)
@@ -137,13 +158,16 @@ func (w *delegatedAdmin) obtainAtMicrosoft(ctx workflow.Context) (ended bool, er
 		}
 		m.RemindersSent++
 		if err := w.sendApprovalLink(ctx, true); err != nil {
-			return false, err
+			return res, nil, err
 		}
 	}
-	if childErr != nil {
-		return w.failedAtMicrosoft(ctx, childErr)
-	}
-	// Active from now, for the duration Microsoft counts: its end date when it sent one.
+	return res, childErr, nil
+}
+
+// activatedAtMicrosoft records the grant active from now, for the duration
+// Microsoft counts: its end date when it sent one.
+func (w *delegatedAdmin) activatedAtMicrosoft(ctx workflow.Context, res GDAPResult) error {
+	m := w.in.Microsoft
 	now := workflow.Now(ctx).UTC()
 	w.in.ActivatedAt, w.in.EndsAt = now, now.AddDate(0, 0, m.DurationDays)
 	if end, err := time.Parse(time.RFC3339, res.EndDateTime); err == nil {
@@ -157,9 +181,9 @@ func (w *delegatedAdmin) obtainAtMicrosoft(ctx workflow.Context) (ended bool, er
 	details := map[string]string{"ends_at": w.in.EndsAt.Format(time.RFC3339), "graph_relationship_id": m.GraphRelationshipID,
 		"access_assignments": fmt.Sprint(res.Assignments)}
 	if err := w.record(ctx, activities.Progress{Status: models.DelegatedAdminActive, Event: "delegated_admin_activated", Details: details, DelegatedAdmin: st}); err != nil {
-		return false, err
+		return err
 	}
-	return false, workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.DelegatedAdminActive), SearchEndsAt.ValueSet(w.in.EndsAt))
+	return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.DelegatedAdminActive), SearchEndsAt.ValueSet(w.in.EndsAt))
 }
 
 func (w *delegatedAdmin) approvalDetails() map[string]string {
