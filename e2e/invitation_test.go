@@ -134,6 +134,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-round2.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-with-delegated-admin-round2.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-local-writes-v1.json")
+	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-parallel-notices-v2.json")
 	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-local-writes-v1.json")
 
 	// Metrics: HTTP, business counters, the waiting gauge and the SDK's own.

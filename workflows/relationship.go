@@ -42,11 +42,23 @@ type RelationshipStatus struct {
 	Result RelationshipResult `json:"result"`
 }
 
+// Versions of the relationship workflow's shape (change id "relationship-local-writes").
+const (
+	// relationshipShapeLocalWrites: the three database writes (customer,
+	// relationship, partner lists) are short idempotent upserts keyed by ids
+	// the workflow holds; as local activities they cost no activity task
+	// round trip each. Executions started before ran them as activities.
+	relationshipShapeLocalWrites workflow.Version = 1
+	// relationshipShapeParallelNotices: both partners' notices are sent at
+	// once instead of one after the other.
+	relationshipShapeParallelNotices workflow.Version = 2
+)
+
 type relationship struct {
 	in          RelationshipInput
 	st          RelationshipStatus
 	logger      log.Logger
-	localWrites bool // the database writes run as local activities (version "relationship-local-writes")
+	shape       workflow.Version // relationshipShape* of this execution
 }
 
 // RelationshipWorkflow creates the reseller relationship idempotently, the
@@ -74,10 +86,9 @@ func (w *relationship) step(ctx workflow.Context, s string) {
 
 func (w *relationship) run(ctx workflow.Context) (RelationshipResult, error) {
 	in := w.in
-	// The three writes below are short idempotent upserts keyed by ids the
-	// workflow holds: as local activities they cost no activity task round
-	// trip each (issue 17). Executions started before ran them as activities.
-	w.localWrites = workflow.GetVersion(ctx, "relationship-local-writes", workflow.DefaultVersion, 1) == 1
+	// One change id for the shape's versions: each new GetVersion would add a
+	// marker and a search-attribute upsert to every history (issue 17).
+	w.shape = workflow.GetVersion(ctx, "relationship-local-writes", workflow.DefaultVersion, relationshipShapeParallelNotices)
 	if in.NewCustomer != nil {
 		w.step(ctx, "Registering the customer")
 		if err := w.write(ctx, a.EnsureCustomer, *in.NewCustomer).Get(ctx, nil); err != nil {
@@ -119,7 +130,7 @@ func (w *relationship) run(ctx workflow.Context) (RelationshipResult, error) {
 
 // write runs one of the relationship's database writes.
 func (w *relationship) write(ctx workflow.Context, activity any, arg any) workflow.Future {
-	if w.localWrites {
+	if w.shape >= relationshipShapeLocalWrites {
 		return workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), activity, arg)
 	}
 	return workflow.ExecuteActivity(withActivityOptions(ctx), activity, arg)
@@ -169,17 +180,36 @@ func (w *relationship) notifyPartners(ctx workflow.Context, relationshipID strin
 	in := w.in
 	w.step(ctx, "Notifying both partners")
 	customer := nonEmpty(in.CustomerName, in.CustomerID)
-	for _, p := range []Party{in.Reseller, in.Provider} {
+	parties := []Party{in.Reseller, in.Provider}
+	sends := make([]workflow.Future, len(parties))
+	for i, p := range parties {
 		notice := emails.Data{Customer: customer, CustomerID: in.CustomerID, Reseller: in.Reseller.Name, Provider: in.Provider.Name, ID: relationshipID}
-		if err := sendEmail(ctx, partnerNotice(RelationshipWorkflowID(relationshipID)+":notify:"+p.ID, p, emails.RelationshipCreated, notice)); err != nil {
-			// The relationship exists: an undeliverable notice must not undo or stall that.
-			if isCancellation(err) {
+		sends[i] = workflow.ExecuteActivity(emailOptions(ctx), a.SendEmail, partnerNotice(RelationshipWorkflowID(relationshipID)+":notify:"+p.ID, p, emails.RelationshipCreated, notice))
+		if w.shape < relationshipShapeParallelNotices {
+			if err := w.noticeSent(ctx, sends[i], p); err != nil {
 				return err
 			}
-			w.logger.Warn("Partner notice not delivered", "partner_id", p.ID, "error", rootMessage(err))
+		}
+	}
+	if w.shape >= relationshipShapeParallelNotices {
+		for i, p := range parties {
+			if err := w.noticeSent(ctx, sends[i], p); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// noticeSent waits for a partner notice. The relationship exists: an
+// undeliverable notice must not undo or stall that; only a cancellation stops it.
+func (w *relationship) noticeSent(ctx workflow.Context, send workflow.Future, p Party) error {
+	err := send.Get(ctx, nil)
+	if err != nil && !isCancellation(err) {
+		w.logger.Warn("Partner notice not delivered", "partner_id", p.ID, "error", rootMessage(err))
+		return nil
+	}
+	return err
 }
 
 // runRelationship runs relationship creation as a child workflow of an onboarding.

@@ -43,6 +43,8 @@ type Message struct {
 	HTML    string
 	Header  mail.Header
 	Raw     string
+	// ReceivedAt is when the relay accepted the message (end of DATA).
+	ReceivedAt time.Time
 }
 
 // Options make a strict relay. The zero value is a plain, open server.
@@ -217,7 +219,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m := Message{From: s.from, To: s.to, Raw: string(raw)}
+	m := Message{From: s.from, To: s.to, Raw: string(raw), ReceivedAt: time.Now()}
 	if parsed, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		m.Header = parsed.Header
 		dec := new(mime.WordDecoder)
