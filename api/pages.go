@@ -165,26 +165,32 @@ func linkReadFailed(err error) (int, *resultPage) {
 // openInvitationLink resolves a link token to a still-open invitation, or to
 // the page explaining why it is not.
 func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *resultPage) {
+	inv, _, status, page := s.openInvitationToken(c)
+	return inv, status, page
+}
+
+// openInvitationToken is openInvitationLink with the link itself.
+func (s *Server) openInvitationToken(c echo.Context) (models.Invitation, models.LinkToken, int, *resultPage) {
 	t, status, page := s.lookupLink(c, models.LinkPurposeInvitation)
 	if page != nil {
-		return models.Invitation{}, status, page
+		return models.Invitation{}, t, status, page
 	}
 	inv, err := s.store.Invitation(c.Request().Context(), t.SubjectID)
 	if status, page := linkReadFailed(err); page != nil {
-		return inv, status, page
+		return inv, t, status, page
 	}
 	if inv.Status == models.InvitationExpired || (inv.Status == models.InvitationWaitingForCustomer && time.Now().After(t.ExpiresAt)) {
-		return inv, http.StatusGone, &expiredLink
+		return inv, t, http.StatusGone, &expiredLink
 	}
 	if t.SupersededAt != nil && inv.Status == models.InvitationWaitingForCustomer {
-		return inv, http.StatusGone, &supersededLink
+		return inv, t, http.StatusGone, &supersededLink
 	}
 	if t.UsedAt != nil || inv.Status != models.InvitationWaitingForCustomer {
 		p := usedLink(inv.Status)
 		p.approvalLink = s.pendingApprovalLink(c, inv)
-		return inv, http.StatusGone, &p
+		return inv, t, http.StatusGone, &p
 	}
-	return inv, http.StatusOK, nil
+	return inv, t, http.StatusOK, nil
 }
 
 // pendingApprovalLink is Microsoft's approval link of the delegated admin
@@ -257,7 +263,7 @@ func (s *Server) invitationPage(c echo.Context) error {
 
 // answerInvitationPage handles the Accept and Decline buttons (and JSON clients).
 func (s *Server) answerInvitationPage(c echo.Context) error {
-	inv, status, closed := s.openInvitationLink(c)
+	inv, link, status, closed := s.openInvitationToken(c)
 	if closed != nil {
 		return s.linkAnswer(c, status, *closed, inv.Locale)
 	}
@@ -265,7 +271,7 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 	if strings.HasSuffix(c.Path(), "/decline") {
 		update, done = workflows.UpdateDecline, resultPage{title: "result_declined_title", state: models.InvitationDeclined, text: "result_declined_text"}
 	}
-	return s.answerLink(c, inv.WorkflowID, inv.Locale, update, done, func() (resultPage, error) {
+	return s.answerLink(c, link, inv.WorkflowID, inv.Locale, update, done, func() (resultPage, error) {
 		fresh, err := s.store.Invitation(c.Request().Context(), inv.ID)
 		return usedLink(fresh.Status), err
 	})
@@ -273,8 +279,9 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 
 // answerLink sends a customer's answer to its workflow and explains a refusal:
 // expired, or already answered (used() says how).
-func (s *Server) answerLink(c echo.Context, workflowID, locale, update string, done resultPage, used func() (resultPage, error)) error {
-	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300)}
+// The link's e-mail goes with the answer: the answer proves it arrived.
+func (s *Server) answerLink(c echo.Context, link models.LinkToken, workflowID, locale, update string, done resultPage, used func() (resultPage, error)) error {
+	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300), EmailKey: link.EmailKey}
 	var result string
 	if err := s.update(c.Request().Context(), workflowID, update, &result, answer); err != nil {
 		var app *temporal.ApplicationError
@@ -296,23 +303,23 @@ func (s *Server) answerLink(c echo.Context, workflowID, locale, update string, d
 
 // openConsentLink resolves a consent token to an extension still waiting for
 // consent, or to the page explaining why it is not.
-func (s *Server) openConsentLink(c echo.Context) (models.RelationshipExtension, int, *resultPage) {
+func (s *Server) openConsentLink(c echo.Context) (models.RelationshipExtension, models.LinkToken, int, *resultPage) {
 	t, status, page := s.lookupLink(c, models.LinkPurposeConsent)
 	if page != nil {
-		return models.RelationshipExtension{}, status, page
+		return models.RelationshipExtension{}, t, status, page
 	}
 	x, err := s.store.Extension(c.Request().Context(), t.SubjectID)
 	if status, page := linkReadFailed(err); page != nil {
-		return x, status, page
+		return x, t, status, page
 	}
 	if x.Status == models.ExtensionExpired || (x.Status == models.ExtensionWaitingForConsent && time.Now().After(t.ExpiresAt)) {
-		return x, http.StatusGone, &expiredLink
+		return x, t, http.StatusGone, &expiredLink
 	}
 	if t.UsedAt != nil || x.Status != models.ExtensionWaitingForConsent || x.ConsentID != nil {
 		p := usedConsentLink(x)
-		return x, http.StatusGone, &p
+		return x, t, http.StatusGone, &p
 	}
-	return x, http.StatusOK, nil
+	return x, t, http.StatusOK, nil
 }
 
 func usedConsentLink(x models.RelationshipExtension) resultPage {
@@ -342,7 +349,7 @@ type consentPageData struct {
 // consentPage shows exactly what the customer consents to, in the customer's
 // language. A GET changes nothing.
 func (s *Server) consentPage(c echo.Context) error {
-	x, status, closed := s.openConsentLink(c)
+	x, _, status, closed := s.openConsentLink(c)
 	if closed != nil {
 		return s.linkAnswer(c, status, *closed, x.Locale)
 	}
@@ -377,7 +384,7 @@ func (s *Server) consentPage(c echo.Context) error {
 
 // answerConsentPage handles the Consent and Decline buttons (and JSON clients).
 func (s *Server) answerConsentPage(c echo.Context) error {
-	x, status, closed := s.openConsentLink(c)
+	x, link, status, closed := s.openConsentLink(c)
 	if closed != nil {
 		return s.linkAnswer(c, status, *closed, x.Locale)
 	}
@@ -385,7 +392,7 @@ func (s *Server) answerConsentPage(c echo.Context) error {
 	if strings.HasSuffix(c.Path(), "/decline") {
 		update, done = workflows.UpdateDecline, resultPage{title: "result_consent_declined_title", state: models.ExtensionConsentDeclined, text: "result_consent_declined_text"}
 	}
-	return s.answerLink(c, x.WorkflowID, x.Locale, update, done, func() (resultPage, error) {
+	return s.answerLink(c, link, x.WorkflowID, x.Locale, update, done, func() (resultPage, error) {
 		fresh, err := s.store.Extension(c.Request().Context(), x.ID)
 		return usedConsentLink(fresh), err
 	})

@@ -334,7 +334,9 @@ type LinkToken struct {
 	UsedAt    *time.Time ``
 	// SupersededAt: closed because a newer link was sent (a resend).
 	SupersededAt *time.Time ``
-	CreatedAt    time.Time  ``
+	// EmailKey is the outbox key of the e-mail that carries the link.
+	EmailKey  string    ``
+	CreatedAt time.Time ``
 }
 
 // OutboxMessage is one e-mail, written once under a key the workflow chooses

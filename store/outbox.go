@@ -23,7 +23,7 @@ func (s *Store) QueueMessage(ctx context.Context, msg models.OutboxMessage, toke
 			return err
 		}
 		if token != nil {
-			token.CreatedAt = now()
+			token.EmailKey, token.CreatedAt = msg.Key, now()
 			if err := tx.Create(token).Error; err != nil {
 				return err
 			}

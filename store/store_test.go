@@ -176,6 +176,9 @@ func TestQueueMessageKeepsFirstWriteAndItsToken(t *testing.T) {
 		if _, err := st.LinkToken(ctx, secret.Hash("two")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a retry must not mint a second token: %v", err)
 		}
+		if got, err := st.LinkToken(ctx, secret.Hash("one")); err != nil || got.EmailKey != msg.Key {
+			t.Fatalf("the link must name the e-mail that carries it: %+v %v", got, err)
+		}
 		if err := st.MarkMessage(ctx, msg.Key, models.OutboxSent, ""); err != nil {
 			t.Fatal(err)
 		}

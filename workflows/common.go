@@ -101,6 +101,8 @@ type Answer struct {
 	IP        string `json:"ip,omitempty"`
 	UserAgent string `json:"user_agent,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// EmailKey is the e-mail whose personal link carried a customer's answer.
+	EmailKey string `json:"email_key,omitempty"`
 }
 
 // a is a nil receiver for activity method references: the worker registers

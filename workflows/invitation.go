@@ -249,7 +249,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 // settleThenRecord records a decision once the e-mails it may answer have
 // reported their delivery (see mailer.settle).
 func (w *invitation) settleThenRecord(ctx workflow.Context) error {
-	if err := w.mail.settle(ctx); err != nil {
+	if err := w.mail.settleAnswer(ctx, w.answer.EmailKey); err != nil {
 		return err
 	}
 	return w.recordDecision(ctx)

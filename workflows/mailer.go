@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"time"
 
@@ -76,6 +77,8 @@ type mailer struct {
 	linked   int // pending e-mails that carry a personal link
 	cancels  []workflow.CancelFunc
 	delivery *EmailDelivery
+	// unreported are the link-bearing e-mails whose delivery has not reported, by key.
+	unreported map[string]*activities.Email
 }
 
 func newMailer(ctx workflow.Context, t *tracker, logger log.Logger) *mailer {
@@ -99,6 +102,10 @@ func (m *mailer) send(ctx workflow.Context, e activities.Email, onSent func(work
 		// A link-bearing e-mail is obsolete once the process ends; others (notices) are awaited.
 		m.cancels = append(m.cancels, cancel)
 		m.linked++
+		if m.unreported == nil {
+			m.unreported = map[string]*activities.Email{}
+		}
+		m.unreported[e.Key] = &e
 	}
 	m.pending++
 	m.delivery = &EmailDelivery{State: DeliveryPending, To: e.To}
@@ -109,6 +116,7 @@ func (m *mailer) send(ctx workflow.Context, e activities.Email, onSent func(work
 			m.pending--
 			if e.Link != nil {
 				m.linked--
+				delete(m.unreported, e.Key)
 			}
 		}()
 		m.outcome(gctx, e, f.Get(gctx, nil), current, onSent)
@@ -174,6 +182,37 @@ func (m *mailer) settle(ctx workflow.Context) error {
 	}
 	_, err := workflow.AwaitWithTimeout(ctx, finishGrace, func() bool { return m.linked == 0 })
 	return err
+}
+
+// versionAnswerProvesDelivery: an answer through an e-mail's link records
+// that e-mail's "sent" when its delivery has not reported (settleAnswer).
+const versionAnswerProvesDelivery = "answer-proves-delivery"
+
+// settleAnswer is settle for a customer's answer through the personal link
+// of the e-mail keyed emailKey. The answer proves that e-mail arrived: if its
+// delivery has still not reported after the grace (its worker died after the
+// relay accepted it, say), its reserved "sent" is recorded now, so that the
+// timeline holds the e-mail before the answer. The delivery's own record of
+// the same reserved event, should it come later, changes nothing.
+func (m *mailer) settleAnswer(ctx workflow.Context, emailKey string) error {
+	if err := m.settle(ctx); err != nil || m == nil || !m.async || emailKey == "" {
+		return err
+	}
+	e := m.unreported[emailKey]
+	if e == nil || e.Sent == nil {
+		return nil
+	}
+	if workflow.GetVersion(ctx, versionAnswerProvesDelivery, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	sent := *e.Sent
+	sent.Details = maps.Clone(sent.Details)
+	if sent.Details == nil {
+		sent.Details = map[string]string{}
+	}
+	sent.Details["confirmed_by"] = "answer"
+	m.logger.Warn("E-mail delivery not reported; the customer's answer through its link proves it arrived", "key", emailKey)
+	return m.t.decide(ctx, sent)
 }
 
 // finishGrace is how long an ending process waits for the outcome of an

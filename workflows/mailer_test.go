@@ -205,3 +205,42 @@ func TestPartnerNoticeFailureDoesNotFailTheProcess(t *testing.T) {
 	require.Equal(t, "auth_failed", failed[0]["reason"])
 	require.Equal(t, []string{"partnership:ps-1:accepted"}, rec.emailKeys(), "the provider's notice still went out")
 }
+
+// The customer answers through the link of an e-mail whose delivery never
+// reported (its worker was killed after the relay accepted it): the answer
+// proves the e-mail arrived, so its reserved "sent" is on the timeline, before
+// the answer. Without the e-mail's key in the answer, nothing proves it.
+func TestAnswerThroughTheLinkProvesTheEMailArrived(t *testing.T) {
+	for _, proved := range []bool{true, false} {
+		env, rec := newTestEnv(t)
+		rec.send = func(e activities.Email) (activities.EmailResult, error) {
+			if e.Key == "invitation:inv-1:initial" {
+				return activities.EmailResult{}, errors.New("activity StartToClose timeout: its worker was killed")
+			}
+			return activities.EmailResult{}, nil
+		}
+		answer := Answer{IP: "203.0.113.9"}
+		if proved {
+			answer.EmailKey = "invitation:inv-1:initial"
+		}
+		var accept updateOutcome
+		env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateAccept, &accept, answer) }, 5*time.Minute)
+
+		env.ExecuteWorkflow(InvitationWorkflow, invitationInput())
+
+		require.NoError(t, env.GetWorkflowError())
+		require.NoError(t, accept.err)
+		if !proved {
+			require.Equal(t, []string{"invitation_created", "customer_accepted", "relationship_created"}, rec.events())
+			continue
+		}
+		require.Equal(t, []string{"invitation_created", "invitation_sent", "customer_accepted", "relationship_created"}, rec.events())
+		sent := rec.eventsWithDetails("invitation_sent")
+		require.Equal(t, "answer", sent[0]["confirmed_by"])
+		seqs := map[string]int{}
+		for _, p := range rec.progress {
+			seqs[p.Event] = p.Seq
+		}
+		require.Less(t, seqs["invitation_sent"], seqs["customer_accepted"], "the e-mail comes before the answer on the timeline")
+	}
+}

@@ -55,10 +55,10 @@ const (
 )
 
 type relationship struct {
-	in          RelationshipInput
-	st          RelationshipStatus
-	logger      log.Logger
-	shape       workflow.Version // relationshipShape* of this execution
+	in     RelationshipInput
+	st     RelationshipStatus
+	logger log.Logger
+	shape  workflow.Version // relationshipShape* of this execution
 }
 
 // RelationshipWorkflow creates the reseller relationship idempotently, the
