@@ -74,10 +74,9 @@ type mailer struct {
 	async    bool
 	logger   log.Logger
 	pending  int
-	linked   int // pending e-mails that carry a personal link
 	cancels  []workflow.CancelFunc
 	delivery *EmailDelivery
-	// unreported are the link-bearing e-mails whose delivery has not reported, by key.
+	// unreported are the pending e-mails that carry a personal link, by key.
 	unreported map[string]*activities.Email
 }
 
@@ -101,7 +100,6 @@ func (m *mailer) send(ctx workflow.Context, e activities.Email, onSent func(work
 	if e.Link != nil {
 		// A link-bearing e-mail is obsolete once the process ends; others (notices) are awaited.
 		m.cancels = append(m.cancels, cancel)
-		m.linked++
 		if m.unreported == nil {
 			m.unreported = map[string]*activities.Email{}
 		}
@@ -115,7 +113,6 @@ func (m *mailer) send(ctx workflow.Context, e activities.Email, onSent func(work
 		defer func() {
 			m.pending--
 			if e.Link != nil {
-				m.linked--
 				delete(m.unreported, e.Key)
 			}
 		}()
@@ -177,10 +174,10 @@ func (m *mailer) outcome(ctx workflow.Context, e activities.Email, err error, d 
 // after that e-mail's "sent" (the customer can read it before our activity
 // reports back). A relay that is down costs the answer at most finishGrace.
 func (m *mailer) settle(ctx workflow.Context) error {
-	if m == nil || !m.async || m.linked == 0 {
+	if m == nil || !m.async || len(m.unreported) == 0 {
 		return nil
 	}
-	_, err := workflow.AwaitWithTimeout(ctx, finishGrace, func() bool { return m.linked == 0 })
+	_, err := workflow.AwaitWithTimeout(ctx, finishGrace, func() bool { return len(m.unreported) == 0 })
 	return err
 }
 
@@ -221,10 +218,10 @@ const finishGrace = 5 * time.Second
 
 // finish cancels e-mails whose link the end closed, and waits for the notices.
 func (m *mailer) finish(ctx workflow.Context) error {
-	if m.linked > 0 {
+	if len(m.unreported) > 0 {
 		// The customer may have answered an e-mail whose delivery is not yet
 		// reported: give that outcome a moment, so the timeline shows it sent.
-		if _, err := workflow.AwaitWithTimeout(ctx, finishGrace, func() bool { return m.linked == 0 }); err != nil {
+		if _, err := workflow.AwaitWithTimeout(ctx, finishGrace, func() bool { return len(m.unreported) == 0 }); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
 )
 
 // Certificate is an app registration's certificate credential: the
@@ -113,7 +114,7 @@ func (c *Certificate) Assertion(clientID, tokenURL string, now time.Time) (strin
 		return "", err
 	}
 	claims := jwt.Claims{
-		Audience: jwt.Audience{tokenURL}, Issuer: clientID, Subject: clientID, ID: newJTI(),
+		Audience: jwt.Audience{tokenURL}, Issuer: clientID, Subject: clientID, ID: uuid.NewString(),
 		NotBefore: jwt.NewNumericDate(now), IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(10 * time.Minute)),
 	}
 	return jwt.Signed(signer).Claims(claims).Serialize()

@@ -38,9 +38,12 @@ func TestParseCertificateAcceptsPKCS8AndPKCS1Keys(t *testing.T) {
 
 func TestParseCertificateRefusals(t *testing.T) {
 	bundle, cert := entratest.Certificate(t, now.Add(-time.Hour), now.AddDate(1, 0, 0))
-	otherBundle, _ := entratest.Certificate(t, now.Add(-time.Hour), now.AddDate(1, 0, 0))
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
-	otherKey := otherBundle[len(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: mustCert(t, otherBundle).Raw})):]
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	otherDER, err := x509.MarshalPKCS8PrivateKey(other)
+	require.NoError(t, err)
+	otherKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: otherDER})
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	ecDER, err := x509.MarshalPKCS8PrivateKey(ec)
@@ -93,12 +96,4 @@ func TestAssertionHeaderAndClaims(t *testing.T) {
 	again, err := c.Assertion(client, aud, now)
 	require.NoError(t, err)
 	require.NotEqual(t, signed, again, "a unique jti each time")
-}
-
-func mustCert(t *testing.T, bundle []byte) *x509.Certificate {
-	t.Helper()
-	block, _ := pem.Decode(bundle)
-	cert, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	return cert
 }

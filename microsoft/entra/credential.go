@@ -10,8 +10,6 @@ package entra
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
@@ -83,12 +81,4 @@ func (c Credentials) config() (*clientcredentials.Config, error) {
 		cfg.EndpointParams = url.Values{"client_assertion_type": {AssertionType}, "client_assertion": {assertion}}
 	}
 	return cfg, nil
-}
-
-// newJTI is the assertion's unique id (a random GUID-sized value).
-func newJTI() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

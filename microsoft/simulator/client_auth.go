@@ -20,6 +20,9 @@ type tokenError struct {
 	code, description string
 }
 
+// unknownApp answers a client id the tenant has no app registration for.
+var unknownApp = &tokenError{http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application with identifier was not found in the directory."}
+
 func (e *tokenError) write(w http.ResponseWriter) {
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.description})
 }
@@ -46,7 +49,6 @@ func (s *Simulator) authenticateClient(r *http.Request) (app, *tokenError) {
 	s.mu.Lock()
 	a, ok := s.apps[clientID]
 	s.mu.Unlock()
-	unknown := &tokenError{http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application with identifier was not found in the directory."}
 	if r.PostForm.Get("client_assertion") != "" {
 		return s.checkAssertion(r, clientID, a, ok)
 	}
@@ -59,7 +61,7 @@ func (s *Simulator) authenticateClient(r *http.Request) (app, *tokenError) {
 	}
 	switch {
 	case !ok || a.tenant != tenant:
-		return app{}, unknown
+		return app{}, unknownApp
 	case a.secret == "" || a.secret != secret:
 		return app{}, &tokenError{http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided."}
 	}
@@ -92,7 +94,7 @@ func (s *Simulator) checkAssertion(r *http.Request, clientID string, a app, know
 		}
 	}
 	if !known || a.tenant != tenant {
-		return app{}, &tokenError{http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application with identifier was not found in the directory."}
+		return app{}, unknownApp
 	}
 	thumb, _ := tok.Headers[0].ExtraHeaders["x5t#S256"].(string)
 	var cert *x509.Certificate
