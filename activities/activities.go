@@ -151,6 +151,9 @@ type Progress struct {
 	Details        map[string]string
 	CloseLinks     bool   // the process has decided or ended: no link works any more
 	CustomerEmail  string // an invitation's corrected customer address
+	// CustomerTenantID: an invitation's customer tenant, once known (the
+	// Partner Center webhooks find the invitation by it).
+	CustomerTenantID string
 }
 
 // RecordProgress writes an onboarding's status and appends its timeline event.
@@ -206,6 +209,9 @@ func setStatus(ctx context.Context, st *store.Store, p Progress) error {
 		err = st.SetInvitationStatus(ctx, p.SubjectID, p.Status, p.RelationshipID)
 		if err == nil && p.CustomerEmail != "" {
 			err = st.SetInvitationCustomerEmail(ctx, p.SubjectID, p.CustomerEmail)
+		}
+		if err == nil && p.CustomerTenantID != "" {
+			err = st.SetInvitationCustomerTenant(ctx, p.SubjectID, p.CustomerTenantID)
 		}
 	case KindPartnership:
 		err = st.SetPartnershipStatus(ctx, p.SubjectID, p.Status)

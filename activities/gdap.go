@@ -13,6 +13,7 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/microsoft/graph"
 	"github.com/csp-onboarding/onboarding/microsoft/roles"
+	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 )
@@ -37,22 +38,35 @@ type GDAP struct {
 	Store     *store.Store
 	Secrets   *secret.Keyring
 	Microsoft config.Microsoft
-	// HTTPClient carries Graph and token calls; nil is the graph package's default.
+	// PartnerCenterURL is the Partner Center API (PARTNER_CENTER_API_URL):
+	// the provider's view of a customer's partners.
+	PartnerCenterURL string
+	// HTTPClient carries Graph, Partner Center and token calls; nil is the
+	// graph package's default.
 	HTTPClient *http.Client
+}
+
+// connection is the partner's app registration and its opened credential.
+func (g *GDAP) connection(ctx context.Context, partnerID string) (models.MicrosoftConnection, MicrosoftCredential, error) {
+	c, err := g.Store.MicrosoftConnection(ctx, partnerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, MicrosoftCredential{}, errNoConnection()
+	}
+	if err != nil {
+		return c, MicrosoftCredential{}, fmt.Errorf("load the Microsoft connection: %w", err)
+	}
+	cred, err := OpenMicrosoftCredential(g.Secrets, c, time.Now())
+	if err != nil {
+		return c, cred, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMicrosoftCredential, nil)
+	}
+	return c, cred, nil
 }
 
 // client is a Graph client with the partner's app registration.
 func (g *GDAP) client(ctx context.Context, partnerID string) (*graph.Client, error) {
-	c, err := g.Store.MicrosoftConnection(ctx, partnerID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, temporal.NewNonRetryableApplicationError("the partner has no Microsoft connection (PUT /v1/me/microsoft-connection)", ErrTypeNoMicrosoftConnection, nil)
-	}
+	c, cred, err := g.connection(ctx, partnerID)
 	if err != nil {
-		return nil, fmt.Errorf("load the Microsoft connection: %w", err)
-	}
-	cred, err := OpenMicrosoftCredential(g.Secrets, c, time.Now())
-	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMicrosoftCredential, nil)
+		return nil, err
 	}
 	return graph.New(ctx, graph.Config{GraphURL: g.Microsoft.GraphURL, LoginURL: g.Microsoft.LoginURL, TenantID: c.TenantID, ClientID: c.ClientID,
 		ClientSecret: cred.ClientSecret, Certificate: cred.Certificate, HTTPClient: g.HTTPClient}), nil

@@ -30,6 +30,8 @@ type NewCustomer struct {
 	Email       string
 	AcquiredVia string
 	CreatedBy   string
+	// TenantID: the customer's Entra tenant, when accepted at Microsoft.
+	TenantID string `json:",omitempty"`
 }
 
 // EnsureCustomer creates the customer under its workflow-chosen ID, once.
@@ -37,7 +39,7 @@ func (a *Activities) EnsureCustomer(ctx context.Context, c NewCustomer) error {
 	at := time.Now().UTC()
 	err := a.Store.UpsertCustomer(ctx, &models.Customer{
 		ID: c.ID, CompanyName: c.CompanyName, ContactEmail: c.Email, AcquiredVia: c.AcquiredVia,
-		CreatedBy: c.CreatedBy, CreatedAt: at, UpdatedAt: at,
+		CreatedBy: c.CreatedBy, TenantID: c.TenantID, CreatedAt: at, UpdatedAt: at,
 	})
 	if err != nil {
 		return fmt.Errorf("create customer %s: %w", c.ID, err)

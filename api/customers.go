@@ -28,12 +28,12 @@ type customerStore interface {
 }
 
 func customerView(c models.Customer) oapi.Customer {
-	return oapi.Customer{Id: c.ID, CompanyName: c.CompanyName, Domain: c.Domain, ContactEmail: c.ContactEmail,
+	return oapi.Customer{Id: c.ID, CompanyName: c.CompanyName, Domain: c.Domain, ContactEmail: c.ContactEmail, TenantId: c.TenantID,
 		AcquiredVia: oapi.CustomerAcquiredVia(c.AcquiredVia), CreatedAt: c.CreatedAt}
 }
 
 func customerDetailView(c models.Customer) oapi.CustomerDetail {
-	return oapi.CustomerDetail{Id: c.ID, CompanyName: c.CompanyName, Domain: c.Domain, ContactEmail: c.ContactEmail, ContactEmailReason: c.ContactEmailReason,
+	return oapi.CustomerDetail{Id: c.ID, CompanyName: c.CompanyName, Domain: c.Domain, ContactEmail: c.ContactEmail, ContactEmailReason: c.ContactEmailReason, TenantId: c.TenantID,
 		AcquiredVia: oapi.CustomerDetailAcquiredVia(c.AcquiredVia), CreatedAt: c.CreatedAt,
 		Relationships: []oapi.Relationship{}, Pending: []oapi.PendingOnboarding{}, OrderEligibility: []oapi.Eligibility{}}
 }

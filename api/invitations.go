@@ -14,6 +14,7 @@ import (
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/i18n"
+	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/roles"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
@@ -179,12 +180,19 @@ func (s *Server) newInvitation(ctx context.Context, me models.Partner, req *oapi
 		return inv, nil, err
 	}
 	provider := parties.Provider
-	inv = models.Invitation{ID: id, WorkflowID: workflows.InvitationWorkflowID(id), ResellerID: me.ID, ProviderID: provider.ID,
+	acceptURL, err := s.microsoftAcceptURL(ctx, me, provider)
+	if err != nil {
+		return inv, nil, err
+	}
+	inv = models.Invitation{MicrosoftAcceptURL: acceptURL, ID: id, WorkflowID: workflows.InvitationWorkflowID(id), ResellerID: me.ID, ProviderID: provider.ID,
 		Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale), DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin),
 		ContactEmailReason: strings.TrimSpace(req.ContactEmailReason),
 		Status:             models.InvitationWaitingForCustomer, ExpiresAt: now.Add(s.cfg.Timing.InvitationExpiry), CreatedAt: now, UpdatedAt: now}
 	if cust := parties.Customer; cust != nil {
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
+		if acceptURL != "" {
+			inv.CustomerTenantID = strings.ToLower(cust.TenantID)
+		}
 	} else {
 		inv.CustomerCompany, inv.CustomerEmail = strings.TrimSpace(req.Customer.CompanyName), req.Customer.Email
 	}
@@ -206,6 +214,42 @@ func (s *Server) checkMicrosoftConnected(ctx context.Context, reseller models.Pa
 	return err
 }
 
+// microsoftAcceptURL is Microsoft's page where the customer's admin accepts
+// the reseller relationship, built from both partners' tenants (their
+// Microsoft connections); "" in off mode. In live and simulated mode an
+// invitation without both is refused: the provider's connection is also
+// the one that reads Partner Center for the acceptance.
+func (s *Server) microsoftAcceptURL(ctx context.Context, reseller, provider models.Partner) (string, error) {
+	if s.cfg.Microsoft.Mode == config.MicrosoftOff {
+		return "", nil
+	}
+	tenants := map[string]string{}
+	for _, p := range []models.Partner{reseller, provider} {
+		c, err := s.store.MicrosoftConnection(ctx, p.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", problem(http.StatusConflict, CodeConflict, fmt.Sprintf("the customer accepts the reseller relationship at Microsoft (MICROSOFT_MODE=%s), "+
+				"which needs the %s's Microsoft connection, and %s has none: PUT /v1/me/microsoft-connection as %s first "+
+				"(README, \"The customer's acceptance at Microsoft\")", s.cfg.Microsoft.Mode, p.Type, p.Name, p.Name))
+		}
+		if err != nil {
+			return "", err
+		}
+		tenants[p.ID] = c.TenantID
+	}
+	return partnercenter.ResellerRelationshipLink(s.cfg.Microsoft.AdminCenterURL, tenants[reseller.ID], tenants[provider.ID]), nil
+}
+
+// resellerRelationshipRequest is the workflow's side of the row's
+// acceptance at Microsoft (nil in off mode).
+func resellerRelationshipRequest(inv models.Invitation, firstPoll time.Duration) *workflows.ResellerRelationshipRequest {
+	reseller, provider, ok := partnercenter.ParseResellerRelationshipLink(inv.MicrosoftAcceptURL)
+	if !ok {
+		return nil
+	}
+	return &workflows.ResellerRelationshipRequest{AcceptURL: inv.MicrosoftAcceptURL, ResellerTenantID: reseller, ProviderTenantID: provider,
+		CustomerTenantID: inv.CustomerTenantID, FirstPoll: firstPoll}
+}
+
 // invitationPlan plans an invitation's start from its row.
 func (s *Server) invitationPlan(ctx context.Context, inv models.Invitation) (startPlan, error) {
 	reseller, provider, err := s.partners(ctx, inv.ResellerID, inv.ProviderID)
@@ -224,6 +268,7 @@ func (s *Server) invitationPlanOf(inv models.Invitation, reseller, provider mode
 		CustomerCompany: inv.CustomerCompany, CustomerEmail: inv.CustomerEmail,
 		Message: inv.Message, Locale: inv.Locale, DelegatedAdmin: inv.DelegatedAdmin, ContactEmailReason: inv.ContactEmailReason,
 		Reminders: s.cfg.Timing.InvitationReminders, ExpireAfter: inv.ExpiresAt.Sub(inv.CreatedAt),
+		Microsoft: resellerRelationshipRequest(inv, s.cfg.Timing.PartnerCenterFirstPoll),
 	}
 	if inv.CustomerID != nil {
 		attrs = append(attrs, workflows.SearchCustomer.ValueSet(*inv.CustomerID))

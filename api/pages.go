@@ -67,14 +67,18 @@ type resultPage struct {
 	// approvalLink: Microsoft's page where the customer's admin approves
 	// the delegated admin access still waiting (MICROSOFT_MODE live or simulated).
 	approvalLink string
+	// microsoftLink: Microsoft's page where the customer's admin accepts the
+	// reseller relationship, while the invitation waits for it there.
+	microsoftLink string
 }
 
 type resultView struct {
-	L            *i18n.Localizer
-	Title        string
-	Text         string
-	Next         string
-	ApprovalLink string
+	L             *i18n.Localizer
+	Title         string
+	Text          string
+	Next          string
+	ApprovalLink  string
+	MicrosoftLink string
 }
 
 // linkAnswer answers a link's visitor: a page in the customer's language for
@@ -93,6 +97,9 @@ func (s *Server) linkAnswer(c echo.Context, status int, page resultPage, locale 
 	}
 	if page.approvalLink != "" {
 		v.Next, v.ApprovalLink = z.MustT("result_gdap_pending_text", nil), page.approvalLink
+	}
+	if page.microsoftLink != "" {
+		v.Next, v.MicrosoftLink = z.MustT("result_msaccept_text", nil), page.microsoftLink
 	}
 	return s.pages.render(c, status, "result", v)
 }
@@ -121,7 +128,7 @@ var (
 func usedLink(status string) resultPage {
 	p := resultPage{title: "result_invitation_used_title", code: CodeTokenUsed, text: "result_nothing_needed"}
 	switch status {
-	case models.InvitationAccepted, models.InvitationCompleted:
+	case models.InvitationAccepted, models.InvitationWaitingForPartnerCenter, models.InvitationCompleted:
 		p.text = "result_invitation_used_accepted"
 	case models.InvitationDeclined:
 		p.text = "result_invitation_used_declined"
@@ -188,9 +195,19 @@ func (s *Server) openInvitationToken(c echo.Context) (models.Invitation, models.
 	if t.UsedAt != nil || inv.Status != models.InvitationWaitingForCustomer {
 		p := usedLink(inv.Status)
 		p.approvalLink = s.pendingApprovalLink(c, inv)
+		if waitsAtMicrosoft(inv) {
+			p.microsoftLink = inv.MicrosoftAcceptURL
+		}
 		return inv, t, http.StatusGone, &p
 	}
 	return inv, t, http.StatusOK, nil
+}
+
+// waitsAtMicrosoft: the customer accepted on our page and has yet to
+// accept the reseller relationship at Microsoft.
+func waitsAtMicrosoft(inv models.Invitation) bool {
+	return inv.MicrosoftAcceptURL != "" && inv.RelationshipID == nil &&
+		(inv.Status == models.InvitationWaitingForPartnerCenter || inv.Status == models.InvitationAccepted)
 }
 
 // pendingApprovalLink is Microsoft's approval link of the delegated admin
@@ -267,7 +284,8 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 	if closed != nil {
 		return s.linkAnswer(c, status, *closed, inv.Locale)
 	}
-	update, done := workflows.UpdateAccept, resultPage{title: "result_accepted_title", state: models.InvitationAccepted, text: "result_accepted_text"}
+	update, done := workflows.UpdateAccept, resultPage{title: "result_accepted_title", state: models.InvitationAccepted, text: "result_accepted_text",
+		microsoftLink: inv.MicrosoftAcceptURL}
 	if strings.HasSuffix(c.Path(), "/decline") {
 		update, done = workflows.UpdateDecline, resultPage{title: "result_declined_title", state: models.InvitationDeclined, text: "result_declined_text"}
 	}

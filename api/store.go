@@ -47,6 +47,7 @@ type microsoftConnectionStore interface {
 	DelegatedAdminAssignments(ctx context.Context, partnerID string) (models.DelegatedAdminAssignmentConfig, error)
 	DeleteMicrosoftConnection(ctx context.Context, partnerID string) (bool, error)
 	MicrosoftConnection(ctx context.Context, partnerID string) (models.MicrosoftConnection, error)
+	InvitationsWaitingForTenant(ctx context.Context, tenantID string) ([]models.Invitation, error)
 	SaveDelegatedAdminAssignments(ctx context.Context, partnerID string, a []models.AccessAssignment) error
 	SaveMicrosoftConnection(ctx context.Context, c *models.MicrosoftConnection) error
 }

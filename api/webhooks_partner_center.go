@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
@@ -98,34 +99,68 @@ func (s *Server) partnerCenterWebhook(c echo.Context) error {
 	ack := func(action string) error {
 		return c.JSON(http.StatusOK, map[string]string{"event": ev.EventName, "action": action})
 	}
-	var workflowID string // of the workflow waiting on the change
 	switch target.Kind {
 	case partnercenter.TargetTest:
 		log.InfoContext(ctx, "Partner Center validation event received")
 		return ack(pcValidation)
-	case partnercenter.TargetGDAPRelationship:
-		if s.partnerCenter.GDAPWorkflows != nil {
-			if workflowID, err = s.partnerCenter.GDAPWorkflows.GDAPWorkflowFor(ctx, target.ID); err != nil {
-				return s.partnerCenterNotActedOn(c, d, err)
-			}
-		}
-	case partnercenter.TargetResellerRelationship:
-		// Logged only: no invitation waits for Microsoft's acceptance yet (workflows.SignalResellerRelationshipAccepted).
-		log.InfoContext(ctx, "Partner Center: a customer accepted a reseller relationship; no workflow waits on it yet", "customer_tenant_id", target.ID)
-		return ack(pcNothingWaiting)
-	default:
+	case partnercenter.TargetNone:
 		log.InfoContext(ctx, "Partner Center event not acted on")
 		return ack(pcIgnored)
 	}
-	if workflowID == "" || s.partnerCenter.Signals == nil {
-		log.InfoContext(ctx, "Partner Center event: no workflow waits on it", "target", target.Kind, "id", target.ID)
-		return ack(pcNothingWaiting)
-	}
-	action, err := s.signalPartnerCenterChange(ctx, log, workflowID, workflows.SignalGDAPChanged)
+	w, err := s.workflowsWaitingOn(ctx, target)
 	if err != nil {
 		return s.partnerCenterNotActedOn(c, d, err)
 	}
+	action := pcNothingWaiting
+	for _, id := range w.ids {
+		a, err := s.signalPartnerCenterChange(ctx, log, id, w.signal, w.arg)
+		if err != nil {
+			return s.partnerCenterNotActedOn(c, d, err)
+		}
+		if a == pcSignalled {
+			action = a
+		}
+	}
+	if action == pcNothingWaiting {
+		log.InfoContext(ctx, "Partner Center event: no workflow waits on it", "target", target.Kind, "id", target.ID)
+	}
 	return ack(action)
+}
+
+// waitingWorkflows are the workflows an event wakes, and how.
+type waitingWorkflows struct {
+	ids    []string
+	signal string
+	arg    any
+}
+
+// workflowsWaitingOn finds the workflows waiting on what an event is about:
+// the delegated admin lifecycle of a GDAP relationship (by its Graph id),
+// or the invitations waiting for the customer tenant's acceptance at
+// Microsoft. Without a Signaler nobody is woken.
+func (s *Server) workflowsWaitingOn(ctx context.Context, target partnercenter.Target) (waitingWorkflows, error) {
+	if s.partnerCenter.Signals == nil {
+		return waitingWorkflows{}, nil
+	}
+	switch target.Kind {
+	case partnercenter.TargetGDAPRelationship:
+		if s.partnerCenter.GDAPWorkflows == nil {
+			return waitingWorkflows{}, nil
+		}
+		id, err := s.partnerCenter.GDAPWorkflows.GDAPWorkflowFor(ctx, target.ID)
+		if id == "" || err != nil {
+			return waitingWorkflows{}, err
+		}
+		return waitingWorkflows{ids: []string{id}, signal: workflows.SignalGDAPChanged}, nil
+	case partnercenter.TargetResellerRelationship:
+		invs, err := s.store.InvitationsWaitingForTenant(ctx, target.ID)
+		w := waitingWorkflows{signal: workflows.SignalResellerRelationshipAccepted, arg: strings.ToLower(target.ID)}
+		for _, inv := range invs {
+			w.ids = append(w.ids, inv.WorkflowID)
+		}
+		return w, err
+	}
+	return waitingWorkflows{}, nil
 }
 
 // verifiedPartnerCenterDelivery reads the body (64 KiB at most) and checks
@@ -155,8 +190,8 @@ func (s *Server) verifiedPartnerCenterDelivery(c echo.Context) (partnercenter.De
 
 // signalPartnerCenterChange wakes the workflow waiting on the change; a
 // workflow that has ended waits on nothing.
-func (s *Server) signalPartnerCenterChange(ctx context.Context, log *slog.Logger, workflowID, signal string) (string, error) {
-	err := s.partnerCenter.Signals.SignalWorkflow(ctx, workflowID, "", signal, nil)
+func (s *Server) signalPartnerCenterChange(ctx context.Context, log *slog.Logger, workflowID, signal string, arg any) (string, error) {
+	err := s.partnerCenter.Signals.SignalWorkflow(ctx, workflowID, "", signal, arg)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/simulator"
 	"github.com/csp-onboarding/onboarding/migrations"
+	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/store/storetest"
 	"github.com/csp-onboarding/onboarding/workflows"
@@ -30,16 +32,18 @@ type signal struct{ workflowID, name string }
 type recordingSignaler struct {
 	mu   sync.Mutex
 	sent []signal
+	args []any
 	fail error
 }
 
-func (r *recordingSignaler) SignalWorkflow(_ context.Context, workflowID, _, name string, _ any) error {
+func (r *recordingSignaler) SignalWorkflow(_ context.Context, workflowID, _, name string, arg any) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
 		return r.fail
 	}
 	r.sent = append(r.sent, signal{workflowID, name})
+	r.args = append(r.args, arg)
 	return nil
 }
 
@@ -51,6 +55,7 @@ func (r *recordingSignaler) signals() []signal {
 
 type pcEnv struct {
 	t       *testing.T
+	st      *store.Store
 	e       http.Handler
 	signer  *simulator.WebhookSigner
 	signals *recordingSignaler
@@ -73,7 +78,7 @@ func newPCEnv(t *testing.T) *pcEnv {
 	v := partnercenter.NewVerifier(partnercenter.VerifierConfig{CertHosts: []string{signer.CertHost()}, Roots: signer.Roots(), HTTPClient: signer.HTTPClient()}, st)
 	e := New(Deps{Store: st, Temporal: &fakeTemporal{}, Config: config.Default(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PartnerCenter: PartnerCenterWebhooks{Verifier: v, Signals: sig, GDAPWorkflows: finder}})
-	return &pcEnv{t: t, e: e, signer: signer, signals: sig}
+	return &pcEnv{t: t, st: st, e: e, signer: signer, signals: sig}
 }
 
 func pcEvent(name, uri string, at time.Time) []byte {
@@ -148,6 +153,31 @@ func TestPartnerCenterWebhookAcknowledgesWhatNobodyWaitsOn(t *testing.T) {
 	require.Equal(t, pcNothingWaiting, ackOf(t, p.post(pcEvent(partnercenter.EventResellerRelationshipAccepted, "https://api.partnercenter.microsoft.com/v1/customers/4b2a6e33-8791-4386-bd2b-0d55baf25039", now))))
 	require.Equal(t, pcNothingWaiting, ackOf(t, p.post(pcEvent(partnercenter.EventGDAPRelationshipApproved, "https://partner.microsoft.com/granularAdminRelationships/unknown", now))))
 	require.Empty(t, p.signals.signals())
+}
+
+// A customer's acceptance at Microsoft wakes the invitations waiting for
+// that customer tenant (and no other), with the tenant as the signal's
+// argument.
+func TestPartnerCenterWebhookWakesTheInvitationWaitingForTheTenant(t *testing.T) {
+	p := newPCEnv(t)
+	const tenant = "4b2a6e33-8791-4386-bd2b-0d55baf25039"
+	now := time.Now().UTC()
+	for _, id := range []string{"r", "p"} {
+		require.NoError(t, p.st.DB().Create(&models.Partner{ID: id, Name: id, Type: models.PartnerTypeReseller, ContactEmail: id + "@x.example", APIKeyHash: "unused-" + id, CreatedAt: now, UpdatedAt: now}).Error)
+	}
+	for i, row := range []models.Invitation{
+		{ID: "inv-waiting", Status: models.InvitationWaitingForPartnerCenter, CustomerTenantID: tenant},
+		{ID: "inv-other-tenant", Status: models.InvitationWaitingForPartnerCenter, CustomerTenantID: "0b2a6e33-8791-4386-bd2b-0d55baf25039"},
+		{ID: "inv-done", Status: models.InvitationCompleted, CustomerTenantID: tenant},
+	} {
+		row.WorkflowID, row.ResellerID, row.ProviderID, row.CustomerEmail = workflows.InvitationWorkflowID(row.ID), "r", "p", "it@contoso.example"
+		row.ExpiresAt, row.CreatedAt, row.UpdatedAt = now.Add(time.Hour), now.Add(time.Duration(i)*time.Second), now
+		require.NoError(t, p.st.DB().Create(&row).Error)
+	}
+	body := pcEvent(partnercenter.EventIndirectResellerRelationshipAcc, "https://api.partnercenter.microsoft.com/v1/customers/"+strings.ToUpper(tenant), now)
+	require.Equal(t, pcSignalled, ackOf(t, p.post(body)))
+	require.Equal(t, []signal{{workflows.InvitationWorkflowID("inv-waiting"), workflows.SignalResellerRelationshipAccepted}}, p.signals.signals())
+	require.Equal(t, []any{tenant}, p.signals.args)
 }
 
 // A workflow that has ended is not an error; Temporal being unreachable is:

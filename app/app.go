@@ -151,7 +151,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, logger *slog
 		acts.Secrets = keys
 		// Registered in every mode, so grants started under live or
 		// simulated finish after a restart; MICROSOFT_MODE decides new ones.
-		acts.GDAP = &activities.GDAP{Store: st, Secrets: keys, Microsoft: cfg.Microsoft}
+		acts.GDAP = &activities.GDAP{Store: st, Secrets: keys, Microsoft: cfg.Microsoft, PartnerCenterURL: cfg.PartnerCenter.APIURL}
 		a.worker = worker.New(c, cfg.TemporalTaskQueue, acts, cfg.WorkerStopTimeout)
 		if err := a.worker.Start(); err != nil {
 			c.Close()

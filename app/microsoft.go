@@ -29,7 +29,7 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 		return cfg, fmt.Errorf("listen for the Microsoft simulator: %w", err)
 	}
 	sim := simulator.New()
-	sim.AcceptNewApps = true
+	sim.AcceptNewApps, sim.AnyDomainIsATenant = true, true
 	// Partner Center's webhook deliveries are signed with a certificate made
 	// here and served over https on loopback: the receiver trusts only that
 	// host and that CA (not the system's roots) in this mode.
@@ -48,6 +48,7 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 	base := "http://" + l.Addr().String()
 	a.simURL = base
 	cfg.Microsoft.GraphURL, cfg.Microsoft.LoginURL = base+simulator.GraphPrefix, base
+	cfg.Microsoft.AdminCenterURL = base + simulator.AdminCenterPrefix
 	cfg.PartnerCenter.APIURL = base + simulator.PartnerCenterPrefix
 	cfg.PartnerCenter.WebhookCertHosts = []string{signer.CertHost()}
 	a.logger.Info("MICROSOFT_MODE=simulated: Microsoft Graph, Entra ID and Partner Center are simulated in this process", "url", base,

@@ -105,6 +105,10 @@ type Timing struct {
 	EnrollmentEscalation int             // ENROLLMENT_ESCALATION_BUSINESS_DAYS: escalated after
 	TenantRequestRemind  []time.Duration // TENANT_REQUEST_REMINDERS
 	TenantRequestExpiry  time.Duration   // TENANT_REQUEST_EXPIRY
+	// PartnerCenterFirstPoll is the first wait before Partner Center is read
+	// again for a customer's acceptance at Microsoft; it doubles up to 4
+	// hours. A webhook wakes the wait at once (PARTNER_CENTER_FIRST_POLL).
+	PartnerCenterFirstPoll time.Duration
 }
 
 // Webhooks configures outbound webhook delivery.
@@ -159,16 +163,17 @@ func Default() Config {
 			LinkPerAddr: Rate{PerSecond: 1, Burst: 20},
 		},
 		Timing: Timing{
-			InvitationReminders:  []time.Duration{3 * day, 7 * day},
-			InvitationExpiry:     30 * day,
-			PartnershipReminders: []time.Duration{3 * day},
-			PartnershipExpiry:    14 * day,
-			ConsentReminders:     []time.Duration{3 * day, 7 * day},
-			ConsentExpiry:        14 * day,
-			EnrollmentReminder:   2 * day,
-			EnrollmentEscalation: 5,
-			TenantRequestRemind:  []time.Duration{2 * day},
-			TenantRequestExpiry:  7 * day,
+			InvitationReminders:    []time.Duration{3 * day, 7 * day},
+			InvitationExpiry:       30 * day,
+			PartnershipReminders:   []time.Duration{3 * day},
+			PartnershipExpiry:      14 * day,
+			ConsentReminders:       []time.Duration{3 * day, 7 * day},
+			ConsentExpiry:          14 * day,
+			EnrollmentReminder:     2 * day,
+			EnrollmentEscalation:   5,
+			TenantRequestRemind:    []time.Duration{2 * day},
+			TenantRequestExpiry:    7 * day,
+			PartnerCenterFirstPoll: 2 * time.Minute,
 		},
 	}
 }
@@ -296,6 +301,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	rate("ONBOARDING_RATE_LINK_PER_ADDR", &c.RateLimits.LinkPerAddr)
 	durations("INVITATION_REMINDERS", &c.Timing.InvitationReminders)
 	duration("INVITATION_EXPIRY", &c.Timing.InvitationExpiry)
+	duration("PARTNER_CENTER_FIRST_POLL", &c.Timing.PartnerCenterFirstPoll)
 	durations("PARTNERSHIP_REMINDERS", &c.Timing.PartnershipReminders)
 	duration("PARTNERSHIP_EXPIRY", &c.Timing.PartnershipExpiry)
 	durations("CONSENT_REMINDERS", &c.Timing.ConsentReminders)

@@ -23,10 +23,14 @@ type Microsoft struct {
 	Mode     string // MICROSOFT_MODE: off, live or simulated
 	GraphURL string // MICROSOFT_GRAPH_URL: Graph v1.0 base (sovereign clouds, the simulator)
 	LoginURL string // MICROSOFT_LOGIN_URL: the identity platform's base (token endpoint)
+	// AdminCenterURL is the Microsoft 365 admin center, where the customer's
+	// admin accepts the reseller relationship (MICROSOFT_ADMIN_CENTER_URL).
+	AdminCenterURL string
 }
 
 func defaultMicrosoft() Microsoft {
-	return Microsoft{Mode: MicrosoftOff, GraphURL: "https://graph.microsoft.com/v1.0", LoginURL: "https://login.microsoftonline.com"}
+	return Microsoft{Mode: MicrosoftOff, GraphURL: "https://graph.microsoft.com/v1.0", LoginURL: "https://login.microsoftonline.com",
+		AdminCenterURL: "https://admin.microsoft.com"}
 }
 
 func (m *Microsoft) fromLookup(lookup func(string) (string, bool)) []string {
@@ -39,7 +43,7 @@ func (m *Microsoft) fromLookup(lookup func(string) (string, bool)) []string {
 			errs = append(errs, fmt.Sprintf("MICROSOFT_MODE=%q must be off, live or simulated", v))
 		}
 	}
-	for name, dst := range map[string]*string{"MICROSOFT_GRAPH_URL": &m.GraphURL, "MICROSOFT_LOGIN_URL": &m.LoginURL} {
+	for name, dst := range map[string]*string{"MICROSOFT_GRAPH_URL": &m.GraphURL, "MICROSOFT_LOGIN_URL": &m.LoginURL, "MICROSOFT_ADMIN_CENTER_URL": &m.AdminCenterURL} {
 		v, ok := lookup(name)
 		if !ok || strings.TrimSpace(v) == "" {
 			continue

@@ -16,13 +16,17 @@ import (
 )
 
 // MICROSOFT_MODE=simulated, the whole journey: an invitation with delegated
-// admin is accepted; the relationship exists at once; the grant is created
+// admin is accepted, on our page and then at Microsoft (found by Partner
+// Center polling: no webhook is registered here); the relationship exists; the grant is created
 // at Microsoft (the simulator) and waits for the customer, who gets
 // Microsoft's approval link by e-mail and approves in the simulator; the
 // webhook-style signal wakes the wait; the partner's access assignments are
 // made; the grant is active; terminating it here terminates it at Microsoft.
 func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
-	p := startProductWith(t, func(c *config.Config) { c.Microsoft.Mode = config.MicrosoftSimulated })
+	p := startProductWith(t, func(c *config.Config) {
+		c.Microsoft.Mode = config.MicrosoftSimulated
+		c.Timing.PartnerCenterFirstPoll = time.Second
+	})
 	require.NotEmpty(t, p.app.MicrosoftSimulatorURL())
 	provider := p.createPartner("Alpine Distribution", "indirect_provider", false)
 	reseller := p.createPartner("Tailspin Reseller", "reseller", false)
@@ -36,6 +40,7 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	require.Empty(t, p.must(200, p.call("GET", "/v1/invitations", reseller.key, nil)).json["items"])
 	p.must(200, p.call("PUT", "/v1/me/microsoft-connection", reseller.key, map[string]any{
 		"tenant_id": "8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11", "client_id": "b0a4f6a2-6f7b-4e55-8f33-0f3a4c9b2d10", "client_secret": "the-client-secret-value"}))
+	p.microsoftPartner(provider, "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
 	p.must(200, p.call("PUT", "/v1/me/delegated-admin-assignments", reseller.key, map[string]any{"assignments": []map[string]any{
 		{"security_group_id": "3f2b6a1e-9c1d-4e8a-b7a5-0c9d8e7f6a5b", "role_ids": []string{"Helpdesk Administrator"}}}}))
 
@@ -43,8 +48,11 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	m, err := p.smtp.WaitFor("admin@wingtip.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	// The customer's admin accepts the reseller relationship at Microsoft.
+	require.NoError(t, p.app.MicrosoftSimulator().AcceptResellerRelationship(context.Background(), simulatedTenantOf("wingtip.example"),
+		"8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"))
 
-	// The relationship does not wait for Microsoft; the grant does.
+	// The relationship does not wait for the GDAP approval; the grant does.
 	var da map[string]any
 	p.eventually("delegated admin waiting for the customer at Microsoft", func() bool {
 		items, _ := p.call("GET", "/v1/delegated-admin-relationships?status=approval_pending", reseller.key, nil).json["items"].([]any)

@@ -46,12 +46,15 @@ const (
 	// DelegatedAdminApproval: to the customer, Microsoft's approval link
 	// (the link's place holds it) and its reminders.
 	DelegatedAdminApproval Kind = "delegated_admin_approval"
+	// ResellerRelationshipAcceptance: to the customer, Microsoft's link to
+	// accept the reseller relationship (the link's place holds it), reminders.
+	ResellerRelationshipAcceptance Kind = "reseller_relationship_acceptance"
 )
 
 // Kinds are all message kinds; CustomerKinds are those in the customer's language.
 var (
-	Kinds         = []Kind{Invitation, ConsentRequest, PartnershipInvitation, PartnershipAccepted, EnrollmentReview, EnrollmentDecision, TenantRequest, TenantRequestExpired, TenantRequestRejected, RelationshipCreated, DelegatedAdminNotice, DelegatedAdminExpired, DelegatedAdminApproval}
-	CustomerKinds = []Kind{Invitation, ConsentRequest, DelegatedAdminApproval}
+	Kinds         = []Kind{Invitation, ConsentRequest, PartnershipInvitation, PartnershipAccepted, EnrollmentReview, EnrollmentDecision, TenantRequest, TenantRequestExpired, TenantRequestRejected, RelationshipCreated, DelegatedAdminNotice, DelegatedAdminExpired, DelegatedAdminApproval, ResellerRelationshipAcceptance}
+	CustomerKinds = []Kind{Invitation, ConsentRequest, DelegatedAdminApproval, ResellerRelationshipAcceptance}
 )
 
 // Enrollment review stages.

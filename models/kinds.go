@@ -72,7 +72,7 @@ var (
 	}
 	InvitationLifecycle = Lifecycle{
 		Kind: KindInvitation, WorkflowIDPrefix: "invitation", Table: "invitations", SpecStatus: "InvitationStatus",
-		Statuses: []string{InvitationWaitingForCustomer, InvitationAccepted, InvitationCompleted, InvitationDeclined,
+		Statuses: []string{InvitationWaitingForCustomer, InvitationAccepted, InvitationWaitingForPartnerCenter, InvitationCompleted, InvitationDeclined,
 			InvitationExpired, InvitationCancelled, InvitationFailed},
 		Final:   []string{InvitationCompleted, InvitationDeclined, InvitationExpired, InvitationCancelled, InvitationFailed},
 		Waiting: InvitationWaitingForCustomer,

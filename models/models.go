@@ -25,11 +25,15 @@ const (
 const (
 	InvitationWaitingForCustomer = "waiting_for_customer"
 	InvitationAccepted           = "accepted"
-	InvitationCompleted          = "completed"
-	InvitationDeclined           = "declined"
-	InvitationExpired            = "expired"
-	InvitationCancelled          = "cancelled"
-	InvitationFailed             = "failed"
+	// InvitationWaitingForPartnerCenter: accepted on our page; waiting for
+	// the customer's admin to accept the reseller relationship at Microsoft
+	// (MICROSOFT_MODE live or simulated).
+	InvitationWaitingForPartnerCenter = "waiting_for_partner_center"
+	InvitationCompleted               = "completed"
+	InvitationDeclined                = "declined"
+	InvitationExpired                 = "expired"
+	InvitationCancelled               = "cancelled"
+	InvitationFailed                  = "failed"
 )
 
 // How a customer came to a partner.
@@ -254,15 +258,21 @@ type DelegatedAdminRequest struct {
 // Invitation is a reseller's invitation of a customer to a reseller
 // relationship with the reseller and one of its providers.
 type Invitation struct {
-	ID              string                 `gorm:"primaryKey"`
-	ResellerID      string                 ``
-	ProviderID      string                 ``
-	CustomerID      *string                ``
-	CustomerCompany string                 ``
-	CustomerEmail   string                 ``
-	Message         string                 ``
-	Locale          string                 `` // the customer's language (i18n.Supported)
-	DelegatedAdmin  *DelegatedAdminRequest `gorm:"serializer:json"`
+	ID         string  `gorm:"primaryKey"`
+	ResellerID string  ``
+	ProviderID string  ``
+	CustomerID *string ``
+	// MicrosoftAcceptURL is Microsoft's page where the customer's admin
+	// accepts the reseller relationship (live or simulated mode; else empty).
+	MicrosoftAcceptURL string ``
+	// CustomerTenantID is the customer's tenant once known, by which the
+	// Partner Center webhooks find the invitation waiting for it.
+	CustomerTenantID string                 ``
+	CustomerCompany  string                 ``
+	CustomerEmail    string                 ``
+	Message          string                 ``
+	Locale           string                 `` // the customer's language (i18n.Supported)
+	DelegatedAdmin   *DelegatedAdminRequest `gorm:"serializer:json"`
 	// ContactEmailReason is the reseller's reason for a customer address on
 	// its own or the provider's domain (rules.CheckContact).
 	ContactEmailReason string    ``

@@ -87,6 +87,8 @@ var WebhookEventTypes = map[string]map[string][]string{
 		"cancelled_by_partner":  {"invitation.cancelled"},
 		"cancelled_by_operator": {"invitation.cancelled"},
 		"invitation_expired":    {"invitation.expired"},
+		EventAcceptedAtMicrosoft:        {"invitation.accepted_at_microsoft"},
+		EventMicrosoftAcceptanceExpired: {"invitation.expired"},
 		"relationship_created":  {"invitation.completed", "relationship.created"},
 		"failed":                {"invitation.failed"},
 		"email_failed":          {"invitation.email_failed"},
@@ -141,6 +143,21 @@ var WebhookEventTypes = map[string]map[string][]string{
 		"enrollment_rejected":  {"enrollment.rejected"},
 	},
 }
+
+// Timeline events of an invitation the customer also accepts at Microsoft
+// (MICROSOFT_MODE live or simulated): after customer_accepted, the reseller
+// relationship waits for the customer's admin in the admin center.
+const (
+	// EventResellerRelationshipRequested: waiting for Partner Center;
+	// details.accept_url (Microsoft's page), details.customer_tenant_id.
+	EventResellerRelationshipRequested = "reseller_relationship_requested"
+	// EventAcceptedAtMicrosoft: Partner Center lists the reseller on the customer.
+	EventAcceptedAtMicrosoft = "accepted_at_microsoft"
+	// EventMicrosoftAcceptanceReminderSent: Microsoft's link again, by e-mail.
+	EventMicrosoftAcceptanceReminderSent = "microsoft_acceptance_reminder_sent"
+	// EventMicrosoftAcceptanceExpired: not accepted at Microsoft in time.
+	EventMicrosoftAcceptanceExpired = "microsoft_acceptance_expired"
+)
 
 // Timeline events of a delegated admin relationship obtained at Microsoft
 // (MICROSOFT_MODE live or simulated); the webhook types above follow them.

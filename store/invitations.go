@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 
 	"gorm.io/gorm/clause"
 
@@ -44,6 +45,25 @@ func (s *Store) SetInvitationCustomerEmail(ctx context.Context, id, email string
 		return ErrNotFound
 	}
 	return res.Error
+}
+
+// SetInvitationCustomerTenant records the customer's tenant of an invitation.
+func (s *Store) SetInvitationCustomerTenant(ctx context.Context, id, tenantID string) error {
+	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).
+		Updates(map[string]any{"customer_tenant_id": tenantID, "updated_at": now()})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}
+
+// InvitationsWaitingForTenant are the invitations waiting for Partner
+// Center that name a customer tenant (a webhook's ResourceUri).
+func (s *Store) InvitationsWaitingForTenant(ctx context.Context, tenantID string) ([]models.Invitation, error) {
+	var out []models.Invitation
+	err := s.db.WithContext(ctx).Where("customer_tenant_id = ? AND status = ?", strings.ToLower(tenantID), models.InvitationWaitingForPartnerCenter).
+		Order("created_at").Limit(100).Find(&out).Error
+	return out, err
 }
 
 func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error {

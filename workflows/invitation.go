@@ -29,8 +29,11 @@ type InvitationInput struct {
 	// ContactEmailReason: the reseller's reason for an address on its own or
 	// the provider's domain; on the timeline with the creation.
 	ContactEmailReason string
-	Reminders          []time.Duration
-	ExpireAfter        time.Duration
+	// Microsoft: the customer accepts at Microsoft too, after our page
+	// (MICROSOFT_MODE live or simulated); nil in off mode.
+	Microsoft   *ResellerRelationshipRequest
+	Reminders   []time.Duration
+	ExpireAfter time.Duration
 }
 
 // InvitationStatus answers the status query.
@@ -46,6 +49,11 @@ type InvitationStatus struct {
 	CustomerEmail  string    `json:"customer_email,omitempty"`
 	// EmailDelivery is the latest e-mail to the customer: pending, sent or failed (with why).
 	EmailDelivery *EmailDelivery `json:"email_delivery,omitempty"`
+	// The acceptance at Microsoft (live or simulated mode), once the
+	// customer accepted on our page.
+	CustomerTenantID   string    `json:"customer_tenant_id,omitempty"`
+	MicrosoftAcceptURL string    `json:"microsoft_accept_url,omitempty"`
+	MicrosoftExpiresAt time.Time `json:"microsoft_expires_at,omitzero"`
 }
 
 // EmailChange is a partner's corrected customer address.
@@ -285,6 +293,32 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 			return w.status(), err
 		}
 	}
+	var tenantID string
+	if w.in.Microsoft != nil {
+		if w.in.ExpireAfter > 0 {
+			w.st.MicrosoftExpiresAt = workflow.Now(ctx).Add(w.in.ExpireAfter).UTC()
+		}
+		accepted, err := w.awaitAcceptanceAtMicrosoft(ctx)
+		switch {
+		case isCancellation(err):
+			w.recordCancelled(ctx, "cancelled_by_operator")
+			return w.status(), err
+		case err != nil:
+			return w.fail(ctx, err)
+		case !accepted:
+			w.t.setStep(ctx, "Expired: not accepted at Microsoft")
+			if err := w.t.record(ctx, activities.Progress{Status: models.InvitationExpired, Event: models.EventMicrosoftAcceptanceExpired, CloseLinks: true}); err != nil {
+				return w.status(), err
+			}
+			return w.status(), w.finish(ctx)
+		}
+		tenantID = w.in.Microsoft.CustomerTenantID
+		w.t.setStep(ctx, "Accepted at Microsoft: creating the reseller relationship")
+		if err := w.t.record(ctx, activities.Progress{Status: models.InvitationAccepted, Event: models.EventAcceptedAtMicrosoft,
+			Details: map[string]string{"customer_tenant_id": tenantID}}); err != nil {
+			return w.status(), err
+		}
+	}
 	rel := RelationshipInput{
 		RelationshipID: newID(ctx),
 		Source:         models.SourceInvitation,
@@ -298,7 +332,7 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 	if rel.CustomerID == "" {
 		rel.NewCustomer = &activities.NewCustomer{
 			ID: newID(ctx), CompanyName: nonEmpty(w.in.CustomerCompany, w.in.CustomerEmail), Email: w.in.CustomerEmail,
-			AcquiredVia: models.AcquiredViaInvitation, CreatedBy: w.in.Reseller.ID,
+			AcquiredVia: models.AcquiredViaInvitation, CreatedBy: w.in.Reseller.ID, TenantID: tenantID,
 		}
 		rel.CustomerID = rel.NewCustomer.ID
 	}

@@ -30,6 +30,7 @@ type recorder struct {
 	calls     map[string]int
 	order     []string
 	consents  []activities.ConsentInput
+	customers []activities.NewCustomer
 	// send, when set, decides each SendEmail attempt (a relay that is down, say).
 	send    func(activities.Email) (activities.EmailResult, error)
 	lastSeq int // what LastEventSeq answers
@@ -126,8 +127,11 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		count("GiveUpEmail")
 		return false, nil
 	}).Maybe()
-	env.OnActivity(a.EnsureCustomer, mock.Anything, mock.Anything).Return(func(context.Context, activities.NewCustomer) error {
+	env.OnActivity(a.EnsureCustomer, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.NewCustomer) error {
 		count("EnsureCustomer")
+		rec.mu.Lock()
+		rec.customers = append(rec.customers, c)
+		rec.mu.Unlock()
 		return nil
 	}).Maybe()
 	env.OnActivity(a.CreateResellerRelationship, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ResellerRelationshipInput) (string, error) {

@@ -263,13 +263,14 @@ func (e ExtensionStatus) Valid() bool {
 
 // Defines values for InvitationStatus.
 const (
-	InvitationStatusAccepted           InvitationStatus = "accepted"
-	InvitationStatusCancelled          InvitationStatus = "cancelled"
-	InvitationStatusCompleted          InvitationStatus = "completed"
-	InvitationStatusDeclined           InvitationStatus = "declined"
-	InvitationStatusExpired            InvitationStatus = "expired"
-	InvitationStatusFailed             InvitationStatus = "failed"
-	InvitationStatusWaitingForCustomer InvitationStatus = "waiting_for_customer"
+	InvitationStatusAccepted                InvitationStatus = "accepted"
+	InvitationStatusCancelled               InvitationStatus = "cancelled"
+	InvitationStatusCompleted               InvitationStatus = "completed"
+	InvitationStatusDeclined                InvitationStatus = "declined"
+	InvitationStatusExpired                 InvitationStatus = "expired"
+	InvitationStatusFailed                  InvitationStatus = "failed"
+	InvitationStatusWaitingForCustomer      InvitationStatus = "waiting_for_customer"
+	InvitationStatusWaitingForPartnerCenter InvitationStatus = "waiting_for_partner_center"
 )
 
 // Valid indicates whether the value is a known member of the InvitationStatus enum.
@@ -288,6 +289,8 @@ func (e InvitationStatus) Valid() bool {
 	case InvitationStatusFailed:
 		return true
 	case InvitationStatusWaitingForCustomer:
+		return true
+	case InvitationStatusWaitingForPartnerCenter:
 		return true
 	default:
 		return false
@@ -853,6 +856,9 @@ type Customer struct {
 	CreatedAt    time.Time           `json:"created_at"`
 	Domain       string              `json:"domain,omitempty,omitzero"`
 	Id           string              `json:"id"`
+
+	// TenantId the customer's Microsoft Entra tenant, once known (a tenant request, or the acceptance at Microsoft in MICROSOFT_MODE live or simulated)
+	TenantId string `json:"tenant_id,omitempty,omitzero"`
 }
 
 // CustomerAcquiredVia defines model for Customer.AcquiredVia.
@@ -876,6 +882,9 @@ type CustomerDetail struct {
 	// Pending the newest 50 waiting invitations and 50 waiting extensions; GET /v1/invitations?status=waiting_for_customer lists them all
 	Pending       []PendingOnboarding `json:"pending"`
 	Relationships []Relationship      `json:"relationships"`
+
+	// TenantId the customer's Microsoft Entra tenant, once known (a tenant request, or the acceptance at Microsoft in MICROSOFT_MODE live or simulated)
+	TenantId string `json:"tenant_id,omitempty,omitzero"`
 }
 
 // CustomerDetailAcquiredVia defines model for CustomerDetail.AcquiredVia.

@@ -22,6 +22,9 @@ const relationships = GraphPrefix + "/tenantRelationships/delegatedAdminRelation
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
+	mux.HandleFunc("GET "+AdminCenterPrefix+"/Adminportal/Home", s.adminCenterInvitation)
+	mux.HandleFunc("POST "+AdminCenterPrefix+"/partner-invitation/accept", s.adminCenterAccept)
 	mux.Handle("POST "+relationships, s.authed(s.createRelationship))
 	mux.Handle("GET "+relationships, s.authed(s.listRelationships))
 	mux.Handle("GET "+relationships+"/{id}", s.authed(s.getRelationship))

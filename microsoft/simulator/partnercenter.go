@@ -54,6 +54,7 @@ func (s *Simulator) partnerCenterRoutes(mux *http.ServeMux) {
 	mux.Handle("PUT "+pcRegistration, s.pcAuthed(s.putRegistration))
 	mux.Handle("POST "+pcRegistration+"/validationEvents", s.pcAuthed(s.postValidationEvent))
 	mux.Handle("GET "+pcRegistration+"/validationEvents/{id}", s.pcAuthed(s.getValidationEvent))
+	mux.Handle("GET "+PartnerCenterPrefix+"/v1/customers/{id}/relationships", s.pcAuthed(s.customerPartners))
 }
 
 // pcAuthed admits only tokens issued for the Partner Center API.

@@ -35,12 +35,16 @@ type Simulator struct {
 	// request (MICROSOFT_MODE=simulated: any partner can connect); a later
 	// request with another secret is still refused.
 	AcceptNewApps bool
+	// AnyDomainIsATenant gives any domain a customer tenant of its own
+	// (MICROSOFT_MODE=simulated); tests add theirs with AddCustomerTenant.
+	AnyDomainIsATenant bool
 
 	mu        sync.Mutex
 	apps      map[string]app    // client_id → registration
 	tokens    map[string]string // access token → partner tenant
 	scopes    map[string]string // access token → the scope it was asked for
 	pc        pcState           // the Partner Center side (partnercenter.go)
+	customers customerState     // the customers' tenants and acceptances (customers.go)
 	rels      map[string]*rel   // relationship id → relationship
 	faults    []*Fault          // pending injected faults, first match wins
 	calls     []Call            // what was called, for assertions
@@ -83,7 +87,8 @@ type Fault struct {
 // New is an empty simulator on the wall clock.
 func New() *Simulator {
 	return &Simulator{Now: time.Now, apps: map[string]app{}, tokens: map[string]string{}, scopes: map[string]string{}, rels: map[string]*rel{},
-		pc: pcState{registrations: map[string]*partnercenter.Registration{}, validations: map[string]*partnercenter.ValidationEvent{}}}
+		customers: customerState{domains: map[string]string{}, accepted: map[string][]acceptedRelationship{}},
+		pc:        pcState{registrations: map[string]*partnercenter.Registration{}, validations: map[string]*partnercenter.ValidationEvent{}}}
 }
 
 // RegisterApp is a partner's app registration (and the provisioned

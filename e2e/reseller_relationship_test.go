@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/csp-onboarding/onboarding/config"
+	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
+	"github.com/csp-onboarding/onboarding/microsoft/simulator"
+	"github.com/csp-onboarding/onboarding/models"
+)
+
+// microsoftPartner connects a partner's app registration (the simulated
+// Entra ID accepts a new app at its first token request).
+func (p *product) microsoftPartner(who partner, tenant string) {
+	p.t.Helper()
+	p.must(200, p.call("PUT", "/v1/me/microsoft-connection", who.key, map[string]any{
+		"tenant_id": tenant, "client_id": uuid.NewString(), "client_secret": "secret-of-" + tenant}))
+}
+
+// simulatedTenantOf is the tenant the simulator gives a domain in
+// MICROSOFT_MODE=simulated (AnyDomainIsATenant).
+func simulatedTenantOf(domain string) string {
+	return uuid.NewSHA1(uuid.NameSpaceDNS, []byte(domain)).String()
+}
+
+// MICROSOFT_MODE=simulated, the customer's real acceptance (issue 14 item 1):
+// after accepting on our page the customer is sent on to Microsoft's admin
+// center; the invitation waits (waiting_for_partner_center) until Partner
+// Center lists the reseller on the customer. With the provider's webhook
+// registered, the signed event wakes it; for a provider that registered
+// none (or whose delivery was lost) the poll finds the acceptance. Only
+// then the relationship exists, and the customer carries its tenant id.
+func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
+	p := startProductWith(t, func(c *config.Config) {
+		c.Microsoft.Mode = config.MicrosoftSimulated
+		c.Timing.PartnerCenterFirstPoll = 3 * time.Second
+	})
+	ctx := t.Context()
+	sim := p.app.MicrosoftSimulator()
+	const resellerTenant, providerTenant, quietProviderTenant = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"
+	provider := p.createPartner("Alpine Distribution", "indirect_provider", false)
+	quietProvider := p.createPartner("Quiet Distribution", "indirect_provider", false)
+	reseller := p.createPartner("Tailspin Reseller", "reseller", false)
+	p.activePartnership(provider, reseller)
+	p.activePartnership(quietProvider, reseller)
+	ask := func(prov partner, email string) map[string]any {
+		return map[string]any{"provider_id": prov.id, "customer": map[string]any{"company_name": "Wingtip Toys", "email": email}}
+	}
+
+	// Both partners' tenants make Microsoft's link: without them, refused up front.
+	refused := p.call("POST", "/v1/invitations", reseller.key, ask(provider, "admin@wingtip.example"))
+	require.Equal(t, http.StatusConflict, refused.status, string(refused.body))
+	require.Contains(t, refused.str("detail"), "Tailspin Reseller has none")
+	p.microsoftPartner(reseller, resellerTenant)
+	refused = p.call("POST", "/v1/invitations", reseller.key, ask(provider, "admin@wingtip.example"))
+	require.Equal(t, http.StatusConflict, refused.status, string(refused.body))
+	require.Contains(t, refused.str("detail"), "Alpine Distribution has none")
+	require.Empty(t, p.must(200, p.call("GET", "/v1/invitations", reseller.key, nil)).json["items"])
+	p.microsoftPartner(provider, providerTenant)
+	p.microsoftPartner(quietProvider, quietProviderTenant)
+
+	// The provider registers our receiver with Partner Center (what
+	// `onboarding partner-center register-webhooks` does); the quiet one does not.
+	conn, err := p.store.MicrosoftConnection(ctx, provider.id)
+	require.NoError(t, err)
+	pc := partnercenter.NewClient(ctx, partnercenter.Config{APIURL: p.app.MicrosoftSimulatorURL() + simulator.PartnerCenterPrefix,
+		LoginURL: p.app.MicrosoftSimulatorURL(), TenantID: providerTenant, ClientID: conn.ClientID, ClientSecret: "secret-of-" + providerTenant})
+	_, err = pc.Register(ctx, p.base+"/webhooks/partner-center", partnercenter.RegisteredEvents)
+	require.NoError(t, err)
+
+	// 1. The webhook wakes the invitation.
+	inv := p.must(202, p.call("POST", "/v1/invitations", reseller.key, ask(provider, "admin@wingtip.example")))
+	id := inv.str("id")
+	m, err := p.smtp.WaitFor("admin@wingtip.example", "invites you", 20*time.Second)
+	require.NoError(t, err)
+	link := invitationLink.FindString(m.Body)
+	page := postForm(t, link+"/accept")
+	require.Equal(t, 200, page.status, string(page.body))
+	wantLink := partnercenter.ResellerRelationshipLink(p.app.MicrosoftSimulatorURL()+simulator.AdminCenterPrefix, resellerTenant, providerTenant)
+	require.Contains(t, string(page.body), `href="`+html.EscapeString(wantLink)+`"`, "the answer page sends the customer on to Microsoft")
+	p.eventually("waiting for Partner Center", func() bool {
+		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
+	})
+	again := getPage(t, link)
+	require.Equal(t, http.StatusGone, again.status)
+	require.Contains(t, string(again.body), html.EscapeString(wantLink), "visited again, the link leads to Microsoft while it waits")
+
+	// The customer's admin opens Microsoft's link and accepts, signed in to the Wingtip tenant.
+	admin := getPage(t, wantLink)
+	require.Equal(t, 200, admin.status)
+	require.Contains(t, string(admin.body), resellerTenant)
+	accepted := do(t, formRequest(t, p.app.MicrosoftSimulatorURL()+simulator.AdminCenterPrefix+"/partner-invitation/accept",
+		url.Values{"partnerId": {resellerTenant}, "indirectCSPId": {providerTenant}, "tenant": {"wingtip.example"}}))
+	require.Equal(t, 200, accepted.status, string(accepted.body))
+	p.eventually("completed after the webhook", func() bool {
+		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationCompleted
+	})
+	detail := p.must(200, p.call("GET", "/v1/invitations/"+id, reseller.key, nil))
+	types := eventTypes(detail)
+	require.Equal(t, []string{"customer_accepted", models.EventResellerRelationshipRequested, models.EventAcceptedAtMicrosoft, "relationship_created"}, types[len(types)-4:])
+	requested := detail.json["events"].([]any)[len(types)-3].(map[string]any)
+	require.Equal(t, wantLink, requested["accept_url"])
+	require.Equal(t, simulatedTenantOf("wingtip.example"), requested["customer_tenant_id"])
+	rel := p.must(200, p.call("GET", "/v1/relationships/"+detail.str("relationship_id"), reseller.key, nil))
+	customer := p.must(200, p.call("GET", "/v1/customers/"+rel.str("customer_id"), reseller.key, nil))
+	require.Equal(t, simulatedTenantOf("wingtip.example"), customer.str("tenant_id"))
+	deliveries := sim.Deliveries()
+	require.NotEmpty(t, deliveries)
+	require.Equal(t, partnercenter.EventIndirectResellerRelationshipAcc, deliveries[len(deliveries)-1].Event.EventName)
+	require.Equal(t, 200, deliveries[len(deliveries)-1].Status)
+	require.Contains(t, p.logs.String(), "Partner Center event: workflow signalled")
+	require.NotContains(t, string(getPage(t, link).body), "Adminportal", "once accepted, nothing more to do at Microsoft")
+
+	// 2. No webhook (the quiet provider registered none): the poll finds it.
+	before := len(sim.Deliveries())
+	inv = p.must(202, p.call("POST", "/v1/invitations", reseller.key, ask(quietProvider, "it@fourthcoffee.example")))
+	id = inv.str("id")
+	m, err = p.smtp.WaitFor("it@fourthcoffee.example", "invites you", 20*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	p.eventually("waiting for Partner Center", func() bool {
+		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
+	})
+	require.NoError(t, sim.AcceptResellerRelationship(context.Background(), simulatedTenantOf("fourthcoffee.example"), resellerTenant, quietProviderTenant))
+	p.eventually("completed by polling", func() bool {
+		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationCompleted
+	})
+	require.Len(t, sim.Deliveries(), before, "no webhook was delivered for it")
+}
+
+func formRequest(t *testing.T, u string, form url.Values) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
