@@ -215,28 +215,38 @@ func (s *Server) checkMicrosoftConnected(ctx context.Context, reseller models.Pa
 }
 
 // microsoftAcceptURL is Microsoft's page where the customer's admin accepts
-// the reseller relationship, built from both partners' tenants (their
-// Microsoft connections); "" in off mode. In live and simulated mode an
-// invitation without both is refused: the provider's connection is also
-// the one that reads Partner Center for the acceptance.
+// the reseller relationship, built from both partners' tenants; "" in off
+// mode. The provider's connection is also the one that reads Partner
+// Center for the acceptance.
 func (s *Server) microsoftAcceptURL(ctx context.Context, reseller, provider models.Partner) (string, error) {
 	if s.cfg.Microsoft.Mode == config.MicrosoftOff {
 		return "", nil
 	}
-	tenants := map[string]string{}
-	for _, p := range []models.Partner{reseller, provider} {
+	tenants, err := s.partnerTenants(ctx, "the customer accepts the reseller relationship at Microsoft", reseller, provider)
+	if err != nil {
+		return "", err
+	}
+	return partnercenter.ResellerRelationshipLink(s.cfg.Microsoft.AdminCenterURL, tenants[0], tenants[1]), nil
+}
+
+// partnerTenants are the partners' Microsoft tenants, from their Microsoft
+// connections, for a step made at Microsoft (what); a partner without a
+// connection is refused 409, nothing recorded.
+func (s *Server) partnerTenants(ctx context.Context, what string, partners ...models.Partner) ([]string, error) {
+	var tenants []string
+	for _, p := range partners {
 		c, err := s.store.MicrosoftConnection(ctx, p.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return "", problem(http.StatusConflict, CodeConflict, fmt.Sprintf("the customer accepts the reseller relationship at Microsoft (MICROSOFT_MODE=%s), "+
-				"which needs the %s's Microsoft connection, and %s has none: PUT /v1/me/microsoft-connection as %s first "+
-				"(README, \"The customer's acceptance at Microsoft\")", s.cfg.Microsoft.Mode, p.Type, p.Name, p.Name))
+			return nil, problem(http.StatusConflict, CodeConflict, fmt.Sprintf("%s (MICROSOFT_MODE=%s), which needs the %s's Microsoft connection, "+
+				"and %s has none: PUT /v1/me/microsoft-connection as %s first (README, \"The customer's acceptance at Microsoft\")",
+				what, s.cfg.Microsoft.Mode, p.Type, p.Name, p.Name))
 		}
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		tenants[p.ID] = c.TenantID
+		tenants = append(tenants, c.TenantID)
 	}
-	return partnercenter.ResellerRelationshipLink(s.cfg.Microsoft.AdminCenterURL, tenants[reseller.ID], tenants[provider.ID]), nil
+	return tenants, nil
 }
 
 // resellerRelationshipRequest is the workflow's side of the row's

@@ -286,6 +286,9 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 	}
 	update, done := workflows.UpdateAccept, resultPage{title: "result_accepted_title", state: models.InvitationAccepted, text: "result_accepted_text",
 		microsoftLink: inv.MicrosoftAcceptURL}
+	if inv.MicrosoftAcceptURL != "" {
+		done.text = "result_accepted_ms_text"
+	}
 	if strings.HasSuffix(c.Path(), "/decline") {
 		update, done = workflows.UpdateDecline, resultPage{title: "result_declined_title", state: models.InvitationDeclined, text: "result_declined_text"}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/emails"
 )
 
@@ -194,5 +195,45 @@ func TestCustomerPagesInABrowser(t *testing.T) {
 		require.Equal(t, link, href, "the button is the personal link")
 		pageChecksIn(t, ctx, "de")
 		screenshot(t, ctx, "email-invitation-de")
+	})
+}
+
+// MICROSOFT_MODE=simulated in a browser: the customer accepts on our page,
+// follows "Accept at Microsoft" to the (simulated) admin center, accepts as
+// the tenant's Global Administrator, and the invitation completes.
+func TestMicrosoftAcceptanceInABrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	p := startProductWith(t, func(c *config.Config) {
+		c.Microsoft.Mode = config.MicrosoftSimulated
+		c.Timing.PartnerCenterFirstPoll = time.Second
+	})
+	provider := p.createPartner("Browser Distribution", "indirect_provider", false)
+	reseller := p.createPartner("Browser Reseller", "reseller", false)
+	p.activePartnership(provider, reseller)
+	p.microsoftPartner(reseller, "44444444-4444-4444-8444-444444444444")
+	p.microsoftPartner(provider, "55555555-5555-4555-8555-555555555555")
+	inv := p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{
+		"provider_id": provider.id, "customer": map[string]any{"company_name": "Fourth Coffee", "email": "admin@fourthcoffee.example"}}))
+	mail, err := p.smtp.WaitFor("admin@fourthcoffee.example", "invites you", 20*time.Second)
+	require.NoError(t, err)
+	link := invitationLink.FindString(mail.Body)
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`button.primary`)),
+		chromedp.Click(chromedp.CSS(`button.primary`)), chromedp.WaitVisible(chromedp.CSS(`div[role=status]`))))
+	require.Contains(t, text(t, ctx, "h1"), "invitation accepted")
+	require.Contains(t, text(t, ctx, "main"), "accepts the reseller relationship in the Microsoft 365 admin center")
+	require.Equal(t, "Accept at Microsoft", text(t, ctx, "a.primary"))
+	pageChecks(t, ctx)
+	screenshot(t, ctx, "microsoft-accepted-on-our-page")
+
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.primary`)), chromedp.WaitVisible(chromedp.CSS(`input[name=tenant]`))))
+	require.Contains(t, text(t, ctx, "h1"), "Accept the partner's invitation")
+	screenshot(t, ctx, "microsoft-admin-center-simulated")
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`input[name=tenant]`), "fourthcoffee.example"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`h1`))))
+	require.Equal(t, "Relationship accepted", text(t, ctx, "h1"))
+	screenshot(t, ctx, "microsoft-admin-center-accepted")
+	p.eventually("invitation completed", func() bool {
+		return p.call("GET", "/v1/invitations/"+inv.str("id"), reseller.key, nil).str("status") == "completed"
 	})
 }

@@ -144,3 +144,50 @@ func formRequest(t *testing.T, u string, form url.Values) *http.Request {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return req
 }
+
+// MICROSOFT_MODE=simulated, the extension (issue 14 item 2): the customer
+// consents and the bill-to is shared exactly as in off mode; then the
+// reseller gets its Partner Center task by e-mail and the extension waits
+// (waiting_for_partner_center) until Partner Center lists the reseller with
+// the provider on the customer. The relationship exists only then.
+func TestExtensionThroughPartnerCenterSimulated(t *testing.T) {
+	p := startProductWith(t, func(c *config.Config) {
+		c.Microsoft.Mode = config.MicrosoftSimulated
+		c.Timing.PartnerCenterFirstPoll = time.Second
+	})
+	provider, reseller, customerID := p.directBillReseller("Litware")
+	const resellerTenant, providerTenant = "66666666-6666-4666-8666-666666666666", "77777777-7777-4777-8777-777777777777"
+	ask := map[string]any{"customer_id": customerID, "provider_id": provider.id, "share_bill_to": true}
+	refused := p.call("POST", "/v1/relationship-extensions", reseller.key, ask)
+	require.Equal(t, http.StatusConflict, refused.status, string(refused.body))
+	require.Contains(t, refused.str("detail"), "made in Partner Center")
+	p.microsoftPartner(reseller, resellerTenant)
+	p.microsoftPartner(provider, providerTenant)
+
+	x := p.must(202, p.call("POST", "/v1/relationship-extensions", reseller.key, ask))
+	id := x.str("id")
+	m, err := p.smtp.WaitFor("admin@litware.example", "asks your consent", 20*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 200, postJSON(t, consentLink.FindString(m.Body)+"/consent").status)
+	task, err := p.smtp.WaitFor("litware.reseller@partners.example", "Action needed in Partner Center", 20*time.Second)
+	require.NoError(t, err)
+	customerTenant := simulatedTenantOf("litware.example")
+	require.Contains(t, task.Body, "Microsoft ID "+customerTenant)
+	require.Contains(t, task.Body, "https://partner.microsoft.com/dashboard")
+	detail := p.must(200, p.call("GET", "/v1/relationship-extensions/"+id, reseller.key, nil))
+	require.Equal(t, models.ExtensionWaitingForPartnerCenter, detail.str("status"))
+	types := eventTypes(detail)
+	require.Contains(t, types, "bill_to_shared", "the consent gate and the share come first, as in off mode")
+	require.Equal(t, models.EventPartnerCenterTask, types[len(types)-1])
+	require.Empty(t, p.call("GET", "/v1/relationships?customer_id="+customerID, provider.key, nil).json["items"], "no relationship before Partner Center has it")
+
+	// The reseller extends in (simulated) Partner Center; the poll finds it.
+	done := do(t, formRequest(t, p.app.MicrosoftSimulatorURL()+"/simulator/partner-center/extend",
+		url.Values{"partnerId": {resellerTenant}, "indirectCSPId": {providerTenant}, "tenant": {"litware.example"}}))
+	require.Equal(t, 200, done.status, string(done.body))
+	p.eventually("extension completed", func() bool {
+		return p.call("GET", "/v1/relationship-extensions/"+id, reseller.key, nil).str("status") == models.ExtensionCompleted
+	})
+	types = eventTypes(p.must(200, p.call("GET", "/v1/relationship-extensions/"+id, reseller.key, nil)))
+	require.Equal(t, []string{models.EventPartnerCenterTask, models.EventExtendedAtMicrosoft, "relationship_created"}, types[len(types)-3:])
+}

@@ -49,11 +49,14 @@ const (
 	// ResellerRelationshipAcceptance: to the customer, Microsoft's link to
 	// accept the reseller relationship (the link's place holds it), reminders.
 	ResellerRelationshipAcceptance Kind = "reseller_relationship_acceptance"
+	// PartnerCenterTask: to the reseller, the steps of an extension in
+	// Partner Center (the link's place holds Partner Center's address).
+	PartnerCenterTask Kind = "partner_center_task"
 )
 
 // Kinds are all message kinds; CustomerKinds are those in the customer's language.
 var (
-	Kinds         = []Kind{Invitation, ConsentRequest, PartnershipInvitation, PartnershipAccepted, EnrollmentReview, EnrollmentDecision, TenantRequest, TenantRequestExpired, TenantRequestRejected, RelationshipCreated, DelegatedAdminNotice, DelegatedAdminExpired, DelegatedAdminApproval, ResellerRelationshipAcceptance}
+	Kinds         = []Kind{Invitation, ConsentRequest, PartnershipInvitation, PartnershipAccepted, EnrollmentReview, EnrollmentDecision, TenantRequest, TenantRequestExpired, TenantRequestRejected, RelationshipCreated, DelegatedAdminNotice, DelegatedAdminExpired, DelegatedAdminApproval, ResellerRelationshipAcceptance, PartnerCenterTask}
 	CustomerKinds = []Kind{Invitation, ConsentRequest, DelegatedAdminApproval, ResellerRelationshipAcceptance}
 )
 

@@ -79,7 +79,7 @@ var (
 	}
 	ExtensionLifecycle = Lifecycle{
 		Kind: KindExtension, WorkflowIDPrefix: "extension", Table: "relationship_extensions", SpecStatus: "ExtensionStatus",
-		Statuses: []string{ExtensionWaitingForConsent, ExtensionConsentDeclined, ExtensionExpired, ExtensionCancelled,
+		Statuses: []string{ExtensionWaitingForConsent, ExtensionWaitingForPartnerCenter, ExtensionConsentDeclined, ExtensionExpired, ExtensionCancelled,
 			ExtensionCompleted, ExtensionFailed},
 		Final:   []string{ExtensionCompleted, ExtensionConsentDeclined, ExtensionExpired, ExtensionCancelled, ExtensionFailed},
 		Waiting: ExtensionWaitingForConsent,

@@ -77,11 +77,14 @@ const (
 // Relationship extension statuses; the lifecycle registry (kinds.go) lists them.
 const (
 	ExtensionWaitingForConsent = "waiting_for_consent"
-	ExtensionConsentDeclined   = "consent_declined"
-	ExtensionExpired           = "expired"
-	ExtensionCancelled         = "cancelled"
-	ExtensionCompleted         = "completed"
-	ExtensionFailed            = "failed"
+	// ExtensionWaitingForPartnerCenter: consented and shared; waiting for the
+	// reseller's extension in Partner Center (MICROSOFT_MODE live or simulated).
+	ExtensionWaitingForPartnerCenter = "waiting_for_partner_center"
+	ExtensionConsentDeclined         = "consent_declined"
+	ExtensionExpired                 = "expired"
+	ExtensionCancelled               = "cancelled"
+	ExtensionCompleted               = "completed"
+	ExtensionFailed                  = "failed"
 )
 
 // Consent methods.
@@ -403,9 +406,13 @@ type RelationshipExtension struct {
 	ConsentID      *string      ``
 	RelationshipID *string      ``
 	WorkflowID     string       ``
-	ExpiresAt      time.Time    ``
-	CreatedAt      time.Time    ``
-	UpdatedAt      time.Time    ``
+	// ResellerTenantID and ProviderTenantID: the partners' tenants when the
+	// extension is made in Partner Center (live or simulated mode; else empty).
+	ResellerTenantID string    ``
+	ProviderTenantID string    ``
+	ExpiresAt        time.Time ``
+	CreatedAt        time.Time ``
+	UpdatedAt        time.Time ``
 }
 
 // ConsentRecord is the evidence that a customer consented. Append-only: the

@@ -79,33 +79,36 @@ const WebhookPing = "ping"
 // invitation.completed and relationship.created.
 var WebhookEventTypes = map[string]map[string][]string{
 	"invitation": {
-		"invitation_created":    {"invitation.created"},
-		"invitation_sent":       {"invitation.sent"},
-		"invitation_resent":     {"invitation.sent"},
-		"customer_accepted":     {"invitation.accepted"},
-		"customer_declined":     {"invitation.declined"},
-		"cancelled_by_partner":  {"invitation.cancelled"},
-		"cancelled_by_operator": {"invitation.cancelled"},
-		"invitation_expired":    {"invitation.expired"},
+		"invitation_created":            {"invitation.created"},
+		"invitation_sent":               {"invitation.sent"},
+		"invitation_resent":             {"invitation.sent"},
+		"customer_accepted":             {"invitation.accepted"},
+		"customer_declined":             {"invitation.declined"},
+		"cancelled_by_partner":          {"invitation.cancelled"},
+		"cancelled_by_operator":         {"invitation.cancelled"},
+		"invitation_expired":            {"invitation.expired"},
 		EventAcceptedAtMicrosoft:        {"invitation.accepted_at_microsoft"},
 		EventMicrosoftAcceptanceExpired: {"invitation.expired"},
-		"relationship_created":  {"invitation.completed", "relationship.created"},
-		"failed":                {"invitation.failed"},
-		"email_failed":          {"invitation.email_failed"},
+		"relationship_created":          {"invitation.completed", "relationship.created"},
+		"failed":                        {"invitation.failed"},
+		"email_failed":                  {"invitation.email_failed"},
 	},
 	"extension": {
-		"extension_requested":   {"extension.created"},
-		"consent_requested":     {"extension.consent.requested"},
-		"consent_recorded":      {"extension.consent.recorded"},
-		"consent_given":         {"extension.consent.given"},
-		"consent_declined":      {"extension.consent.declined"},
-		"bill_to_shared":        {"extension.bill_to.shared"},
-		"consent_expired":       {"extension.expired"},
-		"cancelled_by_partner":  {"extension.cancelled"},
-		"cancelled_by_operator": {"extension.cancelled"},
-		"relationship_created":  {"extension.completed", "relationship.created"},
-		"failed":                {"extension.failed"},
-		"email_failed":          {"extension.email_failed"},
+		"extension_requested":         {"extension.created"},
+		"consent_requested":           {"extension.consent.requested"},
+		"consent_recorded":            {"extension.consent.recorded"},
+		"consent_given":               {"extension.consent.given"},
+		"consent_declined":            {"extension.consent.declined"},
+		"bill_to_shared":              {"extension.bill_to.shared"},
+		"consent_expired":             {"extension.expired"},
+		EventPartnerCenterTask:        {"extension.waiting_for_partner_center"},
+		EventExtendedAtMicrosoft:      {"extension.extended_at_microsoft"},
+		EventPartnerCenterTaskExpired: {"extension.expired"},
+		"cancelled_by_partner":        {"extension.cancelled"},
+		"cancelled_by_operator":       {"extension.cancelled"},
+		"relationship_created":        {"extension.completed", "relationship.created"},
+		"failed":                      {"extension.failed"},
+		"email_failed":                {"extension.email_failed"},
 	},
 	"tenant_request": {
 		"tenant_requested":        {"tenant_request.created"},
@@ -157,6 +160,21 @@ const (
 	EventMicrosoftAcceptanceReminderSent = "microsoft_acceptance_reminder_sent"
 	// EventMicrosoftAcceptanceExpired: not accepted at Microsoft in time.
 	EventMicrosoftAcceptanceExpired = "microsoft_acceptance_expired"
+)
+
+// Timeline events of an extension made in Partner Center (MICROSOFT_MODE
+// live or simulated): Microsoft offers no API for it, so after the consent
+// and the bill-to share the reseller gets a task.
+const (
+	// EventPartnerCenterTask: the reseller was sent the steps;
+	// details.customer_tenant_id, details.partner_center_url.
+	EventPartnerCenterTask = "partner_center_task"
+	// EventPartnerCenterTaskReminderSent: the steps again, by e-mail.
+	EventPartnerCenterTaskReminderSent = "partner_center_task_reminder_sent"
+	// EventExtendedAtMicrosoft: Partner Center lists the provider on the customer.
+	EventExtendedAtMicrosoft = "extended_at_microsoft"
+	// EventPartnerCenterTaskExpired: not done in Partner Center in time.
+	EventPartnerCenterTaskExpired = "partner_center_task_expired"
 )
 
 // Timeline events of a delegated admin relationship obtained at Microsoft

@@ -35,6 +35,9 @@ type ExtensionInput struct {
 	Attestation   *Attestation // with the partner_attestation method
 	Reminders     []time.Duration
 	ExpireAfter   time.Duration
+	// Microsoft: the extension is made in Partner Center (MICROSOFT_MODE
+	// live or simulated); nil in off mode.
+	Microsoft *ExtensionAtMicrosoft `json:",omitempty"`
 }
 
 // ExtensionStatus answers the status query.
@@ -48,6 +51,9 @@ type ExtensionStatus struct {
 	RelationshipID string    `json:"relationship_id,omitempty"`
 	// EmailDelivery is the latest e-mail to the customer: pending, sent or failed (with why).
 	EmailDelivery *EmailDelivery `json:"email_delivery,omitempty"`
+	// PartnerCenterExpiresAt: the end of the reseller's task in Partner
+	// Center (live or simulated mode), once it has one.
+	PartnerCenterExpiresAt time.Time `json:"partner_center_expires_at,omitzero"`
 }
 
 type extension struct {
@@ -159,6 +165,12 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}
 	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "bill_to_shared", Details: map[string]string{"provider_id": w.in.Provider.ID}}); err != nil {
 		return w.status(), err
+	}
+
+	if w.in.Microsoft != nil {
+		if ended, err := w.extendAtPartnerCenter(ctx); ended || err != nil {
+			return w.status(), err
+		}
 	}
 
 	w.t.setStep(ctx, "Creating the reseller relationship")

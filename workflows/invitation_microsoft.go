@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -26,23 +25,16 @@ type ResellerRelationshipRequest struct {
 	// from the domain of the customer's address once the customer accepted.
 	CustomerTenantID string
 	// FirstPoll is the first wait before Partner Center is read again (0:
-	// two minutes); it doubles to microsoftMaxPoll.
+	// two minutes); it doubles to partnerCenterMaxPoll.
 	FirstPoll time.Duration `json:",omitempty"`
 }
 
-// Partner Center polling while the customer has yet to accept at
-// Microsoft: minutes, doubling to hours; a webhook wakes the wait at once.
-const (
-	microsoftFirstPoll = 2 * time.Minute
-	microsoftMaxPoll   = 4 * time.Hour
-)
-
 // awaitAcceptanceAtMicrosoft waits until Partner Center lists the reseller
-// on the customer: SignalResellerRelationshipAccepted (a verified Partner
-// Center webhook) wakes it, a poll with backoff finds it otherwise, so a
-// lost webhook loses nothing. The customer is reminded with Microsoft's
-// link on the invitation's reminder schedule; the wait expires after the
-// invitation's own expiry period.
+// on the customer (awaitPartnerCenter): SignalResellerRelationshipAccepted
+// (a verified Partner Center webhook) wakes it, a poll with backoff finds
+// it otherwise, so a lost webhook loses nothing. The customer is reminded
+// with Microsoft's link on the invitation's reminder schedule; the wait
+// expires after the invitation's own expiry period.
 func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (accepted bool, err error) {
 	m := w.in.Microsoft
 	var g *activities.GDAP
@@ -63,49 +55,12 @@ func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (accepted 
 		return false, err
 	}
 
-	signals := workflow.GetSignalChannel(ctx, SignalResellerRelationshipAccepted)
-	check := activities.ResellerRelationshipCheck{ProviderID: w.in.Provider.ID, CustomerTenantID: m.CustomerTenantID, ResellerTenantID: m.ResellerTenantID}
-	firstPoll := cmp.Or(m.FirstPoll, microsoftFirstPoll)
-	start, poll, reminded := workflow.Now(ctx), firstPoll, 0
-	for {
-		if err := workflow.ExecuteActivity(actx, g.ResellerRelationshipAccepted, check).Get(ctx, &accepted); err != nil || accepted {
-			return accepted, err
-		}
-		next, why := workflow.Now(ctx).Add(poll), "poll"
-		if reminded < len(w.in.Reminders) && start.Add(w.in.Reminders[reminded]).Before(next) {
-			next, why = start.Add(w.in.Reminders[reminded]), "remind"
-		}
-		if w.in.ExpireAfter > 0 && !start.Add(w.in.ExpireAfter).After(next) {
-			next, why = start.Add(w.in.ExpireAfter), "expire"
-		}
-		timerCtx, cancel := workflow.WithCancel(ctx)
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(workflow.NewTimer(timerCtx, max(next.Sub(workflow.Now(ctx)), time.Second)), func(workflow.Future) {})
-		sel.AddReceive(signals, func(c workflow.ReceiveChannel, _ bool) {
-			var tenant string
-			c.Receive(ctx, &tenant)
-			why = "woken"
-			if !strings.EqualFold(tenant, m.CustomerTenantID) {
-				w.logger.Warn("Partner Center signal for another customer tenant ignored", "tenant", tenant)
-				why = "ignored"
-			}
-		})
-		sel.Select(ctx)
-		cancel()
-		switch why {
-		case "woken":
-			poll = firstPoll // read Partner Center now; it confirms
-		case "expire":
-			return false, nil
-		case "remind":
-			reminded++
-			if err := w.remindAtMicrosoft(ctx, reminded); err != nil {
-				return false, err
-			}
-		case "poll":
-			poll = min(2*poll, microsoftMaxPoll)
-		}
-	}
+	return awaitPartnerCenter(ctx, partnerCenterWait{
+		check:     activities.ResellerRelationshipCheck{ProviderID: w.in.Provider.ID, CustomerTenantID: m.CustomerTenantID, ResellerTenantID: m.ResellerTenantID},
+		firstPoll: m.FirstPoll, reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter,
+		signals: workflow.GetSignalChannel(ctx, SignalResellerRelationshipAccepted),
+		remind:  w.remindAtMicrosoft, logger: w.logger,
+	})
 }
 
 // remindAtMicrosoft e-mails the customer Microsoft's link again.

@@ -108,6 +108,43 @@ func (s *Simulator) AcceptResellerRelationship(ctx context.Context, customerTena
 	return nil
 }
 
+// ExtendResellerRelationship is the reseller extending its existing
+// direct-bill customer's relationship to its indirect provider in the
+// Partner Center dashboard ("reseller relationship extension"; Microsoft
+// offers no API and documents no webhook event for it): afterwards Partner
+// Center lists the reseller with the provider on the customer.
+// https://learn.microsoft.com/en-us/partner-center/transition-direct-to-indirect
+func (s *Simulator) ExtendResellerRelationship(customerTenant, resellerTenant, providerTenant string) error {
+	if customerTenant == "" || resellerTenant == "" || providerTenant == "" {
+		return fmt.Errorf("a customer, a reseller and a provider tenant are needed")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.customers.accepted[customerTenant] {
+		if a.reseller == resellerTenant && a.provider == providerTenant {
+			return nil
+		}
+	}
+	s.customers.accepted[customerTenant] = append(s.customers.accepted[customerTenant], acceptedRelationship{reseller: resellerTenant, provider: providerTenant})
+	return nil
+}
+
+// partnerCenterExtend is the reseller's extension in the Partner Center
+// dashboard, as a form action for `make run` (partnerId, indirectCSPId,
+// tenant: the customer's domain or tenant id).
+func (s *Simulator) partnerCenterExtend(w http.ResponseWriter, r *http.Request) {
+	customer, ok := s.tenantOf(r.PostFormValue("tenant"))
+	if !ok {
+		http.Error(w, "unknown customer tenant", http.StatusBadRequest)
+		return
+	}
+	if err := s.ExtendResellerRelationship(customer, r.PostFormValue("partnerId"), r.PostFormValue("indirectCSPId")); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"customer_tenant_id": customer, "status": "extended"})
+}
+
 // customerPartners is "Get partners of a customer" as the calling partner
 // sees it: a provider sees the customer's indirect resellers under it, a
 // reseller its indirect providers. A customer that is not the caller's is
@@ -137,8 +174,8 @@ func (s *Simulator) customerPartners(w http.ResponseWriter, r *http.Request, par
 }
 
 var adminCenterPage = template.Must(template.New("admin").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Microsoft 365 admin center (simulated)</title></head>
-<body style="font-family:sans-serif;max-width:40em;margin:2em auto">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Microsoft 365 admin center (simulated)</title></head>
+<body style="font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em">
 <p><strong>Simulated Microsoft 365 admin center</strong> — MICROSOFT_MODE=simulated</p>
 {{if .Done}}<h1>Relationship accepted</h1>
 <p>Tenant {{.Customer}} now has an indirect reseller relationship with reseller {{.Reseller}} and provider {{.Provider}}.</p>

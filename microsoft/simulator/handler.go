@@ -25,6 +25,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
 	mux.HandleFunc("GET "+AdminCenterPrefix+"/Adminportal/Home", s.adminCenterInvitation)
 	mux.HandleFunc("POST "+AdminCenterPrefix+"/partner-invitation/accept", s.adminCenterAccept)
+	mux.HandleFunc("POST /simulator/partner-center/extend", s.partnerCenterExtend)
 	mux.Handle("POST "+relationships, s.authed(s.createRelationship))
 	mux.Handle("GET "+relationships, s.authed(s.listRelationships))
 	mux.Handle("GET "+relationships+"/{id}", s.authed(s.getRelationship))
