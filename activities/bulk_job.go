@@ -126,6 +126,7 @@ func (a *Activities) settleBulkRow(ctx context.Context, job models.BulkJob, r mo
 	if job.Kind == models.BulkKindExtension {
 		x := models.RelationshipExtension{ID: r.SubjectID, ResellerID: job.ResellerID, ProviderID: job.ProviderID, CustomerID: r.CustomerID,
 			Status: models.ExtensionWaitingForConsent, ConsentMethod: job.Options.ConsentMethod, Locale: job.Options.Locale,
+			ResellerTenantID: job.Options.ResellerTenantID, ProviderTenantID: job.Options.ProviderTenantID,
 			WorkflowID: "extension:" + r.SubjectID, ExpiresAt: now.Add(expireAfter), CreatedAt: now, UpdatedAt: now}
 		existing, err := a.Store.CreateExtensionOnce(ctx, &x)
 		if err != nil {
@@ -137,7 +138,8 @@ func (a *Activities) settleBulkRow(ctx context.Context, job models.BulkJob, r mo
 	} else {
 		inv := models.Invitation{ID: r.SubjectID, ResellerID: job.ResellerID, ProviderID: job.ProviderID, CustomerCompany: r.CompanyName, CustomerEmail: r.Email,
 			Message: job.Options.Message, Locale: job.Options.Locale, DelegatedAdmin: job.Options.DelegatedAdmin, Status: models.InvitationWaitingForCustomer,
-			WorkflowID: "invitation:" + r.SubjectID, ExpiresAt: now.Add(expireAfter), CreatedAt: now, UpdatedAt: now}
+			MicrosoftAcceptURL: job.Options.MicrosoftAcceptURL,
+			WorkflowID:         "invitation:" + r.SubjectID, ExpiresAt: now.Add(expireAfter), CreatedAt: now, UpdatedAt: now}
 		if r.CustomerID != "" {
 			id := r.CustomerID
 			inv.CustomerID = &id

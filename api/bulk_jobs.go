@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
+	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/i18n"
+	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
@@ -181,6 +183,9 @@ func (s *Server) validateBulkJob(ctx context.Context, me models.Partner, req oap
 	if err := f.err(); err != nil {
 		return err
 	}
+	if _, err := s.bulkAtMicrosoft(ctx, me, req.ProviderId); err != nil {
+		return err
+	}
 	if req.Kind != oapi.BulkJobKind(models.BulkKindInvitation) {
 		return nil
 	}
@@ -307,6 +312,11 @@ func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me
 		return s.startedBulkJob(ctx, id)
 	}
 	job, rows := newBulkJob(newID(), time.Now().UTC(), me, req, verdicts)
+	ms, err := s.bulkAtMicrosoft(ctx, me, req.ProviderId)
+	if err != nil {
+		return job, err
+	}
+	job.Options.ResellerTenantID, job.Options.ProviderTenantID, job.Options.MicrosoftAcceptURL = ms.ResellerTenantID, ms.ProviderTenantID, ms.MicrosoftAcceptURL
 	if k != nil {
 		k.ResourceID = job.ID
 	}
@@ -322,6 +332,28 @@ func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me
 		return job, err
 	}
 	return job, s.launch(ctx, plan)
+}
+
+// bulkAtMicrosoft is what a job's rows need to wait for Microsoft in live
+// and simulated mode (the partners' tenants, Microsoft's acceptance link);
+// nothing in off mode. A partner without a Microsoft connection is 409.
+func (s *Server) bulkAtMicrosoft(ctx context.Context, me models.Partner, providerID string) (models.BulkOptions, error) {
+	if s.cfg.Microsoft.Mode == config.MicrosoftOff {
+		return models.BulkOptions{}, nil
+	}
+	provider, err := s.store.Partner(ctx, providerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return models.BulkOptions{}, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
+	}
+	if err != nil {
+		return models.BulkOptions{}, err
+	}
+	tenants, err := s.partnerTenants(ctx, "each row's relationship is made at Microsoft", me, provider)
+	if err != nil {
+		return models.BulkOptions{}, err
+	}
+	return models.BulkOptions{ResellerTenantID: tenants[0], ProviderTenantID: tenants[1],
+		MicrosoftAcceptURL: partnercenter.ResellerRelationshipLink(s.cfg.Microsoft.AdminCenterURL, tenants[0], tenants[1])}, nil
 }
 
 // startedBulkJob is a job created before under the same key, started if its start was lost.
@@ -376,6 +408,10 @@ func (s *Server) bulkJobPlan(ctx context.Context, job models.BulkJob) (startPlan
 		Locale: job.Options.Locale, Message: job.Options.Message, ConsentMethod: job.Options.ConsentMethod, DelegatedAdmin: job.Options.DelegatedAdmin,
 		Total: job.Total, PerMinute: b.SendRate, MaxInFlight: b.InFlight(), RowsPerRun: b.RowsPerRun, PollEvery: b.PollEvery,
 		Reminders: s.cfg.Timing.ConsentReminders, ExpireAfter: s.cfg.Timing.ConsentExpiry}
+	if o := job.Options; o.ResellerTenantID != "" && o.ProviderTenantID != "" {
+		in.Microsoft = &workflows.BulkAtMicrosoft{AcceptURL: o.MicrosoftAcceptURL, ResellerTenantID: o.ResellerTenantID, ProviderTenantID: o.ProviderTenantID,
+			FirstPoll: s.cfg.Timing.PartnerCenterFirstPoll}
+	}
 	if job.Kind == models.BulkKindInvitation {
 		in.Reminders, in.ExpireAfter = s.cfg.Timing.InvitationReminders, s.cfg.Timing.InvitationExpiry
 	}

@@ -135,6 +135,28 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationCompleted
 	})
 	require.Len(t, sim.Deliveries(), before, "no webhook was delivered for it")
+
+	// 3. A bulk invitation job's rows wait for Microsoft the same way.
+	job := p.must(202, p.call("POST", "/v1/bulk-jobs", reseller.key, map[string]any{"kind": "invitation", "provider_id": quietProvider.id,
+		"rows": []map[string]any{{"company_name": "Coho Winery", "email": "it@cohowinery.example"}}}))
+	m, err = p.smtp.WaitFor("it@cohowinery.example", "invites you", 20*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	var rowInvitation string
+	p.eventually("the row's invitation waits for Partner Center", func() bool {
+		items, _ := p.call("GET", "/v1/invitations?status=waiting_for_partner_center", reseller.key, nil).json["items"].([]any)
+		for _, it := range items {
+			if it.(map[string]any)["customer"].(map[string]any)["email"] == "it@cohowinery.example" {
+				rowInvitation = it.(map[string]any)["id"].(string)
+			}
+		}
+		return rowInvitation != ""
+	})
+	require.NoError(t, sim.AcceptResellerRelationship(context.Background(), simulatedTenantOf("cohowinery.example"), resellerTenant, quietProviderTenant))
+	p.eventually("the row completed", func() bool {
+		return p.call("GET", "/v1/invitations/"+rowInvitation, reseller.key, nil).str("status") == models.InvitationCompleted
+	})
+	require.NotEmpty(t, job.str("id"))
 }
 
 func formRequest(t *testing.T, u string, form url.Values) *http.Request {

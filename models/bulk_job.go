@@ -34,6 +34,11 @@ type BulkOptions struct {
 	Message        string                 `json:"message,omitempty"`
 	ConsentMethod  string                 `json:"consent_method,omitempty"`
 	DelegatedAdmin *DelegatedAdminRequest `json:"delegated_admin,omitempty"`
+	// The partners' tenants and Microsoft's acceptance link, in
+	// MICROSOFT_MODE live or simulated (each row waits for Microsoft).
+	ResellerTenantID   string `json:"reseller_tenant_id,omitempty"`
+	ProviderTenantID   string `json:"provider_tenant_id,omitempty"`
+	MicrosoftAcceptURL string `json:"microsoft_accept_url,omitempty"`
 }
 
 // BulkJob is one reseller's job over many customers.

@@ -56,6 +56,9 @@ type BulkJobInput struct {
 	MaxInFlight    int           // started rows whose request is not yet sent, at most
 	RowsPerRun     int           // rows started before the job continues as new
 	PollEvery      time.Duration // how often outcomes are counted once every row started
+	// Microsoft: each row waits for Microsoft too (MICROSOFT_MODE live or
+	// simulated); nil in off mode.
+	Microsoft *BulkAtMicrosoft `json:",omitempty"`
 
 	NextRow   int // 1-based; Total+1 once every row was prepared
 	Paused    bool
@@ -290,6 +293,7 @@ func (w *bulkJob) startRow(ctx workflow.Context, r activities.BulkRowStart) work
 		return workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), ExtensionWorkflow, ExtensionInput{
 			ExtensionID: r.SubjectID, Reseller: w.in.Reseller, Provider: w.in.Provider, CustomerID: r.CustomerID, CustomerName: r.CustomerName,
 			CustomerEmail: r.CustomerEmail, Locale: w.in.Locale, Method: w.in.ConsentMethod, Reminders: w.in.Reminders, ExpireAfter: w.in.ExpireAfter,
+			Microsoft: w.in.Microsoft.extension(r),
 		})
 	}
 	opts.WorkflowID = InvitationWorkflowID(r.SubjectID)
@@ -300,7 +304,33 @@ func (w *bulkJob) startRow(ctx workflow.Context, r activities.BulkRowStart) work
 		InvitationID: r.SubjectID, Reseller: w.in.Reseller, Provider: w.in.Provider, CustomerID: r.CustomerID,
 		CustomerCompany: r.CustomerName, CustomerEmail: r.CustomerEmail, Message: w.in.Message, Locale: w.in.Locale,
 		DelegatedAdmin: w.in.DelegatedAdmin, Reminders: w.in.Reminders, ExpireAfter: w.in.ExpireAfter,
+		Microsoft: w.in.Microsoft.invitation(),
 	})
+}
+
+// BulkAtMicrosoft is what a job's rows need to wait for Microsoft: the
+// partners' tenants and Microsoft's acceptance link. A row's customer
+// tenant is found from its contact address's domain.
+type BulkAtMicrosoft struct {
+	AcceptURL        string
+	ResellerTenantID string
+	ProviderTenantID string
+	FirstPoll        time.Duration `json:",omitempty"`
+}
+
+func (m *BulkAtMicrosoft) invitation() *ResellerRelationshipRequest {
+	if m == nil {
+		return nil
+	}
+	return &ResellerRelationshipRequest{AcceptURL: m.AcceptURL, ResellerTenantID: m.ResellerTenantID, ProviderTenantID: m.ProviderTenantID, FirstPoll: m.FirstPoll}
+}
+
+func (m *BulkAtMicrosoft) extension(r activities.BulkRowStart) *ExtensionAtMicrosoft {
+	if m == nil {
+		return nil
+	}
+	return &ExtensionAtMicrosoft{ResellerTenantID: m.ResellerTenantID, ProviderTenantID: m.ProviderTenantID,
+		CustomerDomain: emailDomain(r.CustomerEmail), FirstPoll: m.FirstPoll}
 }
 
 // cancel skips the rows not started and, if asked, withdraws the started
