@@ -157,6 +157,19 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 		return p.call("GET", "/v1/invitations/"+rowInvitation, reseller.key, nil).str("status") == models.InvitationCompleted
 	})
 	require.NotEmpty(t, job.str("id"))
+
+	// 4. The reseller withdraws an invitation still waiting at Microsoft.
+	inv = p.must(202, p.call("POST", "/v1/invitations", reseller.key, ask(quietProvider, "it@adventure-works.example")))
+	id = inv.str("id")
+	m, err = p.smtp.WaitFor("it@adventure-works.example", "invites you", 20*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	p.eventually("waiting for Partner Center", func() bool {
+		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
+	})
+	cancelled := p.must(200, p.call("POST", "/v1/invitations/"+id+"/cancel", reseller.key, map[string]any{"reason": "the customer chose another partner"}))
+	require.Equal(t, models.InvitationCancelled, cancelled.str("status"))
+	require.Equal(t, models.InvitationCancelled, p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status"), "recorded before the answer")
 }
 
 func formRequest(t *testing.T, u string, form url.Values) *http.Request {

@@ -61,7 +61,7 @@ func (w *extension) extendAtPartnerCenter(ctx workflow.Context) (ended bool, err
 	if err := w.sendPartnerCenterTask(ctx, 0); err != nil {
 		return true, err
 	}
-	done, err := awaitPartnerCenter(ctx, partnerCenterWait{
+	outcome, err := awaitPartnerCenter(ctx, partnerCenterWait{
 		check:     activities.ResellerRelationshipCheck{ProviderID: w.in.Provider.ID, CustomerTenantID: m.CustomerTenantID, ResellerTenantID: m.ResellerTenantID},
 		firstPoll: m.FirstPoll, reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter,
 		signals: workflow.GetSignalChannel(ctx, SignalResellerRelationshipAccepted),
@@ -77,7 +77,7 @@ func (w *extension) extendAtPartnerCenter(ctx workflow.Context) (ended bool, err
 		return true, err
 	case err != nil:
 		return true, w.failedNow(ctx, err)
-	case !done:
+	case outcome != partnerCenterListed:
 		w.t.setStep(ctx, "Expired: not extended in Partner Center")
 		if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionExpired, Event: models.EventPartnerCenterTaskExpired}); err != nil {
 			return true, err

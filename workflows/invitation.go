@@ -74,6 +74,10 @@ type invitation struct {
 	resendInHandler bool
 	resending       int
 	resentAt        []time.Time // accepted resends, for the limit per day
+	// withdraw stops the wait for Microsoft when the reseller cancels then
+	// (withdrawable); withdrawRecorded once run() recorded it.
+	withdraw                    workflow.Channel
+	withdrawn, withdrawRecorded bool
 }
 
 // Resends are limited per invitation, in the update's validator, so the
@@ -128,12 +132,15 @@ func (w *invitation) setup(ctx workflow.Context) error {
 		{UpdateCancel, models.InvitationCancelled},
 	} {
 		decision := u.decision
-		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name,
-			func(ctx workflow.Context, ans Answer) (string, error) {
-				w.answer = ans
-				return decision, w.decision.take(ctx, decision, w.quiet, w.settleThenRecord)
-			},
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, _ Answer) error { return validateOpen(ctx) }})
+		handler := func(ctx workflow.Context, ans Answer) (string, error) {
+			w.answer = ans
+			return decision, w.decision.take(ctx, decision, w.quiet, w.settleThenRecord)
+		}
+		validator := func(ctx workflow.Context, _ Answer) error { return validateOpen(ctx) }
+		if u.name == UpdateCancel {
+			handler, validator = w.withdrawable(handler, validator)
+		}
+		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, handler, workflow.UpdateHandlerOptions{Validator: validator})
 		if err != nil {
 			return err
 		}
@@ -298,14 +305,16 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 		if w.in.ExpireAfter > 0 {
 			w.st.MicrosoftExpiresAt = workflow.Now(ctx).Add(w.in.ExpireAfter).UTC()
 		}
-		accepted, err := w.awaitAcceptanceAtMicrosoft(ctx)
+		outcome, err := w.awaitAcceptanceAtMicrosoft(ctx)
 		switch {
 		case isCancellation(err):
 			w.recordCancelled(ctx, "cancelled_by_operator")
 			return w.status(), err
 		case err != nil:
 			return w.fail(ctx, err)
-		case !accepted:
+		case outcome == partnerCenterStopped:
+			return w.recordWithdrawn(ctx)
+		case outcome == partnerCenterExpired:
 			w.t.setStep(ctx, "Expired: not accepted at Microsoft")
 			if err := w.t.record(ctx, activities.Progress{Status: models.InvitationExpired, Event: models.EventMicrosoftAcceptanceExpired, CloseLinks: true}); err != nil {
 				return w.status(), err

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/csp-onboarding/onboarding/activities"
@@ -35,32 +36,75 @@ type ResellerRelationshipRequest struct {
 // it otherwise, so a lost webhook loses nothing. The customer is reminded
 // with Microsoft's link on the invitation's reminder schedule; the wait
 // expires after the invitation's own expiry period.
-func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (accepted bool, err error) {
+func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (outcome string, err error) {
 	m := w.in.Microsoft
 	var g *activities.GDAP
 	actx := gdapActivityOptions(ctx, 0)
 	if m.CustomerTenantID == "" {
 		if err := workflow.ExecuteActivity(actx, g.CustomerTenantOfDomain, emailDomain(w.in.CustomerEmail)).Get(ctx, &m.CustomerTenantID); err != nil {
-			return false, err
+			return "", err
 		}
 	}
 	m.CustomerTenantID = strings.ToLower(m.CustomerTenantID)
+	w.withdraw = workflow.NewBufferedChannel(ctx, 1)
 	w.st.CustomerTenantID, w.st.MicrosoftAcceptURL = m.CustomerTenantID, m.AcceptURL
 	w.t.setStep(ctx, "Waiting for the customer's admin to accept the reseller relationship at Microsoft")
 	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationWaitingForPartnerCenter, Event: models.EventResellerRelationshipRequested,
 		CustomerTenantID: m.CustomerTenantID, Details: map[string]string{"customer_tenant_id": m.CustomerTenantID, "accept_url": m.AcceptURL}}); err != nil {
-		return false, err
+		return "", err
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.InvitationWaitingForPartnerCenter)); err != nil {
-		return false, err
+		return "", err
 	}
 
 	return awaitPartnerCenter(ctx, partnerCenterWait{
 		check:     activities.ResellerRelationshipCheck{ProviderID: w.in.Provider.ID, CustomerTenantID: m.CustomerTenantID, ResellerTenantID: m.ResellerTenantID},
 		firstPoll: m.FirstPoll, reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter,
 		signals: workflow.GetSignalChannel(ctx, SignalResellerRelationshipAccepted),
-		remind:  w.remindAtMicrosoft, logger: w.logger,
+		stop:    w.withdraw, remind: w.remindAtMicrosoft, logger: w.logger,
 	})
+}
+
+// withdrawable lets the reseller cancel an invitation that waits for the
+// acceptance at Microsoft: the wait stops, the cancellation is recorded by
+// run(), and the update answers once it is (read-your-writes). Before that
+// state it is the ordinary cancel (handler, validator).
+func (w *invitation) withdrawable(handler func(workflow.Context, Answer) (string, error), validator func(workflow.Context, Answer) error) (
+	func(workflow.Context, Answer) (string, error), func(workflow.Context, Answer) error) {
+	waiting := func() bool { return w.t.status == models.InvitationWaitingForPartnerCenter }
+	h := func(ctx workflow.Context, ans Answer) (string, error) {
+		if !waiting() {
+			return handler(ctx, ans)
+		}
+		w.answer, w.withdrawn = ans, true
+		w.withdraw.Send(ctx, struct{}{})
+		if err := workflow.Await(ctx, func() bool { return w.withdrawRecorded || !waiting() }); err != nil {
+			return "", err
+		}
+		if !w.withdrawRecorded {
+			return "", temporal.NewApplicationError("the customer accepted at Microsoft meanwhile (status "+w.t.status+")", ErrTypeAlreadyDecided)
+		}
+		return models.InvitationCancelled, nil
+	}
+	v := func(ctx workflow.Context, ans Answer) error {
+		if waiting() && !w.withdrawn {
+			return nil
+		}
+		return validator(ctx, ans)
+	}
+	return h, v
+}
+
+// recordWithdrawn ends an invitation the reseller cancelled while it waited
+// for Microsoft.
+func (w *invitation) recordWithdrawn(ctx workflow.Context) (InvitationStatus, error) {
+	w.t.setStep(ctx, "Cancelled by the reseller")
+	err := w.t.record(ctx, activities.Progress{Status: models.InvitationCancelled, Event: "cancelled_by_partner", Details: answerDetails(w.answer), CloseLinks: true})
+	if err != nil {
+		return w.status(), err
+	}
+	w.withdrawRecorded = true
+	return w.status(), w.finish(ctx)
 }
 
 // remindAtMicrosoft e-mails the customer Microsoft's link again.

@@ -156,3 +156,27 @@ func countPrefix(list []string, prefix string) int {
 	}
 	return n
 }
+
+// The reseller may withdraw an invitation still waiting at Microsoft: the
+// wait stops, the cancellation is recorded before the update answers, and
+// nothing is created.
+func TestInvitationWithdrawnWhileWaitingAtMicrosoft(t *testing.T) {
+	env, rec, in, _ := microsoftInvitation(t, nil)
+	acceptOnOurPage(env, time.Hour)
+	var cancel updateOutcome
+	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateCancel, &cancel, Answer{Reason: "the customer chose another partner"}) }, 2*day)
+
+	env.ExecuteWorkflow(InvitationWorkflow, in)
+
+	require.NoError(t, env.GetWorkflowError())
+	require.True(t, cancel.accepted, "a cancel is allowed while waiting at Microsoft: %v", cancel.rejected)
+	require.NoError(t, cancel.err)
+	require.Equal(t, models.InvitationCancelled, cancel.result)
+	var st InvitationStatus
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, models.InvitationCancelled, st.Status)
+	last := rec.progress[len(rec.progress)-1]
+	require.Equal(t, "cancelled_by_partner", last.Event)
+	require.Equal(t, "the customer chose another partner", last.Details["reason"])
+	require.Zero(t, rec.calls["CreateResellerRelationship"])
+}

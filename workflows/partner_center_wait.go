@@ -31,23 +31,35 @@ type partnerCenterWait struct {
 	// tenant (SignalResellerRelationshipAccepted): each wakes the wait to
 	// read Partner Center at once.
 	signals workflow.ReceiveChannel
-	remind  func(ctx workflow.Context, n int) error
-	logger  log.Logger
+	// stop, when set, ends the wait early (the reseller withdrew).
+	stop   workflow.ReceiveChannel
+	remind func(ctx workflow.Context, n int) error
+	logger log.Logger
 }
+
+// How a wait for Partner Center ended.
+const (
+	partnerCenterListed  = "listed"
+	partnerCenterExpired = "expired"
+	partnerCenterStopped = "stopped"
+)
 
 // awaitPartnerCenter reads Partner Center now, then on a backoff (reset by a
 // webhook for the customer), sending the reminders on their schedule, until
-// it lists the reseller (true) or the wait expires (false). Each timer is
-// cancelled when a webhook wins.
-func awaitPartnerCenter(ctx workflow.Context, w partnerCenterWait) (bool, error) {
+// it lists the reseller (partnerCenterListed), the wait expires or it is
+// stopped. Each timer is cancelled when a message wins.
+func awaitPartnerCenter(ctx workflow.Context, w partnerCenterWait) (string, error) {
 	var g *activities.GDAP
 	actx := gdapActivityOptions(ctx, 0)
 	firstPoll := cmp.Or(w.firstPoll, partnerCenterFirstPoll)
 	start, poll, reminded := workflow.Now(ctx), firstPoll, 0
 	for {
 		var listed bool
-		if err := workflow.ExecuteActivity(actx, g.ResellerRelationshipAccepted, w.check).Get(ctx, &listed); err != nil || listed {
-			return listed, err
+		if err := workflow.ExecuteActivity(actx, g.ResellerRelationshipAccepted, w.check).Get(ctx, &listed); err != nil {
+			return "", err
+		}
+		if listed {
+			return partnerCenterListed, nil
 		}
 		next, why := workflow.Now(ctx).Add(poll), "poll"
 		if reminded < len(w.reminders) && start.Add(w.reminders[reminded]).Before(next) {
@@ -70,17 +82,22 @@ func awaitPartnerCenter(ctx workflow.Context, w partnerCenterWait) (bool, error)
 				}
 			})
 		}
+		if w.stop != nil {
+			sel.AddReceive(w.stop, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); why = "stop" })
+		}
 		sel.Select(ctx)
 		cancel()
 		switch why {
+		case "stop":
+			return partnerCenterStopped, nil
 		case "woken":
 			poll = firstPoll // read Partner Center now; it confirms
 		case "expire":
-			return false, nil
+			return partnerCenterExpired, nil
 		case "remind":
 			reminded++
 			if err := w.remind(ctx, reminded); err != nil {
-				return false, err
+				return "", err
 			}
 		case "poll":
 			poll = min(2*poll, partnerCenterMaxPoll)
