@@ -169,14 +169,8 @@ func linkReadFailed(err error) (int, *resultPage) {
 	return http.StatusServiceUnavailable, &unavailableLink
 }
 
-// openInvitationLink resolves a link token to a still-open invitation, or to
-// the page explaining why it is not.
-func (s *Server) openInvitationLink(c echo.Context) (models.Invitation, int, *resultPage) {
-	inv, _, status, page := s.openInvitationToken(c)
-	return inv, status, page
-}
-
-// openInvitationToken is openInvitationLink with the link itself.
+// openInvitationToken resolves a link token to a still-open invitation and
+// its link, or to the page explaining why it is not.
 func (s *Server) openInvitationToken(c echo.Context) (models.Invitation, models.LinkToken, int, *resultPage) {
 	t, status, page := s.lookupLink(c, models.LinkPurposeInvitation)
 	if page != nil {
@@ -225,6 +219,8 @@ func (s *Server) pendingApprovalLink(c echo.Context, inv models.Invitation) stri
 
 type invitationPageData struct {
 	L           *i18n.Localizer
+	SignInURL   string // set when an administrator must sign in with Microsoft before accepting
+	SignedInAs  string
 	Title       string
 	Token       string
 	Reseller    string
@@ -239,11 +235,12 @@ type invitationPageData struct {
 // invitationPage shows the invitation in the customer's language. A GET never
 // changes anything: mail scanners open links.
 func (s *Server) invitationPage(c echo.Context) error {
-	inv, status, closed := s.openInvitationLink(c)
+	inv, link, status, closed := s.openInvitationToken(c)
 	if closed != nil {
 		return s.linkAnswer(c, status, *closed, inv.Locale)
 	}
 	ctx := c.Request().Context()
+	signInURL, signedInAs := s.signInView(c, inv, link)
 	reseller, err := s.store.Partner(ctx, inv.ResellerID)
 	if err != nil {
 		return err
@@ -274,8 +271,20 @@ func (s *Server) invitationPage(c echo.Context) error {
 		Reseller: reseller.Name, Provider: provider.Name, Company: inv.CustomerCompany, Email: inv.CustomerEmail,
 		// The partner's message as written; only the link's placeholder is named.
 		Message:     strings.ReplaceAll(inv.Message, "{{link}}", z.MustT("page_link_in_message", nil)),
-		AdminAccess: admin, ExpiresAt: expires,
+		AdminAccess: admin, ExpiresAt: expires, SignInURL: signInURL, SignedInAs: signedInAs,
 	})
+}
+
+// signInView is the page's sign-in line: the button's address until an
+// administrator signed in for this link, then who did.
+func (s *Server) signInView(c echo.Context, inv models.Invitation, link models.LinkToken) (signInURL, signedInAs string) {
+	if !s.signInRequired(inv) {
+		return "", ""
+	}
+	if id := s.signedInFor(c, link); id != nil {
+		return "", i18n.For(inv.Locale).Text("page_signed_in_as", "Name", id.Name, "UPN", id.UPN)
+	}
+	return "/i/" + c.Param("token") + "/signin", ""
 }
 
 // answerInvitationPage handles the Accept and Decline buttons (and JSON clients).
@@ -288,6 +297,9 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 		microsoftLink: inv.MicrosoftAcceptURL}
 	if inv.MicrosoftAcceptURL != "" {
 		done.text = "result_accepted_ms_text"
+		if s.signInRequired(inv) && s.signedInFor(c, link) == nil {
+			return s.linkAnswer(c, http.StatusForbidden, signinNeeded, inv.Locale)
+		}
 	}
 	if strings.HasSuffix(c.Path(), "/decline") {
 		update, done = workflows.UpdateDecline, resultPage{title: "result_declined_title", state: models.InvitationDeclined, text: "result_declined_text"}
@@ -302,7 +314,7 @@ func (s *Server) answerInvitationPage(c echo.Context) error {
 // expired, or already answered (used() says how).
 // The link's e-mail goes with the answer: the answer proves it arrived.
 func (s *Server) answerLink(c echo.Context, link models.LinkToken, workflowID, locale, update string, done resultPage, used func() (resultPage, error)) error {
-	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300), EmailKey: link.EmailKey}
+	answer := workflows.Answer{IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 300), EmailKey: link.EmailKey, SignedIn: s.signedInFor(c, link)}
 	var result string
 	if err := s.update(c.Request().Context(), workflowID, update, &result, answer); err != nil {
 		var app *temporal.ApplicationError

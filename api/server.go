@@ -135,6 +135,8 @@ func New(d Deps) *echo.Echo {
 	e.GET("/i/:token", s.invitationPage)
 	e.POST("/i/:token/accept", s.answerInvitationPage)
 	e.POST("/i/:token/decline", s.answerInvitationPage)
+	e.GET("/i/:token/signin", s.invitationSignIn)
+	e.GET("/signin/callback", s.signInCallback)
 	e.GET("/c/:token", s.consentPage)
 	e.POST("/c/:token/consent", s.answerConsentPage)
 	e.POST("/c/:token/decline", s.answerConsentPage)

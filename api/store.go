@@ -30,6 +30,7 @@ type Store interface {
 	delegatedAdminStore
 	microsoftConnectionStore
 	partnerCenterStore
+	signinStore
 }
 
 // The delegated admin and Microsoft connection handlers declare their needs
@@ -47,7 +48,6 @@ type microsoftConnectionStore interface {
 	DelegatedAdminAssignments(ctx context.Context, partnerID string) (models.DelegatedAdminAssignmentConfig, error)
 	DeleteMicrosoftConnection(ctx context.Context, partnerID string) (bool, error)
 	MicrosoftConnection(ctx context.Context, partnerID string) (models.MicrosoftConnection, error)
-	InvitationsWaitingForTenant(ctx context.Context, tenantID string) ([]models.Invitation, error)
 	SaveDelegatedAdminAssignments(ctx context.Context, partnerID string, a []models.AccessAssignment) error
 	SaveMicrosoftConnection(ctx context.Context, c *models.MicrosoftConnection) error
 }

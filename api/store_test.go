@@ -24,5 +24,6 @@ func TestEachFileDeclaresTheStoreItUses(t *testing.T) {
 		"webhookStore": reflect.TypeFor[webhookStore](), "pageStore": reflect.TypeFor[pageStore](),
 		"startStore": reflect.TypeFor[startStore](), "delegatedAdminStore": reflect.TypeFor[delegatedAdminStore](),
 		"microsoftConnectionStore": reflect.TypeFor[microsoftConnectionStore](), "partnerCenterStore": reflect.TypeFor[partnerCenterStore](),
+		"signinStore": reflect.TypeFor[signinStore](),
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
+	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -25,10 +26,12 @@ import (
 // one still finds the change by polling.
 // https://learn.microsoft.com/en-us/partner-center/developer/partner-center-webhooks
 
-// partnerCenterStore is what the receiver keeps: the record of deliveries
-// already accepted, so that a replay is refused.
+// partnerCenterStore is what the receiver keeps and reads: the record of
+// deliveries already accepted, so that a replay is refused, and the
+// invitations waiting for a customer tenant.
 type partnerCenterStore interface {
 	partnercenter.Deliveries
+	InvitationsWaitingForTenant(ctx context.Context, tenantID string) ([]models.Invitation, error)
 }
 
 // Signaler is the part of the Temporal client the receiver uses.

@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/csp-onboarding/onboarding/api"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/simulator"
 	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
 	"github.com/csp-onboarding/onboarding/workflows"
 )
@@ -49,6 +52,10 @@ func (a *App) startMicrosoftSimulator(cfg config.Config) (config.Config, error) 
 	a.simURL = base
 	cfg.Microsoft.GraphURL, cfg.Microsoft.LoginURL = base+simulator.GraphPrefix, base
 	cfg.Microsoft.AdminCenterURL = base + simulator.AdminCenterPrefix
+	if cfg.Microsoft.SignInClientID == "" {
+		// The customers' sign-in app: the simulator registers it at its first use.
+		cfg.Microsoft.SignInClientID, cfg.Microsoft.SignInClientSecret = uuid.NewString(), secret.NewKey()
+	}
 	cfg.PartnerCenter.APIURL = base + simulator.PartnerCenterPrefix
 	cfg.PartnerCenter.WebhookCertHosts = []string{signer.CertHost()}
 	a.logger.Info("MICROSOFT_MODE=simulated: Microsoft Graph, Entra ID and Partner Center are simulated in this process", "url", base,

@@ -26,6 +26,13 @@ type Microsoft struct {
 	// AdminCenterURL is the Microsoft 365 admin center, where the customer's
 	// admin accepts the reseller relationship (MICROSOFT_ADMIN_CENTER_URL).
 	AdminCenterURL string
+	// SignInClientID and SignInClientSecret are the product's own
+	// multi-tenant app registration with which customers' administrators
+	// sign in before accepting (MICROSOFT_SIGNIN_CLIENT_ID,
+	// MICROSOFT_SIGNIN_CLIENT_SECRET); required in live mode, made up by the
+	// process in simulated mode.
+	SignInClientID     string
+	SignInClientSecret string
 }
 
 func defaultMicrosoft() Microsoft {
@@ -42,6 +49,13 @@ func (m *Microsoft) fromLookup(lookup func(string) (string, bool)) []string {
 		default:
 			errs = append(errs, fmt.Sprintf("MICROSOFT_MODE=%q must be off, live or simulated", v))
 		}
+	}
+	m.SignInClientID, _ = lookup("MICROSOFT_SIGNIN_CLIENT_ID")
+	m.SignInClientSecret, _ = lookup("MICROSOFT_SIGNIN_CLIENT_SECRET")
+	m.SignInClientID, m.SignInClientSecret = strings.TrimSpace(m.SignInClientID), strings.TrimSpace(m.SignInClientSecret)
+	if m.Mode == MicrosoftLive && (m.SignInClientID == "" || m.SignInClientSecret == "") {
+		errs = append(errs, "MICROSOFT_MODE=live needs MICROSOFT_SIGNIN_CLIENT_ID and MICROSOFT_SIGNIN_CLIENT_SECRET: the product's multi-tenant "+
+			"app registration with which the customer's administrator signs in before accepting (README, \"Sign-in with Microsoft\")")
 	}
 	for name, dst := range map[string]*string{"MICROSOFT_GRAPH_URL": &m.GraphURL, "MICROSOFT_LOGIN_URL": &m.LoginURL, "MICROSOFT_ADMIN_CENTER_URL": &m.AdminCenterURL} {
 		v, ok := lookup(name)

@@ -198,9 +198,10 @@ func TestCustomerPagesInABrowser(t *testing.T) {
 	})
 }
 
-// MICROSOFT_MODE=simulated in a browser: the customer accepts on our page,
-// follows "Accept at Microsoft" to the (simulated) admin center, accepts as
-// the tenant's Global Administrator, and the invitation completes.
+// MICROSOFT_MODE=simulated in a browser: the customer's administrator signs
+// in with (simulated) Microsoft, accepts on our page, follows "Accept at
+// Microsoft" to the admin center, accepts as the tenant's Global
+// Administrator, and the invitation completes.
 func TestMicrosoftAcceptanceInABrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	p := startProductWith(t, func(c *config.Config) {
@@ -218,8 +219,23 @@ func TestMicrosoftAcceptanceInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	link := invitationLink.FindString(mail.Body)
 
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`button.primary`)),
-		chromedp.Click(chromedp.CSS(`button.primary`)), chromedp.WaitVisible(chromedp.CSS(`div[role=status]`))))
+	// Accept needs an administrator signed in with Microsoft: the page offers that first.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`a.primary`))))
+	require.Equal(t, "Sign in with Microsoft to accept", text(t, ctx, "a.primary"))
+	require.Contains(t, text(t, ctx, "main"), "Only an administrator of your organization's Microsoft 365 tenant can accept")
+	pageChecks(t, ctx)
+	screenshot(t, ctx, "microsoft-signin-needed")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.primary`)), chromedp.WaitVisible(chromedp.CSS(`input[name=login_hint]`))))
+	hint, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('input[name=login_hint]').value`))
+	require.NoError(t, err)
+	require.Equal(t, "admin@fourthcoffee.example", hint, "Microsoft's sign-in is pre-filled with the invited address")
+	screenshot(t, ctx, "microsoft-signin-simulated")
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`input[name=display_name]`), "Ada Admin"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`button.primary`))))
+	require.Contains(t, text(t, ctx, "main"), "Signed in as Ada Admin (admin@fourthcoffee.example).")
+	pageChecks(t, ctx)
+	screenshot(t, ctx, "microsoft-signed-in")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button.primary`)), chromedp.WaitVisible(chromedp.CSS(`div[role=status]`))))
 	require.Contains(t, text(t, ctx, "h1"), "invitation accepted")
 	require.Contains(t, text(t, ctx, "main"), "accepts the reseller relationship in the Microsoft 365 admin center")
 	require.Equal(t, "Accept at Microsoft", text(t, ctx, "a.primary"))

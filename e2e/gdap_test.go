@@ -47,7 +47,7 @@ func TestDelegatedAdminThroughMicrosoftGraphSimulated(t *testing.T) {
 	p.must(202, p.call("POST", "/v1/invitations", reseller.key, ask))
 	m, err := p.smtp.WaitFor("admin@wingtip.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	require.Equal(t, 200, p.signInAndAccept(invitationLink.FindString(m.Body), "admin@wingtip.example", true).status)
 	// The customer's admin accepts the reseller relationship at Microsoft.
 	require.NoError(t, p.app.MicrosoftSimulator().AcceptResellerRelationship(context.Background(), simulatedTenantOf("wingtip.example"),
 		"8f1e5b3a-0d3c-4c56-9a8e-2f1f7c0b1a11", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"))

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"html"
+	"io"
+	"net/http/cookiejar"
 	"net/http"
 	"net/url"
 	"strings"
@@ -83,7 +85,12 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	m, err := p.smtp.WaitFor("admin@wingtip.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
 	link := invitationLink.FindString(m.Body)
-	page := postForm(t, link+"/accept")
+	open := getPage(t, link)
+	require.Contains(t, string(open.body), `href="/i/`, "the page asks for the sign-in first")
+	require.NotContains(t, string(open.body), `action="/i/`+link[strings.LastIndex(link, "/")+1:]+`/accept"`)
+	refusedAccept := postJSON(t, link+"/accept")
+	require.Equal(t, http.StatusForbidden, refusedAccept.status, "no Accept without signing in: %s", refusedAccept.body)
+	page := p.signInAndAccept(link, "ada@wingtip.example", false)
 	require.Equal(t, 200, page.status, string(page.body))
 	wantLink := partnercenter.ResellerRelationshipLink(p.app.MicrosoftSimulatorURL()+simulator.AdminCenterPrefix, resellerTenant, providerTenant)
 	require.Contains(t, string(page.body), `href="`+html.EscapeString(wantLink)+`"`, "the answer page sends the customer on to Microsoft")
@@ -113,6 +120,10 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	rel := p.must(200, p.call("GET", "/v1/relationships/"+detail.str("relationship_id"), reseller.key, nil))
 	customer := p.must(200, p.call("GET", "/v1/customers/"+rel.str("customer_id"), reseller.key, nil))
 	require.Equal(t, simulatedTenantOf("wingtip.example"), customer.str("tenant_id"))
+	acceptedEvent := detail.json["events"].([]any)[len(types)-4].(map[string]any)
+	require.Equal(t, "ada@wingtip.example", acceptedEvent["signed_in_upn"], "the timeline says who signed in and accepted")
+	require.Equal(t, simulatedTenantOf("wingtip.example"), acceptedEvent["signed_in_tenant_id"])
+	require.NotEmpty(t, acceptedEvent["signed_in_object_id"])
 	deliveries := sim.Deliveries()
 	require.NotEmpty(t, deliveries)
 	require.Equal(t, partnercenter.EventIndirectResellerRelationshipAcc, deliveries[len(deliveries)-1].Event.EventName)
@@ -126,7 +137,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	id = inv.str("id")
 	m, err = p.smtp.WaitFor("it@fourthcoffee.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	require.Equal(t, 200, p.signInAndAccept(invitationLink.FindString(m.Body), "it@fourthcoffee.example", true).status)
 	p.eventually("waiting for Partner Center", func() bool {
 		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
 	})
@@ -141,7 +152,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 		"rows": []map[string]any{{"company_name": "Coho Winery", "email": "it@cohowinery.example"}}}))
 	m, err = p.smtp.WaitFor("it@cohowinery.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	require.Equal(t, 200, p.signInAndAccept(invitationLink.FindString(m.Body), "it@cohowinery.example", true).status)
 	var rowInvitation string
 	p.eventually("the row's invitation waits for Partner Center", func() bool {
 		items, _ := p.call("GET", "/v1/invitations?status=waiting_for_partner_center", reseller.key, nil).json["items"].([]any)
@@ -163,13 +174,69 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	id = inv.str("id")
 	m, err = p.smtp.WaitFor("it@adventure-works.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, 200, postJSON(t, invitationLink.FindString(m.Body)+"/accept").status)
+	require.Equal(t, 200, p.signInAndAccept(invitationLink.FindString(m.Body), "it@adventure-works.example", true).status)
 	p.eventually("waiting for Partner Center", func() bool {
 		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
 	})
 	cancelled := p.must(200, p.call("POST", "/v1/invitations/"+id+"/cancel", reseller.key, map[string]any{"reason": "the customer chose another partner"}))
 	require.Equal(t, models.InvitationCancelled, cancelled.str("status"))
 	require.Equal(t, models.InvitationCancelled, p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status"), "recorded before the answer")
+
+	// 5. A customer whose tenant is known: signing in with another organization's account is refused.
+	p.must(202, p.call("POST", "/v1/invitations", reseller.key, map[string]any{"provider_id": quietProvider.id, "customer": map[string]any{"customer_id": rel.str("customer_id")}}))
+	var second string
+	p.eventually("the second invitation to Wingtip", func() bool {
+		var links []string
+		for _, msg := range mailsTo(p.smtp, "admin@wingtip.example") {
+			if strings.Contains(msg.Subject, "invites you") {
+				links = append(links, invitationLink.FindString(msg.Body))
+			}
+		}
+		if len(links) == 2 {
+			second = links[1]
+		}
+		return second != ""
+	})
+	wrong := p.signInAndAccept(second, "eve@litware-other.example", true)
+	require.Equal(t, http.StatusForbidden, wrong.status, string(wrong.body))
+	require.Contains(t, string(wrong.body), "another organization")
+	require.Equal(t, 200, p.signInAndAccept(second, "ada@wingtip.example", true).status)
+}
+
+// signInAndAccept is the customer's administrator in a browser: the
+// invitation link's sign-in goes to (simulated) Microsoft, the account
+// signs in, the callback brings the browser back, and Accept is pressed
+// with the sign-in's cookie. It returns the answer to the Accept (JSON
+// when asJSON, else the HTML page).
+func (p *product) signInAndAccept(link, upn string, asJSON bool) response {
+	p.t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(p.t, err)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := browser.Get(link + "/signin")
+	require.NoError(p.t, err)
+	_ = res.Body.Close()
+	require.Equal(p.t, http.StatusFound, res.StatusCode)
+	callback, err := p.app.MicrosoftSimulator().SignIn(res.Header.Get("Location"), upn, "Ada Admin")
+	require.NoError(p.t, err)
+	res, err = browser.Get(callback)
+	require.NoError(p.t, err)
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusFound {
+		return response{status: res.StatusCode, body: body}
+	}
+	req, err := http.NewRequest("POST", link+"/accept", strings.NewReader(""))
+	require.NoError(p.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if asJSON {
+		req.Header.Set("Accept", "application/json")
+	}
+	res, err = browser.Do(req)
+	require.NoError(p.t, err)
+	defer res.Body.Close()
+	body, _ = io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: body}
 }
 
 func formRequest(t *testing.T, u string, form url.Values) *http.Request {

@@ -69,7 +69,7 @@ func TestEveryKeyInEveryLanguage(t *testing.T) {
 // every placeholder a message uses is filled.
 func TestEveryKeyLocalizesInItsOwnLanguage(t *testing.T) {
 	data := map[string]any{"Name": "N", "Reseller": "R", "Provider": "P", "Company": "C", "Subject": "S", "ExpiresAt": "E",
-		"Roles": "X", "Duration": "D", "Extend": "F", "Date": "d", "Time": "t", "Month": "m", "Day": 1, "Year": 2026, "Items": "a, b", "Last": "c"}
+		"Roles": "X", "Duration": "D", "Extend": "F", "Date": "d", "Time": "t", "Month": "m", "Day": 1, "Year": 2026, "Items": "a, b", "Last": "c", "UPN": "u@example.com"}
 	for _, lang := range Supported {
 		z := For(lang)
 		for k, forms := range keys(t, lang) {

@@ -103,6 +103,19 @@ type Answer struct {
 	Reason    string `json:"reason,omitempty"`
 	// EmailKey is the e-mail whose personal link carried a customer's answer.
 	EmailKey string `json:"email_key,omitempty"`
+	// SignedIn is who signed in with Microsoft before answering (MICROSOFT_MODE
+	// live or simulated): evidence of the customer's identity.
+	SignedIn *SignedInIdentity `json:"signed_in,omitempty"`
+}
+
+// SignedInIdentity is the account that signed in with Microsoft: its
+// tenant, object id, name and user principal name (ID token claims tid,
+// oid, name, preferred_username).
+type SignedInIdentity struct {
+	TenantID string `json:"tenant_id"`
+	ObjectID string `json:"object_id"`
+	Name     string `json:"name"`
+	UPN      string `json:"upn"`
 }
 
 // a is a nil receiver for activity method references: the worker registers
@@ -273,6 +286,9 @@ func answerDetails(ans Answer) map[string]string {
 	}
 	if ans.Reason != "" {
 		d["reason"] = ans.Reason
+	}
+	if id := ans.SignedIn; id != nil {
+		d["signed_in_tenant_id"], d["signed_in_object_id"], d["signed_in_name"], d["signed_in_upn"] = id.TenantID, id.ObjectID, id.Name, id.UPN
 	}
 	return d
 }

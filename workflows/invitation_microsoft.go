@@ -40,6 +40,9 @@ func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (outcome s
 	m := w.in.Microsoft
 	var g *activities.GDAP
 	actx := gdapActivityOptions(ctx, 0)
+	if m.CustomerTenantID == "" && w.answer.SignedIn != nil {
+		m.CustomerTenantID = w.answer.SignedIn.TenantID // the tenant of the admin who signed in and accepted
+	}
 	if m.CustomerTenantID == "" {
 		if err := workflow.ExecuteActivity(actx, g.CustomerTenantOfDomain, emailDomain(w.in.CustomerEmail)).Get(ctx, &m.CustomerTenantID); err != nil {
 			return "", err

@@ -25,7 +25,12 @@ func microsoftInvitation(t *testing.T, acceptedAt *time.Time) (*testsuite.TestWo
 	in.Microsoft = &ResellerRelationshipRequest{AcceptURL: "https://admin.microsoft.com/Adminportal/Home?invType=IndirectResellerRelationship&partnerId=r&msppId=0&indirectCSPId=p#/BillingAccounts/partner-invitation",
 		ResellerTenantID: "r-tenant", ProviderTenantID: "p-tenant"}
 	var g *activities.GDAP
-	env.OnActivity(g.CustomerTenantOfDomain, mock.Anything, "northwind.example").Return(msCustomerTenant, nil).Maybe()
+	env.OnActivity(g.CustomerTenantOfDomain, mock.Anything, "northwind.example").Return(func(context.Context, string) (string, error) {
+		rec.mu.Lock()
+		rec.calls["CustomerTenantOfDomain"]++
+		rec.mu.Unlock()
+		return msCustomerTenant, nil
+	}).Maybe()
 	var polls []time.Time
 	env.OnActivity(g.ResellerRelationshipAccepted, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.ResellerRelationshipCheck) (bool, error) {
 		require.Equal(t, activities.ResellerRelationshipCheck{ProviderID: "prov-1", CustomerTenantID: msCustomerTenant, ResellerTenantID: "r-tenant"}, c)
@@ -179,4 +184,28 @@ func TestInvitationWithdrawnWhileWaitingAtMicrosoft(t *testing.T) {
 	require.Equal(t, "cancelled_by_partner", last.Event)
 	require.Equal(t, "the customer chose another partner", last.Details["reason"])
 	require.Zero(t, rec.calls["CreateResellerRelationship"])
+}
+
+// The admin who signed in with Microsoft and accepted names the customer's
+// tenant: no lookup by domain; the timeline keeps who it was.
+func TestInvitationSignedInTenantIsTheCustomers(t *testing.T) {
+	var acceptedAt time.Time
+	env, rec, in, _ := microsoftInvitation(t, &acceptedAt)
+	acceptedAt = env.Now().Add(time.Hour)
+	var out updateOutcome
+	env.RegisterDelayedCallback(func() {
+		sendUpdate(env, UpdateAccept, &out, Answer{IP: "203.0.113.9", SignedIn: &SignedInIdentity{TenantID: msCustomerTenant, ObjectID: "oid-1", Name: "Ada Admin", UPN: "ada@northwind.example"}})
+	}, time.Hour)
+
+	env.ExecuteWorkflow(InvitationWorkflow, in)
+
+	require.NoError(t, env.GetWorkflowError())
+	var st InvitationStatus
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, models.InvitationCompleted, st.Status)
+	require.Zero(t, rec.calls["CustomerTenantOfDomain"])
+	accepted := rec.progress[2]
+	require.Equal(t, "customer_accepted", accepted.Event)
+	require.Equal(t, map[string]string{"ip": "203.0.113.9", "signed_in_tenant_id": msCustomerTenant, "signed_in_object_id": "oid-1",
+		"signed_in_name": "Ada Admin", "signed_in_upn": "ada@northwind.example"}, accepted.Details)
 }

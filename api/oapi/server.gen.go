@@ -233,12 +233,13 @@ func (e ExtensionConsentStatus) Valid() bool {
 
 // Defines values for ExtensionStatus.
 const (
-	ExtensionStatusCancelled         ExtensionStatus = "cancelled"
-	ExtensionStatusCompleted         ExtensionStatus = "completed"
-	ExtensionStatusConsentDeclined   ExtensionStatus = "consent_declined"
-	ExtensionStatusExpired           ExtensionStatus = "expired"
-	ExtensionStatusFailed            ExtensionStatus = "failed"
-	ExtensionStatusWaitingForConsent ExtensionStatus = "waiting_for_consent"
+	ExtensionStatusCancelled               ExtensionStatus = "cancelled"
+	ExtensionStatusCompleted               ExtensionStatus = "completed"
+	ExtensionStatusConsentDeclined         ExtensionStatus = "consent_declined"
+	ExtensionStatusExpired                 ExtensionStatus = "expired"
+	ExtensionStatusFailed                  ExtensionStatus = "failed"
+	ExtensionStatusWaitingForConsent       ExtensionStatus = "waiting_for_consent"
+	ExtensionStatusWaitingForPartnerCenter ExtensionStatus = "waiting_for_partner_center"
 )
 
 // Valid indicates whether the value is a known member of the ExtensionStatus enum.
@@ -255,6 +256,8 @@ func (e ExtensionStatus) Valid() bool {
 	case ExtensionStatusFailed:
 		return true
 	case ExtensionStatusWaitingForConsent:
+		return true
+	case ExtensionStatusWaitingForPartnerCenter:
 		return true
 	default:
 		return false

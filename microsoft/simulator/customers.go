@@ -57,21 +57,36 @@ func (s *Simulator) tenantOf(domainOrID string) (string, bool) {
 	return id, true
 }
 
-// openIDConfiguration is a tenant's OpenID Connect metadata; only the
-// issuer is served, which names the tenant id. An unknown tenant is 400
-// AADSTS90002, as the identity platform answers.
+// openIDConfiguration is a tenant's OpenID Connect metadata: its issuer
+// (which names the tenant id) and the endpoints of the sign-in
+// (signin.go). "organizations" is the multi-tenant metadata, whose issuer
+// is the template https://login.microsoftonline.com/{tenantid}/v2.0. An
+// unknown tenant is 400 AADSTS90002, as the identity platform answers.
 // https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc
 func (s *Simulator) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.tenantOf(r.PathValue("tenant"))
+	tenant := r.PathValue("tenant")
+	id, ok := tenant, tenant == "organizations"
+	if !ok {
+		id, ok = s.tenantOf(tenant)
+	}
 	if !ok {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_tenant", "error_codes": []int{90002},
-			"error_description": fmt.Sprintf("AADSTS90002: Tenant '%s' not found.", r.PathValue("tenant"))})
+			"error_description": fmt.Sprintf("AADSTS90002: Tenant '%s' not found.", tenant)})
 		return
+	}
+	issuer := "https://login.microsoftonline.com/" + id + "/v2.0"
+	if id == "organizations" {
+		issuer = "https://login.microsoftonline.com/{tenantid}/v2.0"
 	}
 	base := "http://" + r.Host
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":         "https://login.microsoftonline.com/" + id + "/v2.0",
-		"token_endpoint": base + "/" + id + "/oauth2/v2.0/token",
+		"issuer":                                issuer,
+		"authorization_endpoint":                base + "/" + id + "/oauth2/v2.0/authorize",
+		"token_endpoint":                        base + "/" + id + "/oauth2/v2.0/token",
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
+		"response_types_supported":              []string{"code"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported":      []string{"S256"},
 	})
 }
 

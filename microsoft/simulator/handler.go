@@ -23,6 +23,9 @@ func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.authorize)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize", s.authorize)
+	mux.HandleFunc("GET /discovery/v2.0/keys", s.jwks)
 	mux.HandleFunc("GET "+AdminCenterPrefix+"/Adminportal/Home", s.adminCenterInvitation)
 	mux.HandleFunc("POST "+AdminCenterPrefix+"/partner-invitation/accept", s.adminCenterAccept)
 	mux.HandleFunc("POST /simulator/partner-center/extend", s.partnerCenterExtend)
@@ -101,7 +104,11 @@ func (s *Simulator) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "AADSTS90033: A transient error has occurred. Please try again."})
 		return
 	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
+	if err := r.ParseForm(); err == nil && r.PostForm.Get("grant_type") == "authorization_code" {
+		s.redeemCode(w, r)
+		return
+	}
+	if r.PostForm.Get("grant_type") != "client_credentials" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type", "error_description": "AADSTS70003: The app requested an unsupported grant type."})
 		return
 	}

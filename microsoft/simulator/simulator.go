@@ -45,6 +45,7 @@ type Simulator struct {
 	scopes    map[string]string // access token → the scope it was asked for
 	pc        pcState           // the Partner Center side (partnercenter.go)
 	customers customerState     // the customers' tenants and acceptances (customers.go)
+	signin    signinState       // the customers' sign-in (signin.go)
 	rels      map[string]*rel   // relationship id → relationship
 	faults    []*Fault          // pending injected faults, first match wins
 	calls     []Call            // what was called, for assertions
@@ -88,6 +89,7 @@ type Fault struct {
 func New() *Simulator {
 	return &Simulator{Now: time.Now, apps: map[string]app{}, tokens: map[string]string{}, scopes: map[string]string{}, rels: map[string]*rel{},
 		customers: customerState{domains: map[string]string{}, accepted: map[string][]acceptedRelationship{}},
+		signin:    signinState{codes: map[string]*authCode{}},
 		pc:        pcState{registrations: map[string]*partnercenter.Registration{}, validations: map[string]*partnercenter.ValidationEvent{}}}
 }
 
