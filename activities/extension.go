@@ -60,6 +60,13 @@ type ConsentInput struct {
 	SignerName  string
 	SignerEmail string
 	Evidence    string
+	// SignedIn: the administrator who signed in with Microsoft and consented.
+	SignedIn *SignedInAccount `json:",omitempty"`
+}
+
+// SignedInAccount is an account signed in with Microsoft.
+type SignedInAccount struct {
+	TenantID, ObjectID, Name, UPN string
 }
 
 // RecordConsent writes the consent record once, with the exact text the
@@ -89,6 +96,10 @@ func (a *Activities) RecordConsent(ctx context.Context, in ConsentInput) (string
 	if in.Method == models.ConsentCustomerConfirmation {
 		rec.SignerName, rec.SignerEmail = customer.CompanyName, customer.ContactEmail
 		rec.Evidence = models.EmailedLinkEvidence(customer.ContactEmail)
+		if id := in.SignedIn; id != nil {
+			rec.SignerName, rec.SignerEmail, rec.SignedInTenantID, rec.SignedInObjectID = id.Name, id.UPN, id.TenantID, id.ObjectID
+			rec.Evidence = models.SignedInEvidence(id.Name, id.UPN, id.ObjectID, id.TenantID)
+		}
 	}
 	stored, err := a.Store.RecordConsent(ctx, rec)
 	if err != nil {

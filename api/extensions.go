@@ -35,7 +35,7 @@ func extensionView(x models.RelationshipExtension, consent *models.ConsentRecord
 	case consent != nil:
 		v.Consent.Status, v.Consent.Id, v.Consent.ObtainedAt, v.Consent.RecordedAt = "recorded", consent.ID, consent.ObtainedAt, consent.CreatedAt
 		v.Consent.SignerName, v.Consent.SignerEmail = consent.SignerName, consent.SignerEmail
-		v.Consent.Identity = oapi.ExtensionConsentIdentity(models.ConsentIdentity(consent.Method))
+		v.Consent.Identity = oapi.ExtensionConsentIdentity(models.ConsentIdentity(*consent))
 	case x.Status != models.ExtensionWaitingForConsent:
 		v.Consent.Status = "none"
 	}

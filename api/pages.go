@@ -281,10 +281,15 @@ func (s *Server) signInView(c echo.Context, inv models.Invitation, link models.L
 	if !s.signInRequired(inv) {
 		return "", ""
 	}
+	return s.signInLine(c, link, "/i/", inv.Locale)
+}
+
+// signInLine is the sign-in button's address, or who signed in for the link.
+func (s *Server) signInLine(c echo.Context, link models.LinkToken, prefix, locale string) (signInURL, signedInAs string) {
 	if id := s.signedInFor(c, link); id != nil {
-		return "", i18n.For(inv.Locale).Text("page_signed_in_as", "Name", id.Name, "UPN", id.UPN)
+		return "", i18n.For(locale).Text("page_signed_in_as", "Name", id.Name, "UPN", id.UPN)
 	}
-	return "/i/" + c.Param("token") + "/signin", ""
+	return prefix + c.Param("token") + "/signin", ""
 }
 
 // answerInvitationPage handles the Accept and Decline buttons (and JSON clients).
@@ -369,24 +374,30 @@ func usedConsentLink(x models.RelationshipExtension) resultPage {
 }
 
 type consentPageData struct {
-	L         *i18n.Localizer
-	Title     string
-	Token     string
-	Reseller  string
-	Provider  string
-	Company   string
-	Text      string
-	ExpiresAt string
+	L          *i18n.Localizer
+	SignInURL  string // set when an administrator must sign in with Microsoft before consenting
+	SignedInAs string
+	Title      string
+	Token      string
+	Reseller   string
+	Provider   string
+	Company    string
+	Text       string
+	ExpiresAt  string
 }
 
 // consentPage shows exactly what the customer consents to, in the customer's
 // language. A GET changes nothing.
 func (s *Server) consentPage(c echo.Context) error {
-	x, _, status, closed := s.openConsentLink(c)
+	x, link, status, closed := s.openConsentLink(c)
 	if closed != nil {
 		return s.linkAnswer(c, status, *closed, x.Locale)
 	}
 	ctx := c.Request().Context()
+	signInURL, signedInAs := "", ""
+	if s.consentSignInRequired(x) {
+		signInURL, signedInAs = s.signInLine(c, link, "/c/", x.Locale)
+	}
 	customer, err := s.store.Customer(ctx, x.CustomerID)
 	if err != nil {
 		return err
@@ -411,7 +422,7 @@ func (s *Server) consentPage(c echo.Context) error {
 	return s.pages.render(c, http.StatusOK, "consent", consentPageData{
 		L: z, Title: z.Text("page_consent_title", "Reseller", reseller.Name), Token: c.Param("token"), Reseller: reseller.Name, Provider: provider.Name,
 		Company: customer.CompanyName, Text: models.ConsentText(x.Locale, reseller.Name, provider.Name, customer.CompanyName, billTo),
-		ExpiresAt: expires,
+		ExpiresAt: expires, SignInURL: signInURL, SignedInAs: signedInAs,
 	})
 }
 
@@ -424,6 +435,8 @@ func (s *Server) answerConsentPage(c echo.Context) error {
 	update, done := workflows.UpdateConsent, resultPage{title: "result_consent_given_title", state: "consent_given", text: "result_consent_given_text"}
 	if strings.HasSuffix(c.Path(), "/decline") {
 		update, done = workflows.UpdateDecline, resultPage{title: "result_consent_declined_title", state: models.ExtensionConsentDeclined, text: "result_consent_declined_text"}
+	} else if s.consentSignInRequired(x) && s.signedInFor(c, link) == nil {
+		return s.linkAnswer(c, http.StatusForbidden, consentSignin, x.Locale)
 	}
 	return s.answerLink(c, link, x.WorkflowID, x.Locale, update, done, func() (resultPage, error) {
 		fresh, err := s.store.Extension(c.Request().Context(), x.ID)

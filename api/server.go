@@ -136,6 +136,7 @@ func New(d Deps) *echo.Echo {
 	e.POST("/i/:token/accept", s.answerInvitationPage)
 	e.POST("/i/:token/decline", s.answerInvitationPage)
 	e.GET("/i/:token/signin", s.invitationSignIn)
+	e.GET("/c/:token/signin", s.consentSignIn)
 	e.GET("/signin/callback", s.signInCallback)
 	e.GET("/c/:token", s.consentPage)
 	e.POST("/c/:token/consent", s.answerConsentPage)

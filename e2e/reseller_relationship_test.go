@@ -210,6 +210,12 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 // when asJSON, else the HTML page).
 func (p *product) signInAndAccept(link, upn string, asJSON bool) response {
 	p.t.Helper()
+	return p.signInAndAnswer(link, upn, "accept", asJSON)
+}
+
+// signInAndAnswer is signInAndAccept for any answer of a link (accept, consent).
+func (p *product) signInAndAnswer(link, upn, answer string, asJSON bool) response {
+	p.t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(p.t, err)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -226,7 +232,7 @@ func (p *product) signInAndAccept(link, upn string, asJSON bool) response {
 	if res.StatusCode != http.StatusFound {
 		return response{status: res.StatusCode, body: body}
 	}
-	req, err := http.NewRequest("POST", link+"/accept", strings.NewReader(""))
+	req, err := http.NewRequest("POST", link+"/"+answer, strings.NewReader(""))
 	require.NoError(p.t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if asJSON {
@@ -270,7 +276,10 @@ func TestExtensionThroughPartnerCenterSimulated(t *testing.T) {
 	id := x.str("id")
 	m, err := p.smtp.WaitFor("admin@litware.example", "asks your consent", 20*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, 200, postJSON(t, consentLink.FindString(m.Body)+"/consent").status)
+	link := consentLink.FindString(m.Body)
+	require.Equal(t, http.StatusForbidden, postJSON(t, link+"/consent").status, "no consent without signing in")
+	require.Contains(t, string(getPage(t, link).body), "Sign in with Microsoft to consent")
+	require.Equal(t, 200, p.signInAndAnswer(link, "ada@litware.example", "consent", true).status)
 	task, err := p.smtp.WaitFor("litware.reseller@partners.example", "Action needed in Partner Center", 20*time.Second)
 	require.NoError(t, err)
 	customerTenant := simulatedTenantOf("litware.example")
@@ -280,6 +289,9 @@ func TestExtensionThroughPartnerCenterSimulated(t *testing.T) {
 	require.Equal(t, models.ExtensionWaitingForPartnerCenter, detail.str("status"))
 	types := eventTypes(detail)
 	require.Contains(t, types, "bill_to_shared", "the consent gate and the share come first, as in off mode")
+	consent := detail.json["consent"].(map[string]any)
+	require.Equal(t, "microsoft_sign_in", consent["identity"], "the consent rests on the administrator's sign-in")
+	require.Equal(t, "ada@litware.example", consent["signer_email"])
 	require.Equal(t, models.EventPartnerCenterTask, types[len(types)-1])
 	require.Empty(t, p.call("GET", "/v1/relationships?customer_id="+customerID, provider.key, nil).json["items"], "no relationship before Partner Center has it")
 

@@ -101,14 +101,27 @@ const (
 	IdentityEmailedLink = "emailed_link"
 	// IdentityPartnerAttestation: the reseller's word, with its evidence.
 	IdentityPartnerAttestation = "partner_attestation"
+	// IdentityMicrosoftSignIn: an administrator of the customer's tenant
+	// signed in with Microsoft, then consented (live or simulated mode).
+	IdentityMicrosoftSignIn = "microsoft_sign_in"
 )
 
-// ConsentIdentity is what a consent obtained by method identifies.
-func ConsentIdentity(method string) string {
-	if method == ConsentPartnerAttestation {
+// ConsentIdentity is what a consent record's identity rests on.
+func ConsentIdentity(r ConsentRecord) string {
+	switch {
+	case r.Method == ConsentPartnerAttestation:
 		return IdentityPartnerAttestation
+	case r.SignedInObjectID != "":
+		return IdentityMicrosoftSignIn
 	}
 	return IdentityEmailedLink
+}
+
+// SignedInEvidence is the evidence kept with a consent given after signing
+// in with Microsoft.
+func SignedInEvidence(name, upn, objectID, tenantID string) string {
+	return "Signed in with Microsoft as " + name + " (" + upn + "; object id " + objectID + ") of tenant " + tenantID +
+		", then consented through the personal link e-mailed to the customer's contact."
 }
 
 // EmailedLinkEvidence is the evidence kept with a customer confirmation:
@@ -432,7 +445,11 @@ type ConsentRecord struct {
 	UserAgent   string    ``
 	TextShown   string    ``
 	Evidence    string    ``
-	CreatedAt   time.Time ``
+	// SignedInTenantID and SignedInObjectID: the administrator who signed in
+	// with Microsoft and consented (live or simulated mode).
+	SignedInTenantID string    ``
+	SignedInObjectID string    ``
+	CreatedAt        time.Time ``
 }
 
 // BillToShare is the copy of a customer's bill-to info a provider may see.

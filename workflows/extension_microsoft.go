@@ -40,6 +40,9 @@ type ExtensionAtMicrosoft struct {
 // the extension ended here (expired).
 func (w *extension) extendAtPartnerCenter(ctx workflow.Context) (ended bool, err error) {
 	m := w.in.Microsoft
+	if m.CustomerTenantID == "" && w.answer.SignedIn != nil {
+		m.CustomerTenantID = w.answer.SignedIn.TenantID // the tenant of the admin who signed in and consented
+	}
 	if m.CustomerTenantID == "" {
 		var g *activities.GDAP
 		if err := workflow.ExecuteActivity(gdapActivityOptions(ctx, 0), g.CustomerTenantOfDomain, m.CustomerDomain).Get(ctx, &m.CustomerTenantID); err != nil {

@@ -195,6 +195,7 @@ func (e EnrollmentStatus) Valid() bool {
 // Defines values for ExtensionConsentIdentity.
 const (
 	ExtensionConsentIdentityEmailedLink        ExtensionConsentIdentity = "emailed_link"
+	ExtensionConsentIdentityMicrosoftSignIn    ExtensionConsentIdentity = "microsoft_sign_in"
 	ExtensionConsentIdentityPartnerAttestation ExtensionConsentIdentity = "partner_attestation"
 )
 
@@ -202,6 +203,8 @@ const (
 func (e ExtensionConsentIdentity) Valid() bool {
 	switch e {
 	case ExtensionConsentIdentityEmailedLink:
+		return true
+	case ExtensionConsentIdentityMicrosoftSignIn:
 		return true
 	case ExtensionConsentIdentityPartnerAttestation:
 		return true
@@ -1037,7 +1040,7 @@ type Extension struct {
 	Consent struct {
 		Id string `json:"id,omitempty,omitzero"`
 
-		// Identity what the recorded consent's identity rests on: emailed_link is whoever opened the personal link e-mailed to the customer's contact (nobody signs in); partner_attestation is the reseller's word and evidence
+		// Identity what the recorded consent's identity rests on: emailed_link is whoever opened the personal link e-mailed to the customer's contact (nobody signs in); microsoft_sign_in is an administrator of the customer's tenant who signed in with Microsoft first (MICROSOFT_MODE live or simulated; signer_name and signer_email are that account); partner_attestation is the reseller's word and evidence
 		Identity    ExtensionConsentIdentity `json:"identity,omitempty,omitzero"`
 		Method      string                   `json:"method"`
 		ObtainedAt  time.Time                `json:"obtained_at,omitempty,omitzero"`
@@ -1065,7 +1068,7 @@ type Extension struct {
 	WorkflowId string          `json:"workflow_id"`
 }
 
-// ExtensionConsentIdentity what the recorded consent's identity rests on: emailed_link is whoever opened the personal link e-mailed to the customer's contact (nobody signs in); partner_attestation is the reseller's word and evidence
+// ExtensionConsentIdentity what the recorded consent's identity rests on: emailed_link is whoever opened the personal link e-mailed to the customer's contact (nobody signs in); microsoft_sign_in is an administrator of the customer's tenant who signed in with Microsoft first (MICROSOFT_MODE live or simulated; signer_name and signer_email are that account); partner_attestation is the reseller's word and evidence
 type ExtensionConsentIdentity string
 
 // ExtensionConsentStatus defines model for Extension.Consent.Status.
