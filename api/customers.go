@@ -39,7 +39,7 @@ func customerDetailView(c models.Customer) oapi.CustomerDetail {
 }
 
 func relationshipView(r models.Relationship) oapi.Relationship {
-	return oapi.Relationship{Id: r.ID, CustomerId: r.CustomerID, ProviderId: r.ProviderID, ResellerId: r.ResellerID,
+	return oapi.Relationship{Id: r.ID, CustomerId: r.CustomerID, CustomerTenantId: r.CustomerTenantID, ProviderId: r.ProviderID, ResellerId: r.ResellerID,
 		Source: oapi.RelationshipSource(r.Source), SourceId: r.SourceID, DelegatedAdmin: r.DelegatedAdmin,
 		Status: oapi.RelationshipStatus(r.Status), CreatedAt: r.CreatedAt}
 }

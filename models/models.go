@@ -313,20 +313,22 @@ type OnboardingEvent struct {
 
 // Relationship is a reseller relationship (customer, provider, reseller).
 type Relationship struct {
-	ID             string     `gorm:"primaryKey"`
-	CustomerID     string     ``
-	ProviderID     string     ``
-	ResellerID     string     ``
-	Source         string     ``
-	SourceID       string     `` // the invitation, extension or tenant request behind it
-	ConsentID      *string    `` // required for source "extension"
-	DelegatedAdmin bool       ``
-	Status         string     ``
-	EndedAt        *time.Time ``
-	EndedBy        string     `` // the partner that ended it
-	EndReason      string     ``
-	CreatedAt      time.Time  ``
-	UpdatedAt      time.Time  ``
+	ID         string `gorm:"primaryKey"`
+	CustomerID string ``
+	// CustomerTenantID is the customer's tenant when the relationship was made.
+	CustomerTenantID string     ``
+	ProviderID       string     ``
+	ResellerID       string     ``
+	Source           string     ``
+	SourceID         string     `` // the invitation, extension or tenant request behind it
+	ConsentID        *string    `` // required for source "extension"
+	DelegatedAdmin   bool       ``
+	Status           string     ``
+	EndedAt          *time.Time ``
+	EndedBy          string     `` // the partner that ended it
+	EndReason        string     ``
+	CreatedAt        time.Time  ``
+	UpdatedAt        time.Time  ``
 }
 
 // DelegatedAdminRelationship is a granular delegated admin grant by a customer.

@@ -16,6 +16,15 @@ import (
 func (s *Store) CreateRelationship(ctx context.Context, r models.Relationship) (models.Relationship, error) {
 	var out models.Relationship
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if r.CustomerTenantID == "" {
+			var tenants []string
+			if err := tx.Model(&models.Customer{}).Where("id = ?", r.CustomerID).Pluck("tenant_id", &tenants).Error; err != nil {
+				return err
+			}
+			if len(tenants) == 1 {
+				r.CustomerTenantID = tenants[0]
+			}
+		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
 		if res.Error != nil && !isUniqueViolation(res.Error) {
 			return res.Error

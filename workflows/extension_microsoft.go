@@ -12,9 +12,12 @@ import (
 	"github.com/csp-onboarding/onboarding/models"
 )
 
-// PartnerCenterURL is where a partner signs in to Partner Center.
+// PartnerCenterURL is the Customers workspace of the Partner Center
+// dashboard, where the reseller opens the customer (the page
 // https://learn.microsoft.com/en-us/partner-center/transition-direct-to-indirect
-const PartnerCenterURL = "https://partner.microsoft.com/dashboard"
+// describes the extension from there). Microsoft documents the dashboard's
+// workspaces, not their addresses; this one is the Customers list's.
+const PartnerCenterURL = "https://partner.microsoft.com/dashboard/commerce2/customers/list"
 
 // ExtensionAtMicrosoft is the extension made in Partner Center (MICROSOFT_MODE
 // live or simulated, issue 14 item 2). Microsoft offers no API for it: after

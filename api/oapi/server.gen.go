@@ -1359,10 +1359,13 @@ type ProblemCode string
 
 // Relationship defines model for Relationship.
 type Relationship struct {
-	CreatedAt      time.Time `json:"created_at"`
-	CustomerId     string    `json:"customer_id"`
-	DelegatedAdmin bool      `json:"delegated_admin"`
-	EndReason      string    `json:"end_reason,omitempty,omitzero"`
+	CreatedAt  time.Time `json:"created_at"`
+	CustomerId string    `json:"customer_id"`
+
+	// CustomerTenantId the customer's Microsoft Entra tenant when the relationship was made, when known (always in MICROSOFT_MODE live or simulated: the tenant that accepted at Microsoft)
+	CustomerTenantId string `json:"customer_tenant_id,omitempty,omitzero"`
+	DelegatedAdmin   bool   `json:"delegated_admin"`
+	EndReason        string `json:"end_reason,omitempty,omitzero"`
 
 	// EndedAt when it was ended (status terminated)
 	EndedAt time.Time `json:"ended_at,omitempty,omitzero"`
