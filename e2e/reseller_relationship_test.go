@@ -18,6 +18,7 @@ import (
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/microsoft/simulator"
 	"github.com/csp-onboarding/onboarding/models"
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 // microsoftPartner connects a partner's app registration (the simulated
@@ -131,6 +132,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	require.Equal(t, 200, deliveries[len(deliveries)-1].Status)
 	require.Contains(t, p.logs.String(), "Partner Center event: workflow signalled")
 	require.NotContains(t, string(getPage(t, link).body), "Adminportal", "once accepted, nothing more to do at Microsoft")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(id), "invitation-accepted-at-microsoft-v1.json")
 
 	// 2. No webhook (the quiet provider registered none): the poll finds it.
 	before := len(sim.Deliveries())
@@ -305,4 +307,5 @@ func TestExtensionThroughPartnerCenterSimulated(t *testing.T) {
 	})
 	types = eventTypes(p.must(200, p.call("GET", "/v1/relationship-extensions/"+id, reseller.key, nil)))
 	require.Equal(t, []string{models.EventPartnerCenterTask, models.EventExtendedAtMicrosoft, "relationship_created"}, types[len(types)-3:])
+	saveHistory(t, p.app.Temporal, workflows.ExtensionWorkflowID(id), "extension-at-partner-center-v1.json")
 }
