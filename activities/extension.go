@@ -61,12 +61,7 @@ type ConsentInput struct {
 	SignerEmail string
 	Evidence    string
 	// SignedIn: the administrator who signed in with Microsoft and consented.
-	SignedIn *SignedInAccount `json:",omitempty"`
-}
-
-// SignedInAccount is an account signed in with Microsoft.
-type SignedInAccount struct {
-	TenantID, ObjectID, Name, UPN string
+	SignedIn *models.SignedInAccount `json:",omitempty"`
 }
 
 // RecordConsent writes the consent record once, with the exact text the

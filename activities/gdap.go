@@ -50,7 +50,7 @@ type GDAP struct {
 func (g *GDAP) connection(ctx context.Context, partnerID string) (models.MicrosoftConnection, MicrosoftCredential, error) {
 	c, err := g.Store.MicrosoftConnection(ctx, partnerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, MicrosoftCredential{}, errNoConnection()
+		return c, MicrosoftCredential{}, temporal.NewNonRetryableApplicationError("the partner has no Microsoft connection (PUT /v1/me/microsoft-connection)", ErrTypeNoMicrosoftConnection, nil)
 	}
 	if err != nil {
 		return c, MicrosoftCredential{}, fmt.Errorf("load the Microsoft connection: %w", err)

@@ -67,8 +67,3 @@ func (g *GDAP) httpClient() *http.Client {
 	}
 	return &http.Client{Timeout: 30 * time.Second}
 }
-
-// errNoConnection is the final error of a partner without a Microsoft connection.
-func errNoConnection() error {
-	return temporal.NewNonRetryableApplicationError("the partner has no Microsoft connection (PUT /v1/me/microsoft-connection)", ErrTypeNoMicrosoftConnection, nil)
-}

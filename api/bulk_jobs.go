@@ -16,7 +16,6 @@ import (
 	"github.com/csp-onboarding/onboarding/api/oapi"
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/i18n"
-	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
 	"github.com/csp-onboarding/onboarding/store"
@@ -54,6 +53,10 @@ func (s *Server) CreateBulkJob(ctx context.Context, request oapi.CreateBulkJobRe
 	if err := s.validateBulkJob(ctx, me, req); err != nil {
 		return nil, err
 	}
+	ms, err := s.bulkAtMicrosoft(ctx, me, req.ProviderId)
+	if err != nil {
+		return nil, err
+	}
 	verdicts, err := s.checkBulkRows(ctx, me, req)
 	if err != nil {
 		return nil, err
@@ -70,7 +73,7 @@ func (s *Server) CreateBulkJob(ctx context.Context, request oapi.CreateBulkJobRe
 	if err != nil {
 		return nil, err
 	}
-	job, err := s.createBulkJob(ctx, k, me, req, verdicts)
+	job, err := s.createBulkJob(ctx, k, me, req, verdicts, ms)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +184,6 @@ func (s *Server) validateBulkJob(ctx context.Context, me models.Partner, req oap
 		f.add("message", "an extension job sends the consent request as it is: message and delegated_admin belong to invitation jobs")
 	}
 	if err := f.err(); err != nil {
-		return err
-	}
-	if _, err := s.bulkAtMicrosoft(ctx, me, req.ProviderId); err != nil {
 		return err
 	}
 	if req.Kind != oapi.BulkJobKind(models.BulkKindInvitation) {
@@ -304,7 +304,7 @@ func fieldSummary(err error) string {
 
 // createBulkJob records a job, its rows (refused ones with their verdict)
 // and its pending start in one transaction, then starts its workflow.
-func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me models.Partner, req oapi.NewBulkJob, verdicts []oapi.BulkVerdict) (models.BulkJob, error) {
+func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me models.Partner, req oapi.NewBulkJob, verdicts []oapi.BulkVerdict, ms atMicrosoft) (models.BulkJob, error) {
 	if id, found, err := s.store.IdempotentResource(ctx, derefKey(k)); k != nil && (err != nil || found) {
 		if err != nil {
 			return models.BulkJob{}, err
@@ -312,11 +312,7 @@ func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me
 		return s.startedBulkJob(ctx, id)
 	}
 	job, rows := newBulkJob(newID(), time.Now().UTC(), me, req, verdicts)
-	ms, err := s.bulkAtMicrosoft(ctx, me, req.ProviderId)
-	if err != nil {
-		return job, err
-	}
-	job.Options.ResellerTenantID, job.Options.ProviderTenantID, job.Options.MicrosoftAcceptURL = ms.ResellerTenantID, ms.ProviderTenantID, ms.MicrosoftAcceptURL
+	job.Options.ResellerTenantID, job.Options.ProviderTenantID, job.Options.MicrosoftAcceptURL = ms.ResellerTenantID, ms.ProviderTenantID, ms.AcceptURL
 	if k != nil {
 		k.ResourceID = job.ID
 	}
@@ -334,26 +330,20 @@ func (s *Server) createBulkJob(ctx context.Context, k *models.IdempotencyKey, me
 	return job, s.launch(ctx, plan)
 }
 
-// bulkAtMicrosoft is what a job's rows need to wait for Microsoft in live
-// and simulated mode (the partners' tenants, Microsoft's acceptance link);
-// nothing in off mode. A partner without a Microsoft connection is 409.
-func (s *Server) bulkAtMicrosoft(ctx context.Context, me models.Partner, providerID string) (models.BulkOptions, error) {
+// bulkAtMicrosoft is what a job's rows need at Microsoft (atMicrosoft);
+// the dry run answers its 409 too.
+func (s *Server) bulkAtMicrosoft(ctx context.Context, me models.Partner, providerID string) (atMicrosoft, error) {
 	if s.cfg.Microsoft.Mode == config.MicrosoftOff {
-		return models.BulkOptions{}, nil
+		return atMicrosoft{}, nil
 	}
 	provider, err := s.store.Partner(ctx, providerID)
 	if errors.Is(err, store.ErrNotFound) {
-		return models.BulkOptions{}, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
+		return atMicrosoft{}, validationProblem([]FieldError{{Field: "provider_id", Message: "is not an indirect provider"}})
 	}
 	if err != nil {
-		return models.BulkOptions{}, err
+		return atMicrosoft{}, err
 	}
-	tenants, err := s.partnerTenants(ctx, "each row's relationship is made at Microsoft", me, provider)
-	if err != nil {
-		return models.BulkOptions{}, err
-	}
-	return models.BulkOptions{ResellerTenantID: tenants[0], ProviderTenantID: tenants[1],
-		MicrosoftAcceptURL: partnercenter.ResellerRelationshipLink(s.cfg.Microsoft.AdminCenterURL, tenants[0], tenants[1])}, nil
+	return s.atMicrosoft(ctx, "each row's relationship is made at Microsoft", me, provider)
 }
 
 // startedBulkJob is a job created before under the same key, started if its start was lost.

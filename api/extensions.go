@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"github.com/csp-onboarding/onboarding/api/oapi"
-	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/i18n"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/rules"
@@ -87,14 +87,11 @@ func (s *Server) newExtension(ctx context.Context, me models.Partner, req *oapi.
 		return x, nil, err
 	}
 	provider, customer := parties.Provider, *parties.Customer
-	var tenants []string
-	if s.cfg.Microsoft.Mode != config.MicrosoftOff {
-		if tenants, err = s.partnerTenants(ctx, "the extension is made in Partner Center", me, provider); err != nil {
-			return x, nil, err
-		}
-		x.ResellerTenantID, x.ProviderTenantID = tenants[0], tenants[1]
+	ms, err := s.atMicrosoft(ctx, "the extension is made in Partner Center", me, provider)
+	if err != nil {
+		return x, nil, err
 	}
-	x = models.RelationshipExtension{ID: id, ResellerTenantID: x.ResellerTenantID, ProviderTenantID: x.ProviderTenantID, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
+	x = models.RelationshipExtension{ID: id, ResellerTenantID: ms.ResellerTenantID, ProviderTenantID: ms.ProviderTenantID, ResellerID: me.ID, ProviderID: provider.ID, CustomerID: customer.ID,
 		Status: models.ExtensionWaitingForConsent, ConsentMethod: method, Attestation: attestation, Locale: i18n.Choose(string(req.Locale), me.Locale), WorkflowID: workflows.ExtensionWorkflowID(id),
 		ExpiresAt: now.Add(s.cfg.Timing.ConsentExpiry), CreatedAt: now, UpdatedAt: now}
 	return x, func(x models.RelationshipExtension) startPlan { return s.extensionPlanOf(x, me, provider, customer) }, nil
@@ -135,7 +132,7 @@ func (s *Server) extensionPlanOf(x models.RelationshipExtension, reseller, provi
 	}
 	if x.ResellerTenantID != "" && x.ProviderTenantID != "" {
 		input.Microsoft = &workflows.ExtensionAtMicrosoft{ResellerTenantID: x.ResellerTenantID, ProviderTenantID: x.ProviderTenantID,
-			CustomerTenantID: customer.TenantID, CustomerDomain: customerDomain(customer),
+			CustomerTenantID: customer.TenantID, CustomerDomain: cmp.Or(customer.Domain, models.EmailDomain(customer.ContactEmail)),
 			FirstPoll: s.cfg.Timing.PartnerCenterFirstPoll}
 	}
 	p := startPlan{kind: workflows.KindExtension, subjectID: x.ID,
@@ -214,13 +211,4 @@ func (s *Server) CancelExtension(ctx context.Context, request oapi.CancelExtensi
 	}
 	x.Status = status
 	return oapi.CancelExtension200JSONResponse{ExtensionBodyJSONResponse: oapi.ExtensionBodyJSONResponse(extensionView(x, nil))}, nil
-}
-
-// customerDomain is the customer's domain, or its contact address's.
-func customerDomain(c models.Customer) string {
-	if c.Domain != "" {
-		return c.Domain
-	}
-	_, domain, _ := strings.Cut(c.ContactEmail, "@")
-	return domain
 }

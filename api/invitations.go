@@ -180,17 +180,17 @@ func (s *Server) newInvitation(ctx context.Context, me models.Partner, req *oapi
 		return inv, nil, err
 	}
 	provider := parties.Provider
-	acceptURL, err := s.microsoftAcceptURL(ctx, me, provider)
+	ms, err := s.atMicrosoft(ctx, "the customer accepts the reseller relationship at Microsoft", me, provider)
 	if err != nil {
 		return inv, nil, err
 	}
-	inv = models.Invitation{MicrosoftAcceptURL: acceptURL, ID: id, WorkflowID: workflows.InvitationWorkflowID(id), ResellerID: me.ID, ProviderID: provider.ID,
+	inv = models.Invitation{MicrosoftAcceptURL: ms.AcceptURL, ID: id, WorkflowID: workflows.InvitationWorkflowID(id), ResellerID: me.ID, ProviderID: provider.ID,
 		Message: req.Message, Locale: i18n.Choose(string(req.Locale), me.Locale), DelegatedAdmin: delegatedAdminRequest(req.DelegatedAdmin),
 		ContactEmailReason: strings.TrimSpace(req.ContactEmailReason),
 		Status:             models.InvitationWaitingForCustomer, ExpiresAt: now.Add(s.cfg.Timing.InvitationExpiry), CreatedAt: now, UpdatedAt: now}
 	if cust := parties.Customer; cust != nil {
 		inv.CustomerID, inv.CustomerCompany, inv.CustomerEmail = &cust.ID, cust.CompanyName, cust.ContactEmail
-		if acceptURL != "" {
+		if ms.AcceptURL != "" {
 			inv.CustomerTenantID = strings.ToLower(cust.TenantID)
 		}
 	} else {
@@ -214,39 +214,35 @@ func (s *Server) checkMicrosoftConnected(ctx context.Context, reseller models.Pa
 	return err
 }
 
-// microsoftAcceptURL is Microsoft's page where the customer's admin accepts
-// the reseller relationship, built from both partners' tenants; "" in off
-// mode. The provider's connection is also the one that reads Partner
-// Center for the acceptance.
-func (s *Server) microsoftAcceptURL(ctx context.Context, reseller, provider models.Partner) (string, error) {
-	if s.cfg.Microsoft.Mode == config.MicrosoftOff {
-		return "", nil
-	}
-	tenants, err := s.partnerTenants(ctx, "the customer accepts the reseller relationship at Microsoft", reseller, provider)
-	if err != nil {
-		return "", err
-	}
-	return partnercenter.ResellerRelationshipLink(s.cfg.Microsoft.AdminCenterURL, tenants[0], tenants[1]), nil
+// atMicrosoft is what a relationship made at Microsoft needs from its two
+// partners (live and simulated mode): their tenants, from their Microsoft
+// connections, and Microsoft's acceptance link built from them. The
+// provider's connection is also the one that reads Partner Center.
+type atMicrosoft struct {
+	ResellerTenantID, ProviderTenantID, AcceptURL string
 }
 
-// partnerTenants are the partners' Microsoft tenants, from their Microsoft
-// connections, for a step made at Microsoft (what); a partner without a
-// connection is refused 409, nothing recorded.
-func (s *Server) partnerTenants(ctx context.Context, what string, partners ...models.Partner) ([]string, error) {
+// atMicrosoft is the zero value in off mode; a partner without a Microsoft
+// connection is refused 409 (what says what needs it), nothing recorded.
+func (s *Server) atMicrosoft(ctx context.Context, what string, reseller, provider models.Partner) (atMicrosoft, error) {
+	if s.cfg.Microsoft.Mode == config.MicrosoftOff {
+		return atMicrosoft{}, nil
+	}
 	var tenants []string
-	for _, p := range partners {
+	for _, p := range []models.Partner{reseller, provider} {
 		c, err := s.store.MicrosoftConnection(ctx, p.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, problem(http.StatusConflict, CodeConflict, fmt.Sprintf("%s (MICROSOFT_MODE=%s), which needs the %s's Microsoft connection, "+
+			return atMicrosoft{}, problem(http.StatusConflict, CodeConflict, fmt.Sprintf("%s (MICROSOFT_MODE=%s), which needs the %s's Microsoft connection, "+
 				"and %s has none: PUT /v1/me/microsoft-connection as %s first (README, \"The customer's acceptance at Microsoft\")",
 				what, s.cfg.Microsoft.Mode, p.Type, p.Name, p.Name))
 		}
 		if err != nil {
-			return nil, err
+			return atMicrosoft{}, err
 		}
 		tenants = append(tenants, c.TenantID)
 	}
-	return tenants, nil
+	return atMicrosoft{ResellerTenantID: tenants[0], ProviderTenantID: tenants[1],
+		AcceptURL: partnercenter.ResellerRelationshipLink(s.cfg.Microsoft.AdminCenterURL, tenants[0], tenants[1])}, nil
 }
 
 // resellerRelationshipRequest is the workflow's side of the row's

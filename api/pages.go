@@ -240,7 +240,10 @@ func (s *Server) invitationPage(c echo.Context) error {
 		return s.linkAnswer(c, status, *closed, inv.Locale)
 	}
 	ctx := c.Request().Context()
-	signInURL, signedInAs := s.signInView(c, inv, link)
+	signInURL, signedInAs := "", ""
+	if s.signInRequired(inv) {
+		signInURL, signedInAs = s.signInLine(c, link, "/i/", inv.Locale)
+	}
 	reseller, err := s.store.Partner(ctx, inv.ResellerID)
 	if err != nil {
 		return err
@@ -275,16 +278,8 @@ func (s *Server) invitationPage(c echo.Context) error {
 	})
 }
 
-// signInView is the page's sign-in line: the button's address until an
+// signInLine is a link page's sign-in line: the button's address until an
 // administrator signed in for this link, then who did.
-func (s *Server) signInView(c echo.Context, inv models.Invitation, link models.LinkToken) (signInURL, signedInAs string) {
-	if !s.signInRequired(inv) {
-		return "", ""
-	}
-	return s.signInLine(c, link, "/i/", inv.Locale)
-}
-
-// signInLine is the sign-in button's address, or who signed in for the link.
 func (s *Server) signInLine(c echo.Context, link models.LinkToken, prefix, locale string) (signInURL, signedInAs string) {
 	if id := s.signedInFor(c, link); id != nil {
 		return "", i18n.For(locale).Text("page_signed_in_as", "Name", id.Name, "UPN", id.UPN)

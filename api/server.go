@@ -22,6 +22,7 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/metrics"
 	"github.com/csp-onboarding/onboarding/microsoft/partnercenter"
+	"github.com/csp-onboarding/onboarding/microsoft/signin"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -69,6 +70,9 @@ type Server struct {
 	limits   limits
 	secrets  *secret.Keyring
 	routes   map[string]bool // the registered route templates
+	// signin signs customers' administrators in with Microsoft (signin.go);
+	// it reads Microsoft's metadata at its first use.
+	signin *signin.Client
 
 	partnerCenter PartnerCenterWebhooks
 }
@@ -81,7 +85,8 @@ func New(d Deps) *echo.Echo {
 		d.Metrics = metrics.New()
 	}
 	s := &Server{store: d.Store, temporal: d.Temporal, cfg: d.Config, logger: d.Logger, metrics: d.Metrics, pages: newPageRenderer(),
-		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets, routes: map[string]bool{}, partnerCenter: d.PartnerCenter}
+		limits: newLimits(d.Config.RateLimits), secrets: d.Secrets, routes: map[string]bool{}, partnerCenter: d.PartnerCenter,
+		signin: newSigninClient(d.Config)}
 	if s.partnerCenter.Verifier == nil {
 		s.partnerCenter.Verifier = partnercenter.NewVerifier(partnercenter.VerifierConfig{CertHosts: d.Config.PartnerCenter.WebhookCertHosts,
 			MaxAge: d.Config.PartnerCenter.WebhookMaxAge, Logger: d.Logger}, d.Store)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,7 +13,6 @@ import (
 	"github.com/csp-onboarding/onboarding/config"
 	"github.com/csp-onboarding/onboarding/microsoft/signin"
 	"github.com/csp-onboarding/onboarding/models"
-	"github.com/csp-onboarding/onboarding/workflows"
 )
 
 // Sign-in with Microsoft before accepting (MICROSOFT_MODE live or
@@ -44,24 +42,19 @@ type signinStore interface {
 
 // signinSession is the cookie's content.
 type signinSession struct {
-	LinkHash string                      `json:"l"`
-	Back     string                      `json:"b"` // the link's page, to return to
-	Start    signin.Start                `json:"s"`
-	Identity *workflows.SignedInIdentity `json:"i,omitempty"`
-	Expires  int64                       `json:"e"`
+	LinkHash string                  `json:"l"`
+	Back     string                  `json:"b"` // the link's page, to return to
+	Start    signin.Start            `json:"s"`
+	Identity *models.SignedInAccount `json:"i,omitempty"`
+	Expires  int64                   `json:"e"`
 }
 
-var signinClients sync.Map // config key → *signin.Client (the metadata is read once)
-
-func (s *Server) signinClient() *signin.Client {
-	m := s.cfg.Microsoft
-	key := m.LoginURL + "|" + m.SignInClientID + "|" + s.cfg.PublicBaseURL
-	if c, ok := signinClients.Load(key); ok {
-		return c.(*signin.Client)
-	}
-	c, _ := signinClients.LoadOrStore(key, signin.New(signin.Config{LoginURL: m.LoginURL, ClientID: m.SignInClientID,
-		ClientSecret: m.SignInClientSecret, RedirectURL: strings.TrimRight(s.cfg.PublicBaseURL, "/") + "/signin/callback"}))
-	return c.(*signin.Client)
+// newSigninClient is the product's sign-in app as configured; nothing is
+// fetched until a customer signs in.
+func newSigninClient(cfg config.Config) *signin.Client {
+	m := cfg.Microsoft
+	return signin.New(signin.Config{LoginURL: m.LoginURL, ClientID: m.SignInClientID, ClientSecret: m.SignInClientSecret,
+		RedirectURL: strings.TrimRight(cfg.PublicBaseURL, "/") + "/signin/callback"})
 }
 
 // signInRequired: an invitation the customer also accepts at Microsoft is
@@ -111,7 +104,7 @@ func (s *Server) startSignIn(c echo.Context, link models.LinkToken, prefix, logi
 		return s.linkAnswer(c, http.StatusServiceUnavailable, unavailableLink, locale)
 	}
 	sess := signinSession{LinkHash: link.Hash, Back: prefix + c.Param("token"), Start: signin.NewStart(), Expires: time.Now().Add(signinLifetime).Unix()}
-	to, err := s.signinClient().AuthURL(c.Request().Context(), sess.Start, loginHint)
+	to, err := s.signin.AuthURL(c.Request().Context(), sess.Start, loginHint)
 	if err != nil {
 		s.logger.ErrorContext(c.Request().Context(), "Sign-in with Microsoft could not start", "error", err)
 		return s.linkAnswer(c, http.StatusServiceUnavailable, unavailableLink, locale)
@@ -131,7 +124,7 @@ func (s *Server) signInCallback(c echo.Context) error {
 		return s.linkAnswer(c, http.StatusBadRequest, signinFailed, "")
 	}
 	q := c.QueryParams()
-	id, err := s.signinClient().Finish(ctx, sess.Start, q.Get("state"), q.Get("code"))
+	id, err := s.signin.Finish(ctx, sess.Start, q.Get("state"), q.Get("code"))
 	if err != nil {
 		s.logger.WarnContext(ctx, "Sign-in with Microsoft refused", "error", err, "microsoft_error", q.Get("error"))
 		return s.linkAnswer(c, http.StatusUnauthorized, signinFailed, "")
@@ -144,7 +137,7 @@ func (s *Server) signInCallback(c echo.Context) error {
 		s.logger.WarnContext(ctx, "Sign-in with Microsoft: another organization's account", "subject_id", subject, "signed_in_tenant", id.TenantID)
 		return s.linkAnswer(c, http.StatusForbidden, signinWrongTenant, locale)
 	}
-	sess.Identity = &workflows.SignedInIdentity{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, UPN: id.UPN}
+	sess.Identity = &models.SignedInAccount{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, UPN: id.UPN}
 	if err := s.setSigninCookie(c, sess); err != nil {
 		return err
 	}
@@ -179,7 +172,7 @@ var (
 )
 
 // signedInFor is who signed in for this link, or nil.
-func (s *Server) signedInFor(c echo.Context, link models.LinkToken) *workflows.SignedInIdentity {
+func (s *Server) signedInFor(c echo.Context, link models.LinkToken) *models.SignedInAccount {
 	sess, ok := s.signinCookie(c)
 	if !ok || sess.LinkHash != link.Hash {
 		return nil

@@ -4,8 +4,8 @@ import (
 	"context"
 	"html"
 	"io"
-	"net/http/cookiejar"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -31,9 +31,7 @@ func (p *product) microsoftPartner(who partner, tenant string) {
 
 // simulatedTenantOf is the tenant the simulator gives a domain in
 // MICROSOFT_MODE=simulated (AnyDomainIsATenant).
-func simulatedTenantOf(domain string) string {
-	return uuid.NewSHA1(uuid.NameSpaceDNS, []byte(domain)).String()
-}
+func simulatedTenantOf(domain string) string { return simulator.DomainTenantID(domain) }
 
 // MICROSOFT_MODE=simulated, the customer's real acceptance (issue 14 item 1):
 // after accepting on our page the customer is sent on to Microsoft's admin
@@ -95,9 +93,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	require.Equal(t, 200, page.status, string(page.body))
 	wantLink := partnercenter.ResellerRelationshipLink(p.app.MicrosoftSimulatorURL()+simulator.AdminCenterPrefix, resellerTenant, providerTenant)
 	require.Contains(t, string(page.body), `href="`+html.EscapeString(wantLink)+`"`, "the answer page sends the customer on to Microsoft")
-	p.eventually("waiting for Partner Center", func() bool {
-		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
-	})
+	p.invitationReaches(reseller, id, models.InvitationWaitingForPartnerCenter)
 	again := getPage(t, link)
 	require.Equal(t, http.StatusGone, again.status)
 	require.Contains(t, string(again.body), html.EscapeString(wantLink), "visited again, the link leads to Microsoft while it waits")
@@ -109,9 +105,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	accepted := do(t, formRequest(t, p.app.MicrosoftSimulatorURL()+simulator.AdminCenterPrefix+"/partner-invitation/accept",
 		url.Values{"partnerId": {resellerTenant}, "indirectCSPId": {providerTenant}, "tenant": {"wingtip.example"}}))
 	require.Equal(t, 200, accepted.status, string(accepted.body))
-	p.eventually("completed after the webhook", func() bool {
-		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationCompleted
-	})
+	p.invitationReaches(reseller, id, models.InvitationCompleted)
 	detail := p.must(200, p.call("GET", "/v1/invitations/"+id, reseller.key, nil))
 	types := eventTypes(detail)
 	require.Equal(t, []string{"customer_accepted", models.EventResellerRelationshipRequested, models.EventAcceptedAtMicrosoft, "relationship_created"}, types[len(types)-4:])
@@ -141,13 +135,9 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	m, err = p.smtp.WaitFor("it@fourthcoffee.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, 200, p.signInAndAccept(invitationLink.FindString(m.Body), "it@fourthcoffee.example", true).status)
-	p.eventually("waiting for Partner Center", func() bool {
-		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
-	})
+	p.invitationReaches(reseller, id, models.InvitationWaitingForPartnerCenter)
 	require.NoError(t, sim.AcceptResellerRelationship(context.Background(), simulatedTenantOf("fourthcoffee.example"), resellerTenant, quietProviderTenant))
-	p.eventually("completed by polling", func() bool {
-		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationCompleted
-	})
+	p.invitationReaches(reseller, id, models.InvitationCompleted)
 	require.Len(t, sim.Deliveries(), before, "no webhook was delivered for it")
 
 	// 3. A bulk invitation job's rows wait for Microsoft the same way.
@@ -167,9 +157,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 		return rowInvitation != ""
 	})
 	require.NoError(t, sim.AcceptResellerRelationship(context.Background(), simulatedTenantOf("cohowinery.example"), resellerTenant, quietProviderTenant))
-	p.eventually("the row completed", func() bool {
-		return p.call("GET", "/v1/invitations/"+rowInvitation, reseller.key, nil).str("status") == models.InvitationCompleted
-	})
+	p.invitationReaches(reseller, rowInvitation, models.InvitationCompleted)
 	require.NotEmpty(t, job.str("id"))
 
 	// 4. The reseller withdraws an invitation still waiting at Microsoft.
@@ -178,9 +166,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	m, err = p.smtp.WaitFor("it@adventure-works.example", "invites you", 20*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, 200, p.signInAndAccept(invitationLink.FindString(m.Body), "it@adventure-works.example", true).status)
-	p.eventually("waiting for Partner Center", func() bool {
-		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == models.InvitationWaitingForPartnerCenter
-	})
+	p.invitationReaches(reseller, id, models.InvitationWaitingForPartnerCenter)
 	cancelled := p.must(200, p.call("POST", "/v1/invitations/"+id+"/cancel", reseller.key, map[string]any{"reason": "the customer chose another partner"}))
 	require.Equal(t, models.InvitationCancelled, cancelled.str("status"))
 	require.Equal(t, models.InvitationCancelled, p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status"), "recorded before the answer")
@@ -246,6 +232,14 @@ func (p *product) signInAndAnswer(link, upn, answer string, asJSON bool) respons
 	defer res.Body.Close()
 	body, _ = io.ReadAll(res.Body)
 	return response{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// invitationReaches waits until the reseller's invitation has the status.
+func (p *product) invitationReaches(reseller partner, id, status string) {
+	p.t.Helper()
+	p.eventually("invitation "+status, func() bool {
+		return p.call("GET", "/v1/invitations/"+id, reseller.key, nil).str("status") == status
+	})
 }
 
 func formRequest(t *testing.T, u string, form url.Values) *http.Request {

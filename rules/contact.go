@@ -27,9 +27,9 @@ func CheckContact(c Contact, partners ...models.Partner) error {
 	if strings.TrimSpace(c.Reason) != "" {
 		return nil
 	}
-	domain := emailDomain(c.Email)
+	domain := models.EmailDomain(c.Email)
 	for _, p := range partners {
-		if pd := emailDomain(p.ContactEmail); pd != "" && onDomain(domain, pd) {
+		if pd := models.EmailDomain(p.ContactEmail); pd != "" && onDomain(domain, pd) {
 			return &Violation{ContactEmailNotCustomers, "the contact address " + c.Email + " is on the e-mail domain of " + p.Name +
 				"; its holder would accept for the customer. Give the customer's own address, or state why this one is theirs in contact_email_reason"}
 		}
@@ -39,15 +39,6 @@ func CheckContact(c Contact, partners ...models.Partner) error {
 			"; give an address on it, or state why this one is the customer's in contact_email_reason"}
 	}
 	return nil
-}
-
-// emailDomain is the lower-cased domain of an address ("" when it has none).
-func emailDomain(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 {
-		return ""
-	}
-	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(addr[at+1:]), "."))
 }
 
 // onDomain tells whether d is base or one of its subdomains.

@@ -330,7 +330,7 @@ func (m *BulkAtMicrosoft) extension(r activities.BulkRowStart) *ExtensionAtMicro
 		return nil
 	}
 	return &ExtensionAtMicrosoft{ResellerTenantID: m.ResellerTenantID, ProviderTenantID: m.ProviderTenantID,
-		CustomerDomain: emailDomain(r.CustomerEmail), FirstPoll: m.FirstPoll}
+		CustomerDomain: models.EmailDomain(r.CustomerEmail), FirstPoll: m.FirstPoll}
 }
 
 // cancel skips the rows not started and, if asked, withdraws the started

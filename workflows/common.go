@@ -105,17 +105,7 @@ type Answer struct {
 	EmailKey string `json:"email_key,omitempty"`
 	// SignedIn is who signed in with Microsoft before answering (MICROSOFT_MODE
 	// live or simulated): evidence of the customer's identity.
-	SignedIn *SignedInIdentity `json:"signed_in,omitempty"`
-}
-
-// SignedInIdentity is the account that signed in with Microsoft: its
-// tenant, object id, name and user principal name (ID token claims tid,
-// oid, name, preferred_username).
-type SignedInIdentity struct {
-	TenantID string `json:"tenant_id"`
-	ObjectID string `json:"object_id"`
-	Name     string `json:"name"`
-	UPN      string `json:"upn"`
+	SignedIn *models.SignedInAccount `json:"signed_in,omitempty"`
 }
 
 // a is a nil receiver for activity method references: the worker registers

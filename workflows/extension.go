@@ -146,9 +146,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 			return w.status(), err
 		}
 		consent.ObtainedAt, consent.IP, consent.UserAgent = w.answerAt, w.answer.IP, w.answer.UserAgent
-		if id := w.answer.SignedIn; id != nil {
-			consent.SignedIn = &activities.SignedInAccount{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, UPN: id.UPN}
-		}
+		consent.SignedIn = w.answer.SignedIn
 	}
 
 	w.t.setStep(ctx, "Recording the consent")

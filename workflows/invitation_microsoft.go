@@ -44,7 +44,7 @@ func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (outcome s
 		m.CustomerTenantID = w.answer.SignedIn.TenantID // the tenant of the admin who signed in and accepted
 	}
 	if m.CustomerTenantID == "" {
-		if err := workflow.ExecuteActivity(actx, g.CustomerTenantOfDomain, emailDomain(w.in.CustomerEmail)).Get(ctx, &m.CustomerTenantID); err != nil {
+		if err := workflow.ExecuteActivity(actx, g.CustomerTenantOfDomain, models.EmailDomain(w.in.CustomerEmail)).Get(ctx, &m.CustomerTenantID); err != nil {
 			return "", err
 		}
 	}
@@ -121,10 +121,4 @@ func (w *invitation) remindAtMicrosoft(ctx workflow.Context, n int) error {
 		Link: &activities.Link{SubjectID: w.in.InvitationID, URL: m.AcceptURL}}
 	sent := w.t.reserve(ctx, models.EventMicrosoftAcceptanceReminderSent, map[string]string{"reminder": fmt.Sprint(n), "to": w.in.CustomerEmail})
 	return w.mail.sendNow(ctx, withSentEvent(e, sent))
-}
-
-// emailDomain is the domain of an address ("" when it has none).
-func emailDomain(address string) string {
-	_, domain, _ := strings.Cut(address, "@")
-	return strings.ToLower(strings.TrimSpace(domain))
 }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,7 +156,7 @@ func TestInvitationFailsWithoutACustomerTenant(t *testing.T) {
 func countPrefix(list []string, prefix string) int {
 	n := 0
 	for _, s := range list {
-		if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		if strings.HasPrefix(s, prefix) {
 			n++
 		}
 	}
@@ -194,7 +195,7 @@ func TestInvitationSignedInTenantIsTheCustomers(t *testing.T) {
 	acceptedAt = env.Now().Add(time.Hour)
 	var out updateOutcome
 	env.RegisterDelayedCallback(func() {
-		sendUpdate(env, UpdateAccept, &out, Answer{IP: "203.0.113.9", SignedIn: &SignedInIdentity{TenantID: msCustomerTenant, ObjectID: "oid-1", Name: "Ada Admin", UPN: "ada@northwind.example"}})
+		sendUpdate(env, UpdateAccept, &out, Answer{IP: "203.0.113.9", SignedIn: &models.SignedInAccount{TenantID: msCustomerTenant, ObjectID: "oid-1", Name: "Ada Admin", UPN: "ada@northwind.example"}})
 	}, time.Hour)
 
 	env.ExecuteWorkflow(InvitationWorkflow, in)

@@ -52,9 +52,15 @@ func (s *Simulator) tenantOf(domainOrID string) (string, bool) {
 	if !s.AnyDomainIsATenant || !strings.Contains(key, ".") {
 		return "", false
 	}
-	id := uuid.NewSHA1(uuid.NameSpaceDNS, []byte(key)).String()
+	id := DomainTenantID(key)
 	s.customers.domains[key] = id
 	return id, true
+}
+
+// DomainTenantID is the tenant id a domain gets with AnyDomainIsATenant:
+// the same for the same domain, in every run.
+func DomainTenantID(domain string) string {
+	return uuid.NewSHA1(uuid.NameSpaceDNS, []byte(strings.ToLower(domain))).String()
 }
 
 // openIDConfiguration is a tenant's OpenID Connect metadata: its issuer

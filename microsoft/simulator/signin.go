@@ -5,8 +5,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"time"
@@ -120,24 +122,15 @@ func (s *Simulator) SignIn(authorizeURL, upn, name string) (string, error) {
 	form := u.Query()
 	form.Set("login_hint", upn)
 	form.Set("display_name", name)
-	req, _ := http.NewRequest(http.MethodPost, authorizeURL, strings.NewReader(form.Encode()))
+	req := httptest.NewRequest(http.MethodPost, authorizeURL, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := &redirectRecorder{header: http.Header{}}
-	s.Handler().ServeHTTP(rec, req)
-	if rec.status != http.StatusFound {
-		return "", &url.Error{Op: "sign in", URL: authorizeURL, Err: http.ErrNotSupported}
+	rec := httptest.NewRecorder()
+	s.authorize(rec, req)
+	if rec.Code != http.StatusFound {
+		return "", fmt.Errorf("sign in as %s: %d %s", upn, rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
-	return rec.header.Get("Location"), nil
+	return rec.Header().Get("Location"), nil
 }
-
-type redirectRecorder struct {
-	header http.Header
-	status int
-}
-
-func (r *redirectRecorder) Header() http.Header         { return r.header }
-func (r *redirectRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *redirectRecorder) WriteHeader(code int)        { r.status = code }
 
 // redeemCode is the token endpoint's authorization_code grant: the client
 // authenticates, the code is its own, unused and fresh, the redirect_uri
