@@ -320,3 +320,48 @@ func TestSendEmailWithAnUnknownTemplateIsNotRetried(t *testing.T) {
 	require.True(t, errors.As(err, &app), "%v", err)
 	require.True(t, app.NonRetryable())
 }
+
+// refusingMailer refuses one recipient for good and defers every other
+// recipient's first attempt; it counts deliveries.
+type refusingMailer struct {
+	refuse string
+	tries  map[string]int
+	sent   map[string]int
+}
+
+func (m *refusingMailer) Send(_ context.Context, msg mail.Message) error {
+	if msg.To == m.refuse {
+		return &mail.PermanentError{Reason: mail.ReasonRecipientRefused, Code: 550, Err: errors.New("550 5.1.1 no such user")}
+	}
+	if m.tries[msg.To]++; m.tries[msg.To] == 1 {
+		return &mail.TransientError{Code: 451, Err: errors.New("451 try again later")}
+	}
+	m.sent[msg.To]++
+	return nil
+}
+
+func TestSendNoticesReportsARefusalAndRetriesTheRestWithoutDuplicates(t *testing.T) {
+	st := storetest.New(t, storetest.Dialects[1])
+	mailer := &refusingMailer{refuse: "gone@provider.example", tries: map[string]int{}, sent: map[string]int{}}
+	acts := activities.New(st, mailer, "http://onboarding.test")
+	env := activityEnv(acts)
+	notices := []activities.Email{
+		{Key: "rel-1:notify:provider", To: "gone@provider.example", Subject: "s", Body: "b"},
+		{Key: "rel-1:notify:reseller", To: "ops@reseller.example", Subject: "s", Body: "b"},
+	}
+	_, err := env.ExecuteActivity(acts.SendNotices, notices)
+	require.Error(t, err, "a transient failure fails the attempt so Temporal retries the batch")
+
+	v, err := env.ExecuteActivity(acts.SendNotices, notices)
+	require.NoError(t, err)
+	var outcomes []activities.NoticeOutcome
+	require.NoError(t, v.Get(&outcomes))
+	require.Len(t, outcomes, 2)
+	require.Equal(t, "rel-1:notify:provider", outcomes[0].Key)
+	require.Contains(t, outcomes[0].Failed, "no such user", "the refusal is reported, not retried")
+	require.Empty(t, outcomes[1].Failed)
+
+	_, err = env.ExecuteActivity(acts.SendNotices, notices)
+	require.NoError(t, err, "a third attempt finds both settled")
+	require.Equal(t, map[string]int{"ops@reseller.example": 1}, mailer.sent, "delivered once across the retries")
+}

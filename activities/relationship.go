@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -197,4 +199,84 @@ func (a *Activities) AddCustomerToPartnerLists(ctx context.Context, in CustomerL
 		return fmt.Errorf("add customer to provider list: %w", err)
 	}
 	return nil
+}
+
+// SetUpRelationshipInput is the relationship's database step, whole.
+type SetUpRelationshipInput struct {
+	NewCustomer  *NewCustomer // set when the customer is new to the product
+	Relationship ResellerRelationshipInput
+	// Recorded, when set, is the onboarding's record of the step (its
+	// relationship_created and status), written once the relationship
+	// exists, with its id (WithRelationship): the whole business step in one
+	// local activity.
+	Recorded *Progress `json:",omitempty"`
+}
+
+// WithRelationship names the relationship on an onboarding's record of it.
+func (p Progress) WithRelationship(id string) Progress {
+	p.RelationshipID = id
+	p.Details = maps.Clone(p.Details)
+	if p.Details == nil {
+		p.Details = map[string]string{}
+	}
+	p.Details["relationship_id"] = id
+	return p
+}
+
+// SetUpRelationship registers a new customer, creates the reseller
+// relationship and puts the customer on both partners' lists: one business
+// step, run as one local activity by the lean shape (issue 17) instead of
+// three. Each write is an upsert keyed by workflow-chosen ids, so a retry
+// after a crash repeats nothing. It answers the active relationship's id.
+func (a *Activities) SetUpRelationship(ctx context.Context, in SetUpRelationshipInput) (string, error) {
+	if in.NewCustomer != nil {
+		if err := a.EnsureCustomer(ctx, *in.NewCustomer); err != nil {
+			return "", err
+		}
+	}
+	id, err := a.CreateResellerRelationship(ctx, in.Relationship)
+	if err != nil {
+		return "", err
+	}
+	r := in.Relationship
+	if err := a.AddCustomerToPartnerLists(ctx, CustomerListsInput{CustomerID: r.CustomerID, ResellerID: r.ResellerID, ProviderID: r.ProviderID}); err != nil {
+		return "", err
+	}
+	if in.Recorded != nil {
+		// Its own transaction, keyed by the timeline place: a retry of the
+		// whole step finds it written.
+		if err := a.RecordProgress(ctx, in.Recorded.WithRelationship(id)); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
+}
+
+// NoticeOutcome is what became of one notice of SendNotices.
+type NoticeOutcome struct {
+	Key    string `json:"key"`
+	Failed string `json:"failed,omitempty"` // why it was refused for good; empty: sent or held
+}
+
+// SendNotices sends notices that share a moment (both partners' "relationship
+// created") in one activity: one activity task instead of one per notice.
+// Each goes through SendEmail, keyed, so a retry sends none twice. A notice
+// refused for good is answered in its outcome and does not hold the others;
+// a transient failure of any is retried with the whole batch.
+func (a *Activities) SendNotices(ctx context.Context, notices []Email) ([]NoticeOutcome, error) {
+	outcomes := make([]NoticeOutcome, len(notices))
+	var retry error
+	for i, e := range notices {
+		outcomes[i].Key = e.Key
+		_, err := a.SendEmail(ctx, e)
+		var app *temporal.ApplicationError
+		switch {
+		case err == nil:
+		case errors.As(err, &app) && app.NonRetryable():
+			outcomes[i].Failed = app.Message()
+		case retry == nil:
+			retry = err
+		}
+	}
+	return outcomes, retry
 }

@@ -36,5 +36,10 @@ func startOptions(taskQueue, workflowID, summary string, attrs ...temporal.Searc
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
 		StaticSummary:                            summary,
+		// Where this process runs the worker too (the embedded default), the
+		// first workflow task comes back in the start's answer instead of a
+		// trip through matching (issue 17: its queue was the slowest
+		// invitations' longest wait). Elsewhere it falls back by itself.
+		EnableEagerStart: true,
 	}
 }

@@ -59,20 +59,39 @@ func runCluster(ctx context.Context, o options, smtp *mailtest.Server, embedded 
 	}
 	defer tc.Close()
 	var apis []*httpClient
+	var faults *faultLog
+	if o.crash {
+		faults = &faultLog{}
+	}
 	for _, s := range c.APIs {
-		apis = append(apis, &httpClient{base: s.BaseURL(), c: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}})
+		apis = append(apis, &httpClient{base: s.BaseURL(), faults: faults,
+			c: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}})
 	}
 	provider, reseller, err := seed(ctx, apis[0], admin)
 	if err != nil {
 		return nil, fmt.Errorf("seed partners: %w", err)
 	}
 	progress(fmt.Sprintf("Cluster end to end: %d invitations, %d concurrent customers, alternating between the two APIs…", o.n, o.concurrency))
-	create, accept, complete := &samples{}, &samples{}, &samples{}
+	inv := &invitationRun{temporal: tc, smtp: smtp, provider: provider, reseller: reseller,
+		create: &samples{}, accept: &samples{}, complete: &samples{}}
+	ids := make([]string, o.n)
+	var crash *crashRun
+	if o.crash {
+		// Each create under its own Idempotency-Key, so that one retried
+		// through the api's death is answered with the first.
+		crash = startCrash(ctx, c, o.n)
+		inv.idempotent = true
+		inv.created = func(i int, id string) {
+			ids[i-o.n] = id
+			crash.created.Add(1)
+		}
+		progress(fmt.Sprintf("  -crash: %s and %s will be killed with SIGKILL once %d invitations were created, then restarted", c.Workers[0].Name, c.APIs[0].Name, max(1, o.n/3)))
+	}
 	var errs atomic.Int64
 	begin := time.Now()
 	parallel(ctx, o.n, o.concurrency, func(i int) {
 		// Offset the e-mail addresses from the embedded run's: one SMTP server serves both.
-		if err := invitationRoundTrip(ctx, apis[i%len(apis)], tc, smtp, provider, reseller, o.n+i, create, accept, complete, nil); err != nil {
+		if err := inv.roundTrip(ctx, apis[i%len(apis)], o.n+i); err != nil {
 			if errs.Add(1) <= 3 {
 				fmt.Fprintln(os.Stderr, "  error:", err)
 			}
@@ -82,11 +101,14 @@ func runCluster(ctx context.Context, o options, smtp *mailtest.Server, embedded 
 		Topology:          "Temporal server process (Postgres persistence + SQL visibility, 4 history shards), 2 api + 2 worker processes, Postgres app database",
 		EndToEndPerSecond: float64(o.n-int(errs.Load())) / time.Since(begin).Seconds(),
 		Errors:            errs.Load(),
-		Latency:           map[string]Latency{"post_invitations": create.summary(), "accept": accept.summary(), "create_to_completed": complete.summary()},
+		Latency:           map[string]Latency{"post_invitations": inv.create.summary(), "accept": inv.accept.summary(), "create_to_completed": inv.complete.summary()},
 	}
 	if embedded > 0 {
 		r.RatioToEmbedded = r.EndToEndPerSecond / embedded
 	}
 	progress(fmt.Sprintf("  %.1f invitations/s on the cluster (%.2f × the embedded default), %d errors", r.EndToEndPerSecond, r.RatioToEmbedded, r.Errors))
+	if crash != nil {
+		r.Crash = crash.verify(ctx, apis[len(apis)-1], reseller, ids, smtp, begin)
+	}
 	return r, nil
 }

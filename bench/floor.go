@@ -5,12 +5,16 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/csp-onboarding/onboarding/workflows"
 )
 
-// The engine floor: workflows of the same shape as an invitation (same
-// number of activities, one update, one child workflow of the same size)
-// whose activities do nothing. What they cost is what Temporal itself costs
-// on this machine; the product's throughput is compared against it.
+// The engine floor: workflows of the same shape as an invitation (the same
+// history: records as local activities, the e-mail and the notices as
+// activities, one timer, one update, one version marker, one SideEffect, one
+// status upsert) whose activities do nothing. What they cost is what Temporal
+// itself costs on this machine for our shape; the product's throughput is
+// compared against it.
 
 const floorTaskQueue = "bench-floor"
 
@@ -24,44 +28,47 @@ func floorCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
 }
 
-// FloorInvitation mirrors InvitationWorkflow: record, e-mail, record, wait for
-// the accept update, record, child relationship, record.
-func FloorInvitation(ctx workflow.Context, id string) error {
-	var a FloorActivities
-	accepted, err := acceptUpdate(ctx)
-	if err != nil {
-		return err
-	}
-	actx := floorCtx(ctx)
-	for _, step := range []string{"created", "email", "sent"} {
-		if err := workflow.ExecuteActivity(actx, a.Noop, step).Get(ctx, nil); err != nil {
-			return err
-		}
-	}
-	if err := workflow.Await(ctx, func() bool { return *accepted }); err != nil {
-		return err
-	}
-	if err := workflow.ExecuteActivity(actx, a.Noop, "accepted").Get(ctx, nil); err != nil {
-		return err
-	}
-	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: "floor-relationship:" + id})
-	if err := workflow.ExecuteChildWorkflow(child, FloorRelationship, id).Get(ctx, nil); err != nil {
-		return err
-	}
-	return workflow.ExecuteActivity(actx, a.Noop, "completed").Get(ctx, nil)
+func floorLocalCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 }
 
-// FloorRelationship mirrors RelationshipWorkflow without delegated admin:
-// customer, relationship, lists, two notices.
-func FloorRelationship(ctx workflow.Context, id string) error {
+// FloorInvitation mirrors InvitationWorkflow's lean shape
+// (docs/decisions/relationship-in-the-onboarding.md): its version marker, the
+// "created" record, the e-mail beside the wait's expiry timer, the accept
+// update recorded before it answers, the ids in one SideEffect, the
+// relationship step as one local activity, the status upsert, both notices
+// in one activity.
+func FloorInvitation(ctx workflow.Context, id string) error {
 	var a FloorActivities
-	actx := floorCtx(ctx)
-	for _, step := range []string{"customer", "relationship", "lists", "notify-reseller", "notify-provider"} {
-		if err := workflow.ExecuteActivity(actx, a.Noop, step).Get(ctx, nil); err != nil {
-			return err
-		}
+	workflow.GetVersion(ctx, "floor-shape", workflow.DefaultVersion, 1)
+	accepted := false
+	if err := workflow.SetUpdateHandler(ctx, "accept", func(ctx workflow.Context) (string, error) {
+		accepted = true
+		return "accepted", workflow.ExecuteLocalActivity(floorLocalCtx(ctx), a.Noop, "accepted").Get(ctx, nil)
+	}); err != nil {
+		return err
 	}
-	return nil
+	if err := workflow.ExecuteLocalActivity(floorLocalCtx(ctx), a.Noop, "created").Get(ctx, nil); err != nil {
+		return err
+	}
+	email := workflow.ExecuteActivity(floorCtx(ctx), a.Noop, "email")
+	if _, err := workflow.AwaitWithTimeout(ctx, 30*24*time.Hour, func() bool { return accepted }); err != nil {
+		return err
+	}
+	if err := email.Get(ctx, nil); err != nil {
+		return err
+	}
+	var ids []string
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return []string{id + "-relationship", id + "-customer"} }).Get(&ids); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteLocalActivity(floorLocalCtx(ctx), a.Noop, "relationship").Get(ctx, nil); err != nil {
+		return err
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, workflows.SearchStatus.ValueSet("completed")); err != nil {
+		return err
+	}
+	return workflow.ExecuteActivity(floorCtx(ctx), a.Noop, "notices").Get(ctx, nil)
 }
 
 // The minimal-shape floor: the least an onboarding can be on Temporal —
@@ -79,8 +86,7 @@ func FloorMinimal(ctx workflow.Context, id string) error {
 // FloorMinimalLocal is FloorMinimal with local activities.
 func FloorMinimalLocal(ctx workflow.Context, id string) error {
 	return floorMinimal(ctx, func(ctx workflow.Context, step string) workflow.Future {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
-		return workflow.ExecuteLocalActivity(lctx, FloorActivities{}.Noop, step)
+		return workflow.ExecuteLocalActivity(floorLocalCtx(ctx), FloorActivities{}.Noop, step)
 	})
 }
 

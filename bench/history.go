@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/csp-onboarding/onboarding/bench/historycount"
@@ -70,4 +73,51 @@ func (r *Report) costOf(ctx context.Context, c client.Client, name string, ids [
 	r.Cost[name] = m
 	progress(fmt.Sprintf("  cost of one %s: %.1f events, %.1f workflow tasks, %.1f activities, %.1f local activities, ~%.1f billable actions (mean of %d)",
 		name, m.Events, m.WorkflowTasks, m.Activities, m.LocalActivities, m.BillableActions, n))
+}
+
+// slowest keeps the longest of concurrent round trips.
+type slowest struct {
+	mu   sync.Mutex
+	id   string
+	took time.Duration
+}
+
+func (s *slowest) note(id string, took time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if took > s.took {
+		s.id, s.took = id, took
+	}
+}
+
+func (s *slowest) get() (string, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id, s.took
+}
+
+// historyGaps lists where an execution waited: each event that came more
+// than 50 ms after the one before it, with the wait. It is the profile of a
+// slow onboarding that a CPU profile cannot give (time spent queued, not
+// computing).
+func historyGaps(ctx context.Context, c client.Client, workflowID string) string {
+	iter := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var gaps []string
+	var previous time.Time
+	var previousType string
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			return "history not read: " + err.Error()
+		}
+		at, name := e.GetEventTime().AsTime(), strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_")
+		if !previous.IsZero() && at.Sub(previous) > 50*time.Millisecond {
+			gaps = append(gaps, fmt.Sprintf("%s → %s %.2f s", strings.ToLower(previousType), strings.ToLower(name), at.Sub(previous).Seconds()))
+		}
+		previous, previousType = at, name
+	}
+	if len(gaps) == 0 {
+		return "no gap over 50 ms between its history events"
+	}
+	return strings.Join(gaps, "; ")
 }

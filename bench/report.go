@@ -56,7 +56,11 @@ func markdown(r *Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmark %s\n\n", r.StartedAt.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Machine: %s. App database: %s. Temporal: embedded, SQLite file.\n\n", r.Machine, r.Database)
-	fmt.Fprintf(&b, "%d invitations at %d concurrent customers; %d errors.\n\n", r.Invitations, r.Concurrency, r.Errors)
+	pace := "each customer going on as soon as its last step was answered (closed loop: the run finds the saturation point)"
+	if r.Rate > 0 {
+		pace = fmt.Sprintf("started at %.0f a second (open loop: latencies below saturation)", r.Rate)
+	}
+	fmt.Fprintf(&b, "%d invitations at up to %d concurrent customers, %s; %d errors.\n\n", r.Invitations, r.Concurrency, pace, r.Errors)
 	b.WriteString("| measure | value | target |\n| --- | --- | --- |\n")
 	fmt.Fprintf(&b, "| end-to-end throughput (create → SMTP e-mail → accept → relationship) | %.1f /s | |\n", r.EndToEndPerSecond)
 	fmt.Fprintf(&b, "| engine floor (same shape, no-op activities; mean of before %.1f and after %.1f) | %.1f /s | |\n", r.FloorBefore, r.FloorAfter, r.FloorPerSecond)
@@ -84,6 +88,7 @@ func markdown(r *Report) string {
 		fmt.Fprintf(&b, "| webhooks: %d endpoints, %d of %d deliveries (%d duplicates) | %.1f /s | |\n", w.Endpoints, w.Delivered, w.Expected, w.Duplicates, w.PerSecond)
 		fmt.Fprintf(&b, "| …event → delivery p50 / p95 / p99 | %.0f / %.0f / %.0f ms | |\n", w.EventToDelivery.P50, w.EventToDelivery.P95, w.EventToDelivery.P99)
 	}
+	b.WriteString(kindTable(r))
 	b.WriteString(costTable(r))
 	if cl := r.Cluster; cl != nil {
 		fmt.Fprintf(&b, "\n## The same load on the production topology\n\n%s, on the same machine.\n\n", cl.Topology)
@@ -98,6 +103,92 @@ func markdown(r *Report) string {
 			fmt.Fprintf(&b, "| %s | %.1f ms | %.1f ms | %.2f |\n", k.label, e.P99, c.P99, ratio)
 		}
 		fmt.Fprintf(&b, "| errors | %d | %d | |\n", r.Errors, cl.Errors)
+		if cr := cl.Crash; cr != nil {
+			b.WriteString(crashSection(cr))
+		}
+	}
+	return b.String()
+}
+
+// kindTable gives each onboarding kind driven end to end: its rate, its
+// latencies (create, the answer that moves it on, create → completed) and
+// its engine work, read from its histories.
+func kindTable(r *Report) string {
+	if r.Extensions == nil && r.TenantRequests == nil {
+		return ""
+	}
+	type kind struct {
+		name, answer string
+		rep          KindReport
+		create, ans  string // latency keys
+	}
+	kinds := []kind{{"invitation", "accept", KindReport{Driven: r.Invitations, Completed: r.Invitations - int(r.Errors), Errors: r.Errors,
+		Concurrency: r.Concurrency, PerSecond: r.EndToEndPerSecond}, "post_invitations", "accept"}}
+	if x := r.Extensions; x != nil {
+		kinds = append(kinds, kind{"extension", "consent", *x, "extension_create", "extension_consent"})
+	}
+	if t := r.TenantRequests; t != nil {
+		kinds = append(kinds, kind{"tenant_request", "approve", *t, "tenant_request_create", "tenant_request_approve"})
+	}
+	var b strings.Builder
+	b.WriteString("\n## Per onboarding kind, end to end through the HTTP API\n\n")
+	b.WriteString("Invitation: create → e-mail → accept on the link → relationship. Extension: create (direct-bill customer) → consent e-mail → consent on the link → bill-to share and relationship. ")
+	b.WriteString("Tenant request: create → provider's e-mail → provider approves through the API → customer and relationship. Engine work per onboarding, child workflows included.\n\n")
+	b.WriteString("| kind | completed / driven | errors | throughput | create p50 / p99 | answer p50 / p99 | create → completed p50 / p99 | events | workflow tasks | activities | local activities | timers | billable actions (estimate) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, k := range kinds {
+		c, a, e := r.Latency[k.create], r.Latency[k.ans], r.Latency[k.name+"_create_to_completed"]
+		if k.name == "invitation" {
+			e = r.Latency["create_to_completed"]
+		}
+		cost := "| – | – | – | – | – | –"
+		if m, ok := r.Cost[k.name]; ok {
+			cost = fmt.Sprintf("| %.1f | %.1f | %.1f | %.1f | %.1f | %.1f", m.Events, m.WorkflowTasks, m.Activities, m.LocalActivities, m.Timers, m.BillableActions)
+		}
+		fmt.Fprintf(&b, "| %s | %d / %d | %d | %.1f /s | %.1f / %.1f ms | %s %.1f / %.1f ms | %.0f / %.0f ms %s |\n", k.name, k.rep.Completed, k.rep.Driven, k.rep.Errors, k.rep.PerSecond,
+			c.P50, c.P99, k.answer, a.P50, a.P99, e.P50, e.P99, cost)
+	}
+	return b.String()
+}
+
+// crashSection is what -crash found on the cluster.
+func crashSection(c *CrashReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### Crash: kill -9 of %s during the load\n\n", strings.Join(c.Killed, " and "))
+	b.WriteString("The cluster's figures above include it. The load client retried as a careful partner's script would (a lost connection, a timeout, 502/503/504), each create under its own Idempotency-Key.\n\n")
+	verdictOf := func(ok bool) string {
+		if ok {
+			return "ok"
+		}
+		return "**FAILED**"
+	}
+	b.WriteString("| check | value | |\n| --- | --- | --- |\n")
+	if !c.KilledAt.IsZero() {
+		fmt.Fprintf(&b, "| killed once %d of %d invitations were created; both ready again after | %.1f s | %s |\n", c.AtCreated, c.Invitations, c.RestartSeconds, verdictOf(c.FaultError == ""))
+	} else {
+		fmt.Fprintf(&b, "| the kill | not done: %s | **FAILED** |\n", c.FaultError)
+	}
+	fmt.Fprintf(&b, "| invitations completed with a relationship (GET each) | %d of %d | %s |\n", c.Completed, c.Invitations, verdictOf(c.NotCompleted == 0))
+	if len(c.NotCompletedExamples) > 0 {
+		fmt.Fprintf(&b, "| …not completed | %s | |\n", strings.Join(c.NotCompletedExamples, ", "))
+	}
+	fmt.Fprintf(&b, "| …with a step twice in their timeline | %d | %s |\n", c.DoubledTimelines, verdictOf(c.DoubledTimelines == 0))
+	fmt.Fprintf(&b, "| the reseller's relationships (GET /v1/relationships) | %d | %s |\n", c.Relationships, verdictOf(c.Relationships == c.Completed && c.UnlistedRelationships == 0))
+	fmt.Fprintf(&b, "| customers / invitations with more than one relationship | %d / %d | %s |\n", c.DuplicateCustomers, c.DuplicateInvitations, verdictOf(c.DuplicateCustomers == 0 && c.DuplicateInvitations == 0))
+	fmt.Fprintf(&b, "| e-mails (recipient and subject) during the load | %d | |\n", c.Emails)
+	fmt.Fprintf(&b, "| …delivered twice, no SIGKILL to explain it | %d | %s |\n", c.DuplicateEmails, verdictOf(c.DuplicateEmails == 0))
+	fmt.Fprintf(&b, "| …delivered twice, first copy ≤ 3 s before the worker's SIGKILL (the relay had it, the outbox not yet: allowed) | %d | |\n", c.CutByKill)
+	a := c.Answers
+	fmt.Fprintf(&b, "| client retries: lost connections / 502-503-504 / timeouts | %d: %d / %d / %d | |\n", a.Retries, a.LostConn, a.Unavailable, a.Hung)
+	fmt.Fprintf(&b, "| other 5xx answers | %d | %s |\n", a.ServerErrors, verdictOf(a.ServerErrors == 0))
+	if c.CheckError != "" {
+		fmt.Fprintf(&b, "| the check itself | %s | **FAILED** |\n", c.CheckError)
+	}
+	if c.Slowest != "" {
+		fmt.Fprintf(&b, "\nSlowest invitation, its timeline with the time between steps: %s\n", c.Slowest)
+	}
+	for _, d := range c.DuplicateExamples {
+		fmt.Fprintf(&b, "\nDuplicate: %s\n", d)
 	}
 	return b.String()
 }
@@ -111,7 +202,7 @@ func costTable(r *Report) string {
 	b.WriteString("\n## Engine work per onboarding (mean over the run's histories, child workflows included)\n\n")
 	b.WriteString("| shape | sampled | executions | events | workflow tasks | activities | local activities | markers | children | timers | search-attribute upserts | updates | signals | billable actions (estimate) |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, name := range []string{"invitation", sameShape.name, minimalShape.name, minimalLocalShape.name} {
+	for _, name := range []string{"invitation", "extension", "tenant_request", sameShape.name, minimalShape.name, minimalLocalShape.name} {
 		c, ok := r.Cost[name]
 		if !ok {
 			continue
@@ -124,6 +215,12 @@ func costTable(r *Report) string {
 			targetWorkflowTasks, verdict(inv.WorkflowTasks <= targetWorkflowTasks))
 	}
 	b.WriteString("Billable actions follow https://docs.temporal.io/cloud/actions (bench/historycount).\n")
+	if r.SlowestInvitation != "" {
+		fmt.Fprintf(&b, "\nThe slowest invitation, where it waited (history gaps over 50 ms): %s\n", r.SlowestInvitation)
+	}
+	if r.SlowestAccept != "" {
+		fmt.Fprintf(&b, "\nThe slowest accept, where its invitation waited: %s\n", r.SlowestAccept)
+	}
 	return b.String()
 }
 

@@ -137,6 +137,7 @@ func TestExtensionWithCustomerConsentEndToEnd(t *testing.T) {
 	require.Equal(t, 410, gone.status)
 	noRelationshipWithoutConsent(t, p)
 	saveHistory(t, p.app.Temporal, "extension:"+xid, "extension-consented-round2.json")
+	saveHistory(t, p.app.Temporal, "extension:"+xid, "extension-lean-consented-v1.json")
 }
 
 func TestExtensionDeclinedAndCancelledCreateNothing(t *testing.T) {

@@ -125,7 +125,9 @@ func TestInvitationEndToEnd(t *testing.T) {
 	var st workflows.InvitationStatus
 	require.NoError(t, q.Get(&st))
 	require.Equal(t, "completed", st.Status)
-	query := fmt.Sprintf(`%s = %q AND %s = %q`, workflows.SearchStatus.GetName(), models.InvitationCompleted, workflows.SearchReseller.GetName(), reseller.id)
+	// The customer too: in the lean shape it rides on the status's upsert.
+	query := fmt.Sprintf(`%s = %q AND %s = %q AND %s = %q`, workflows.SearchStatus.GetName(), models.InvitationCompleted,
+		workflows.SearchReseller.GetName(), reseller.id, workflows.SearchCustomer.GetName(), st.CustomerID)
 	p.eventually("visibility lists the completed invitation", func() bool {
 		res, err := tc.ListWorkflow(context.Background(), listRequest(query))
 		return err == nil && len(res.Executions) == 1 && res.Executions[0].Execution.WorkflowId == workflows.InvitationWorkflowID(invID)
@@ -136,6 +138,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-local-writes-v1.json")
 	saveHistory(t, tc, workflows.RelationshipWorkflowID(relID), "relationship-parallel-notices-v2.json")
 	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-accepted-local-writes-v1.json")
+	saveHistory(t, tc, workflows.InvitationWorkflowID(invID), "invitation-lean-with-delegated-admin-v1.json")
 
 	// Metrics: HTTP, business counters, the waiting gauge and the SDK's own.
 	// They are on their own listener, not on the API's.
@@ -216,6 +219,8 @@ func TestInvitationCancelledAndDeclined(t *testing.T) {
 	})
 	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-resent-declined-round2.json")
 	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-cancelled-round2.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(declineID), "invitation-lean-resent-declined-v1.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(cancelID), "invitation-lean-cancelled-v1.json")
 	list := p.must(200, p.call("GET", "/v1/invitations?status=declined", reseller.key, nil))
 	require.Len(t, list.json["items"].([]any), 1)
 

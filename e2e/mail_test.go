@@ -93,6 +93,7 @@ func TestInvitationThroughStrictRelays(t *testing.T) {
 			p.eventually("the partners' notices delivered", func() bool { return len(p.smtp.Messages()) >= 4 })
 			if !implicit {
 				saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-accepted-async-email-round2.json")
+				saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(invID), "invitation-lean-accepted-v1.json")
 			}
 			noRawTokenAtRest(t, p, token, invID)
 			require.NotContains(t, p.logs.String(), relayPassword, "the relay's password is never logged")

@@ -127,6 +127,7 @@ func TestInvitationAcceptedAtMicrosoftSimulated(t *testing.T) {
 	require.Contains(t, p.logs.String(), "Partner Center event: workflow signalled")
 	require.NotContains(t, string(getPage(t, link).body), "Adminportal", "once accepted, nothing more to do at Microsoft")
 	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(id), "invitation-accepted-at-microsoft-v1.json")
+	saveHistory(t, p.app.Temporal, workflows.InvitationWorkflowID(id), "invitation-lean-accepted-at-microsoft-v1.json")
 
 	// 2. No webhook (the quiet provider registered none): the poll finds it.
 	before := len(sim.Deliveries())
@@ -302,4 +303,5 @@ func TestExtensionThroughPartnerCenterSimulated(t *testing.T) {
 	types = eventTypes(p.must(200, p.call("GET", "/v1/relationship-extensions/"+id, reseller.key, nil)))
 	require.Equal(t, []string{models.EventPartnerCenterTask, models.EventExtendedAtMicrosoft, "relationship_created"}, types[len(types)-3:])
 	saveHistory(t, p.app.Temporal, workflows.ExtensionWorkflowID(id), "extension-at-partner-center-v1.json")
+	saveHistory(t, p.app.Temporal, workflows.ExtensionWorkflowID(id), "extension-lean-at-partner-center-v1.json")
 }

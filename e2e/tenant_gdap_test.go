@@ -70,6 +70,7 @@ func TestTenantRequestApprovedByProviderEndToEnd(t *testing.T) {
 		return rr.str("status") == "rejected" && rr.str("reason") == "domain not verified"
 	})
 	saveHistory(t, p.app.Temporal, workflows.TenantRequestWorkflowID(id), "tenant-request-approved-round2.json")
+	saveHistory(t, p.app.Temporal, workflows.TenantRequestWorkflowID(id), "tenant-request-lean-approved-v1.json")
 }
 
 func TestDelegatedAdminLifecycleEndToEnd(t *testing.T) {

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"errors"
+
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 
@@ -27,7 +29,10 @@ func (o *onboarding) mailSettled(ctx workflow.Context) error {
 
 // finish lets running update handlers complete before the workflow closes.
 func (o *onboarding) finish(ctx workflow.Context) error {
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	return o.t.publish(ctx)
 }
 
 // failed records that the onboarding failed for cause (status: the kind's
@@ -43,4 +48,41 @@ func (o *onboarding) failed(ctx workflow.Context, status string, cause error, cl
 		return err
 	}
 	return cause
+}
+
+// relationship creates the onboarding's reseller relationship and records
+// done (the onboarding's status and relationship_created, with the
+// relationship's id): inside this workflow in the lean shape
+// (createRelationship), else as the child workflow it always was, recorded
+// after it. notified waits for the partner notices (nothing to wait for with
+// the child: it waited itself). An error of the record alone, in the older
+// shape, is a recordFailed: it ends the onboarding as it did, without a
+// "failed" record.
+func (o *onboarding) relationship(ctx workflow.Context, rel RelationshipInput, summary string, done activities.Progress) (RelationshipResult, func(workflow.Context) error, error) {
+	if o.t.lean {
+		return createRelationship(ctx, &o.t, rel, done, o.logger)
+	}
+	result, err := runRelationship(ctx, rel, summary)
+	if err != nil {
+		return result, nil, err
+	}
+	if err := o.t.record(ctx, done.WithRelationship(result.RelationshipID)); err != nil {
+		return result, nil, recordFailed{err}
+	}
+	return result, func(workflow.Context) error { return nil }, nil
+}
+
+// recordFailed is an onboarding's record that could not be written.
+type recordFailed struct{ err error }
+
+func (r recordFailed) Error() string { return r.err.Error() }
+func (r recordFailed) Unwrap() error { return r.err }
+
+// notRecorded tells a recordFailed, and gives its cause.
+func notRecorded(err error) (error, bool) {
+	var r recordFailed
+	if errors.As(err, &r) {
+		return r.err, true
+	}
+	return nil, false
 }

@@ -138,6 +138,21 @@ func readsOwnWrites(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, readYourWritesChange, workflow.DefaultVersion, 1) == 1
 }
 
+// leanShapeChange versions the lean shape of an onboarding (issue 17,
+// docs/decisions/relationship-in-the-onboarding.md): the relationship is
+// created in the onboarding's own workflow instead of a child, the partner
+// notices go out in one activity, IDs are minted in one SideEffect, and the
+// changes the lean shape builds on (read-your-writes, async e-mail, answers
+// that prove delivery, resends that supersede links) are implied instead of
+// asked one GetVersion each: one marker per history instead of five.
+const leanShapeChange = "lean-shape"
+
+// leanShape tells whether this execution runs the lean shape. setup() asks
+// it first, before any other GetVersion, and the tracker keeps the answer.
+func leanShape(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, leanShapeChange, workflow.DefaultVersion, 1) == 1
+}
+
 // tracker keeps an onboarding's status, its timeline sequence and its current
 // step, and writes each change through RecordProgress.
 type tracker struct {
@@ -146,6 +161,20 @@ type tracker struct {
 	seq       int
 	status    string
 	step      string
+	// lean: the execution runs the lean shape (leanShape), which implies
+	// read-your-writes without asking.
+	lean bool
+	// alsoUpsert rides on the next status upsert: one search-attribute
+	// event instead of two (lean shape).
+	alsoUpsert []temporal.SearchAttributeUpdate
+	// unpublished: the status changed without its upsert (decideInPassing);
+	// the next upsert, or finish, carries it.
+	unpublished bool
+}
+
+// readsOwnWrites is the package's readsOwnWrites, implied by the lean shape.
+func (t *tracker) readsOwnWrites(ctx workflow.Context) bool {
+	return t.lean || readsOwnWrites(ctx)
 }
 
 // setStep shows what the workflow is doing now, in the Temporal UI too.
@@ -171,6 +200,18 @@ func (t *tracker) reserve(ctx workflow.Context, event string, details map[string
 	return activities.Progress{Kind: t.kind, SubjectID: t.subjectID, Seq: t.seq, Event: event, At: workflow.Now(ctx).UTC(), Details: details}
 }
 
+// recordSent is the onSent of an e-mail whose SendEmail writes its reserved
+// "sent" itself (withSentEvent). Executions before the lean shape record it
+// once more (no change, one more local activity in their history).
+func (t *tracker) recordSent(sent activities.Progress) func(workflow.Context) error {
+	return func(ctx workflow.Context) error {
+		if t.lean {
+			return nil
+		}
+		return t.record(ctx, sent)
+	}
+}
+
 // decide records a decision from its update handler, before the update
 // answers, as a local activity: the update completes in the same workflow
 // task instead of waiting for an activity task round trip.
@@ -178,20 +219,34 @@ func (t *tracker) decide(ctx workflow.Context, p activities.Progress) error {
 	return t.write(ctx, p, true)
 }
 
+// decideInPassing is decide for a decision whose status the next step
+// replaces at once (an accept in off mode: the relationship follows in the
+// same workflow task). Its search-attribute upsert is left to that step's:
+// the commands of one workflow task apply together, so no reader could have
+// seen it, and the history holds one upsert instead of two (lean shape).
+func (t *tracker) decideInPassing(ctx workflow.Context, p activities.Progress) error {
+	p, _ = t.place(ctx, p)
+	if err := workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), a.RecordProgress, p).Get(ctx, nil); err != nil {
+		return err
+	}
+	if p.Status != "" && p.Status != t.status {
+		t.status, t.unpublished = p.Status, true
+	}
+	return nil
+}
+
+// publish upserts a status left unpublished by decideInPassing, if the step
+// that was to carry it did not come (the onboarding ends first).
+func (t *tracker) publish(ctx workflow.Context) error {
+	if !t.unpublished {
+		return nil
+	}
+	t.unpublished = false
+	return workflow.UpsertTypedSearchAttributes(ctx, append(t.alsoUpsert, SearchStatus.ValueSet(t.status))...)
+}
+
 func (t *tracker) write(ctx workflow.Context, p activities.Progress, local bool) error {
-	// The sequence is taken before anything blocks, so records running at
-	// the same time (a reminder and a decision) never share one.
-	if p.Seq == 0 {
-		t.seq++
-		p.Seq = t.seq
-	}
-	p.Kind, p.SubjectID, p.At = t.kind, t.subjectID, workflow.Now(ctx).UTC()
-	rw := readsOwnWrites(ctx)
-	if p.Status == t.status && rw {
-		// Event only: a reminder recorded while a decision is being recorded
-		// must not write the older status over the decision's.
-		p.Status = ""
-	}
+	p, rw := t.place(ctx, p)
 	var f workflow.Future
 	// A record is one short database transaction: as a local activity it
 	// costs no activity task round trip, for run() as for the handlers.
@@ -203,10 +258,38 @@ func (t *tracker) write(ctx workflow.Context, p activities.Progress, local bool)
 	if err := f.Get(ctx, nil); err != nil {
 		return err
 	}
+	return t.written(ctx, p)
+}
+
+// place gives a record its place on the timeline: kind, subject, sequence
+// and time; a status it already has becomes an event only. rw tells whether
+// this execution reads its own writes.
+func (t *tracker) place(ctx workflow.Context, p activities.Progress) (placed activities.Progress, rw bool) {
+	// The sequence is taken before anything blocks, so records running at
+	// the same time (a reminder and a decision) never share one.
+	if p.Seq == 0 {
+		t.seq++
+		p.Seq = t.seq
+	}
+	p.Kind, p.SubjectID, p.At = t.kind, t.subjectID, workflow.Now(ctx).UTC()
+	rw = t.readsOwnWrites(ctx)
+	if p.Status == t.status && rw {
+		// Event only: a reminder recorded while a decision is being recorded
+		// must not write the older status over the decision's.
+		p.Status = ""
+	}
+	return p, rw
+}
+
+// written takes the status of a placed record once it is in the database and
+// mirrors it in the OnboardingStatus search attribute.
+func (t *tracker) written(ctx workflow.Context, p activities.Progress) error {
 	// An empty status is a timeline event only: the status stays as it is.
 	if p.Status != "" && p.Status != t.status {
 		t.status = p.Status
-		return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(p.Status))
+		updates := append(t.alsoUpsert, SearchStatus.ValueSet(p.Status))
+		t.alsoUpsert, t.unpublished = nil, false
+		return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 	}
 	return nil
 }
@@ -232,6 +315,7 @@ func withLocalActivityOptions(ctx workflow.Context) workflow.Context {
 type decision struct {
 	name      string // empty until answered
 	inHandler bool   // the handler records it (read-your-writes version)
+	lean      bool   // the lean shape: read-your-writes without asking
 	done      bool   // the handler's record finished
 	err       error
 }
@@ -242,7 +326,7 @@ type decision struct {
 // had: what run() did before the answer comes before the answer.
 func (d *decision) take(ctx workflow.Context, name string, quiet func() bool, record func(workflow.Context) error) error {
 	d.name = name
-	if !readsOwnWrites(ctx) {
+	if !d.lean && !readsOwnWrites(ctx) {
 		return nil // older executions: run() records it, as they always did
 	}
 	d.inHandler = true

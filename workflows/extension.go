@@ -87,7 +87,8 @@ func (w *extension) status() ExtensionStatus {
 }
 
 func (w *extension) setup(ctx workflow.Context) error {
-	w.t = tracker{kind: activities.KindExtension, subjectID: w.in.ExtensionID, status: models.ExtensionWaitingForConsent}
+	w.t = tracker{kind: activities.KindExtension, subjectID: w.in.ExtensionID, status: models.ExtensionWaitingForConsent, lean: leanShape(ctx)}
+	w.decision.lean = w.t.lean
 	w.wait = answerWait{start: workflow.Now(ctx), reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter}
 	w.st = ExtensionStatus{ExtensionID: w.in.ExtensionID, ExpiresAt: w.wait.expiresAt().UTC()}
 	w.logger = log.With(workflow.GetLogger(ctx), "extension_id", w.in.ExtensionID, "reseller_id", w.in.Reseller.ID)
@@ -130,13 +131,21 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 		return w.status(), err
 	}
 	// The rules are checked again here: partnership, enrollment or relationships may have changed since the request.
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CheckExtensionGates, activities.ExtensionGates{
+	if err := w.write(ctx, a.CheckExtensionGates, activities.ExtensionGates{
 		ResellerID: w.in.Reseller.ID, ProviderID: w.in.Provider.ID, CustomerID: w.in.CustomerID,
 	}).Get(ctx, nil); err != nil {
 		return w.fail(ctx, err)
 	}
 
-	consent := activities.ConsentInput{ConsentID: newID(ctx), ExtensionID: id, Method: w.in.Method}
+	// The lean shape mints the consent's, the share's and the relationship's
+	// ids at once (one marker); older executions one each, when needed.
+	var ids []string
+	if w.t.lean {
+		ids = newIDs(ctx, 3)
+	} else {
+		ids = []string{newID(ctx)}
+	}
+	consent := activities.ConsentInput{ConsentID: ids[0], ExtensionID: id, Method: w.in.Method}
 	if w.in.Method == models.ConsentPartnerAttestation && w.in.Attestation != nil {
 		at := w.in.Attestation
 		consent.SignerName, consent.SignerEmail, consent.ObtainedAt, consent.Evidence = at.SignerName, at.SignerEmail, at.ObtainedAt, at.Evidence
@@ -150,7 +159,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}
 
 	w.t.setStep(ctx, "Recording the consent")
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordConsent, consent).Get(ctx, &w.st.ConsentID); err != nil {
+	if err := w.write(ctx, a.RecordConsent, consent).Get(ctx, &w.st.ConsentID); err != nil {
 		return w.fail(ctx, err)
 	}
 	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionWaitingForConsent, Event: "consent_recorded", ConsentID: w.st.ConsentID,
@@ -159,8 +168,11 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}
 
 	w.t.setStep(ctx, "Sharing the bill-to snapshot with the provider")
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.ShareBillTo, activities.ShareInput{
-		ShareID: newID(ctx), ExtensionID: id, ConsentID: w.st.ConsentID,
+	if !w.t.lean {
+		ids = append(ids, newID(ctx))
+	}
+	if err := w.write(ctx, a.ShareBillTo, activities.ShareInput{
+		ShareID: ids[1], ExtensionID: id, ConsentID: w.st.ConsentID,
 	}).Get(ctx, nil); err != nil {
 		return w.fail(ctx, err)
 	}
@@ -175,20 +187,35 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 	}
 
 	w.t.setStep(ctx, "Creating the reseller relationship")
-	result, err := runRelationship(ctx, RelationshipInput{
-		RelationshipID: newID(ctx), Source: models.SourceExtension, SourceID: id, ConsentID: w.st.ConsentID,
+	if !w.t.lean {
+		ids = append(ids, newID(ctx))
+	}
+	result, notified, err := w.relationship(ctx, RelationshipInput{
+		RelationshipID: ids[2], Source: models.SourceExtension, SourceID: id, ConsentID: w.st.ConsentID,
 		Reseller: w.in.Reseller, Provider: w.in.Provider, CustomerID: w.in.CustomerID, CustomerName: w.in.CustomerName,
-	}, "Relationship for extension "+id)
-	if err != nil {
+	}, "Relationship for extension "+id, activities.Progress{Status: models.ExtensionCompleted, Event: "relationship_created"})
+	if cause, ok := notRecorded(err); ok {
+		return w.status(), cause
+	} else if err != nil {
 		return w.fail(ctx, err)
 	}
 	w.st.RelationshipID = result.RelationshipID
 	w.t.setStep(ctx, "Completed: the relationship exists")
-	if err := w.t.record(ctx, activities.Progress{Status: models.ExtensionCompleted, Event: "relationship_created", Details: map[string]string{"relationship_id": result.RelationshipID}, RelationshipID: result.RelationshipID}); err != nil {
+	w.logger.Info("Extension completed", "relationship_id", result.RelationshipID)
+	if err := notified(ctx); err != nil {
 		return w.status(), err
 	}
-	w.logger.Info("Extension completed", "relationship_id", result.RelationshipID)
 	return w.status(), w.finish(ctx)
+}
+
+// write runs one of the extension's short, idempotent database steps (keyed
+// by workflow-chosen ids): a local activity in the lean shape, no activity
+// task round trip; an activity in older executions, as they recorded.
+func (w *extension) write(ctx workflow.Context, activity any, arg any) workflow.Future {
+	if w.t.lean {
+		return workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), activity, arg)
+	}
+	return workflow.ExecuteActivity(withActivityOptions(ctx), activity, arg)
 }
 
 // askCustomer e-mails the consent link and waits. ended is true when the
@@ -197,9 +224,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 	id := w.in.ExtensionID
 	w.t.setStep(ctx, "Sending the consent request to the customer")
 	sent := w.t.reserve(ctx, "consent_requested", map[string]string{"to": w.in.CustomerEmail})
-	if err := w.mail.send(ctx, withSentEvent(w.consentEmail(ExtensionWorkflowID(id)+":consent", false), sent), func(ctx workflow.Context) error {
-		return w.t.record(ctx, sent)
-	}); err != nil {
+	if err := w.mail.send(ctx, withSentEvent(w.consentEmail(ExtensionWorkflowID(id)+":consent", false), sent), w.t.recordSent(sent)); err != nil {
 		_, ferr := w.fail(ctx, err)
 		return true, ferr
 	}
@@ -209,7 +234,7 @@ func (w *extension) askCustomer(ctx workflow.Context) (ended bool, err error) {
 			sent := w.t.reserve(ctx, "reminder_sent", map[string]string{"reminder": fmt.Sprint(n)})
 			return w.mail.send(ctx, withSentEvent(w.consentEmail(fmt.Sprintf("%s:reminder:%d", ExtensionWorkflowID(id), n), true), sent), func(ctx workflow.Context) error {
 				w.st.RemindersSent = n
-				return w.t.record(ctx, sent)
+				return w.t.recordSent(sent)(ctx)
 			})
 		})
 	if err != nil {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,7 +102,7 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 	env.OnActivity(a.LastEventSeq, mock.Anything, mock.Anything).Return(func(context.Context, string) (int, error) {
 		return rec.lastSeq, nil
 	}).Maybe()
-	env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, e activities.Email) (activities.EmailResult, error) {
+	sendEmail := func(_ context.Context, e activities.Email) (activities.EmailResult, error) {
 		// Rendered as the real activity would: every e-mail a workflow asks for must render.
 		e, err := activities.RenderEmail(e)
 		if err != nil {
@@ -116,8 +117,26 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 		rec.mu.Lock()
 		rec.emails = append(rec.emails, e)
 		rec.emailedAt[e.Key] = env.Now()
+		// The real activity writes the reserved "sent" itself (withSentEvent);
+		// written once, as the store keeps one event per place.
+		if e.Sent != nil && !slices.ContainsFunc(rec.progress, func(p activities.Progress) bool { return p.Seq == e.Sent.Seq && p.Event == e.Sent.Event }) {
+			rec.progress = append(rec.progress, *e.Sent)
+		}
 		rec.mu.Unlock()
 		return activities.EmailResult{Status: models.OutboxSent}, nil
+	}
+	env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(sendEmail).Maybe()
+	// The lean shape's batch of notices: each as SendEmail, as the real one does.
+	env.OnActivity(a.SendNotices, mock.Anything, mock.Anything).Return(func(ctx context.Context, notices []activities.Email) ([]activities.NoticeOutcome, error) {
+		var out []activities.NoticeOutcome
+		for _, e := range notices {
+			o := activities.NoticeOutcome{Key: e.Key}
+			if _, err := sendEmail(ctx, e); err != nil {
+				o.Failed = err.Error()
+			}
+			out = append(out, o)
+		}
+		return out, nil
 	}).Maybe()
 	env.OnActivity(a.SupersedeLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SupersedeLinksInput) error {
 		count("SupersedeLinks")
@@ -137,6 +156,23 @@ func newTestEnvWithLifecycle(t *testing.T) (*testsuite.TestWorkflowEnvironment, 
 	env.OnActivity(a.CreateResellerRelationship, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ResellerRelationshipInput) (string, error) {
 		count("CreateResellerRelationship")
 		return in.RelationshipID, nil
+	}).Maybe()
+	// The lean shape's one local activity for the three writes.
+	env.OnActivity(a.SetUpRelationship, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetUpRelationshipInput) (string, error) {
+		if c := in.NewCustomer; c != nil {
+			count("EnsureCustomer")
+			rec.mu.Lock()
+			rec.customers = append(rec.customers, *c)
+			rec.mu.Unlock()
+		}
+		count("CreateResellerRelationship")
+		count("AddCustomerToPartnerLists")
+		if in.Recorded != nil {
+			rec.mu.Lock()
+			rec.progress = append(rec.progress, in.Recorded.WithRelationship(in.Relationship.RelationshipID))
+			rec.mu.Unlock()
+		}
+		return in.Relationship.RelationshipID, nil
 	}).Maybe()
 	env.OnActivity(a.CreateDelegatedAdmin, mock.Anything, mock.Anything).Return(func(context.Context, activities.DelegatedAdminInput) error {
 		count("CreateDelegatedAdmin")
@@ -396,8 +432,7 @@ func TestInvitationFailsWhenPartnershipEnded(t *testing.T) {
 		return nil
 	})
 	env.OnActivity(a.SendEmail, mock.Anything, mock.Anything).Return(activities.EmailResult{}, nil)
-	env.OnActivity(a.EnsureCustomer, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(a.CreateResellerRelationship, mock.Anything, mock.Anything).Return("",
+	env.OnActivity(a.SetUpRelationship, mock.Anything, mock.Anything).Return("",
 		temporal.NewNonRetryableApplicationError("the partnership between the reseller and the provider is no longer active", activities.ErrTypePartnershipNotActive, nil)).Once()
 	var accept updateOutcome
 	env.RegisterDelayedCallback(func() { sendUpdate(env, UpdateAccept, &accept, Answer{}) }, time.Hour)

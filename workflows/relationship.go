@@ -59,6 +59,9 @@ type relationship struct {
 	st     RelationshipStatus
 	logger log.Logger
 	shape  workflow.Version // relationshipShape* of this execution
+	// lean: run inside an onboarding of the lean shape (createRelationship),
+	// which implies the delegated admin versions below.
+	lean bool
 }
 
 // RelationshipWorkflow creates the reseller relationship idempotently, the
@@ -152,7 +155,7 @@ func (w *relationship) grantDelegatedAdmin(ctx workflow.Context, relationshipID 
 	}
 	// Executions older than GDAP through Microsoft record it active, as they did.
 	var rec activities.DelegatedAdminRecord
-	if workflow.GetVersion(ctx, "delegated-admin-via-microsoft", workflow.DefaultVersion, 1) == 1 {
+	if w.lean || workflow.GetVersion(ctx, "delegated-admin-via-microsoft", workflow.DefaultVersion, 1) == 1 {
 		if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.RecordDelegatedAdmin, da).Get(ctx, &rec); err != nil {
 			return err
 		}
@@ -160,7 +163,7 @@ func (w *relationship) grantDelegatedAdmin(ctx workflow.Context, relationshipID 
 		return err
 	}
 	// Relationships created before the lifecycle existed never started one.
-	if workflow.GetVersion(ctx, "start-delegated-admin-lifecycle", workflow.DefaultVersion, 1) == 1 {
+	if w.lean || workflow.GetVersion(ctx, "start-delegated-admin-lifecycle", workflow.DefaultVersion, 1) == 1 {
 		w.step(ctx, "Starting the delegated admin lifecycle")
 		var ms *DelegatedAdminMicrosoft
 		if rec.ViaMicrosoft {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/csp-onboarding/onboarding/activities"
 	"github.com/csp-onboarding/onboarding/mail"
+	"github.com/csp-onboarding/onboarding/migrations"
 	"github.com/csp-onboarding/onboarding/models"
 	"github.com/csp-onboarding/onboarding/secret"
 	"github.com/csp-onboarding/onboarding/store"
@@ -72,69 +74,121 @@ func (m *flakyMailer) Send(_ context.Context, msg mail.Message) error {
 	return nil
 }
 
+// inlineRelationship runs createRelationship, the lean shape's relationship
+// step, as the onboardings call it: the relationship, then the notices.
+// The invitation it records on is accepted.
+func inlineRelationship(ctx workflow.Context, in RelationshipInput) (RelationshipResult, error) {
+	t := &tracker{kind: activities.KindInvitation, subjectID: in.SourceID, status: models.InvitationAccepted, seq: 3, lean: true}
+	done := activities.Progress{Status: models.InvitationCompleted, Event: "relationship_created", Details: map[string]string{"customer_id": in.CustomerID}}
+	res, notified, err := createRelationship(ctx, t, in, done, workflow.GetLogger(ctx))
+	if err != nil {
+		return res, err
+	}
+	return res, notified(ctx)
+}
+
+// The same guarantees for the child workflow (older executions) and for the
+// lean shape's step inside the onboarding, with a delegated admin grant and
+// without (where the onboarding's record shares the step's local activity).
 func TestRelationshipCreationRetriedWithoutDuplicates(t *testing.T) {
-	for _, dialect := range storetest.Dialects {
-		t.Run(string(dialect), func(t *testing.T) {
-			st := storetest.New(t, dialect)
-			ctx := context.Background()
-			provider, reseller := seedPartner(t, st, models.PartnerTypeIndirectProvider), seedPartner(t, st, models.PartnerTypeReseller)
-			now := time.Now().UTC()
-			require.NoError(t, st.CreatePartnership(ctx, &models.Partnership{ID: uuid.NewString(), ProviderID: provider.ID, ResellerID: reseller.ID,
-				Status: models.PartnershipActive, WorkflowID: "w", ExpiresAt: now, CreatedAt: now, UpdatedAt: now}))
-
-			mailer := &flakyMailer{tries: map[string]int{}, sent: map[string]int{}}
-			acts := activities.New(st, mailer, "http://localhost:8080")
-			acts.PartnerCenter = &crashAfterCommit{real: acts.PartnerCenter, failed: map[string]bool{}}
-
-			var suite testsuite.WorkflowTestSuite
-			env := suite.NewTestWorkflowEnvironment()
-			env.RegisterActivity(acts)
-			env.RegisterWorkflow(DelegatedAdminWorkflow)
-			var lifecycle DelegatedAdminInput
-			env.OnWorkflow(DelegatedAdminWorkflow, mock.Anything, mock.Anything).Return(
-				func(_ workflow.Context, in DelegatedAdminInput) (DelegatedAdminStatus, error) {
-					lifecycle = in
-					return DelegatedAdminStatus{}, nil
+	shapes := []struct {
+		name     string
+		inline   bool
+		workflow func(workflow.Context, RelationshipInput) (RelationshipResult, error)
+	}{{"child workflow", false, RelationshipWorkflow}, {"inside the onboarding", true, inlineRelationship}}
+	for _, shape := range shapes {
+		for _, grant := range []bool{true, false} {
+			for _, dialect := range storetest.Dialects {
+				t.Run(fmt.Sprintf("%s/delegated admin %t/%s", shape.name, grant, dialect), func(t *testing.T) {
+					relationshipRetriedWithoutDuplicates(t, dialect, shape.workflow, shape.inline, grant)
 				})
-			customerID := uuid.NewString()
-			in := RelationshipInput{
-				RelationshipID: uuid.NewString(), Source: models.SourceInvitation, SourceID: "inv-1",
-				Reseller:   Party{ID: reseller.ID, Name: reseller.Name, Email: reseller.ContactEmail},
-				Provider:   Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
-				CustomerID: customerID, CustomerName: "Northwind",
-				NewCustomer: &activities.NewCustomer{ID: customerID, CompanyName: "Northwind", Email: "admin@northwind.example",
-					AcquiredVia: models.AcquiredViaInvitation, CreatedBy: reseller.ID},
-				DelegatedAdmin: &models.DelegatedAdminRequest{Roles: []string{"Helpdesk Agent"}, DurationDays: 30},
 			}
-			env.ExecuteWorkflow(RelationshipWorkflow, in)
-			require.NoError(t, env.GetWorkflowError())
-			var res RelationshipResult
-			require.NoError(t, env.GetWorkflowResult(&res))
-			require.Equal(t, in.RelationshipID, res.RelationshipID)
+		}
+	}
+}
 
-			n, err := storetest.CountRelationships(ctx, st, customerID, provider.ID, reseller.ID)
-			require.NoError(t, err)
-			require.EqualValues(t, 1, n, "one relationship despite the retry")
-			var das int64
-			require.NoError(t, st.DB().Model(&models.DelegatedAdminRelationship{}).Where("relationship_id = ?", res.RelationshipID).Count(&das).Error)
-			require.EqualValues(t, 1, das, "one delegated admin relationship despite the retry")
-			da, err := st.DelegatedAdminForRelationship(ctx, res.RelationshipID)
-			require.NoError(t, err)
-			require.Equal(t, []string{"Helpdesk Agent"}, da.Roles)
-			require.Equal(t, 30, int(da.EndsAt.Sub(da.ActivatedAt).Hours()/24))
-			require.Equal(t, res.DelegatedAdminID, lifecycle.DelegatedAdminID, "the lifecycle starts with the grant")
-			require.WithinDuration(t, da.EndsAt, lifecycle.EndsAt, time.Second)
+func relationshipRetriedWithoutDuplicates(t *testing.T, dialect migrations.Dialect, wf func(workflow.Context, RelationshipInput) (RelationshipResult, error), inline, grant bool) {
+	st := storetest.New(t, dialect)
+	ctx := context.Background()
+	provider, reseller := seedPartner(t, st, models.PartnerTypeIndirectProvider), seedPartner(t, st, models.PartnerTypeReseller)
+	now := time.Now().UTC()
+	require.NoError(t, st.CreatePartnership(ctx, &models.Partnership{ID: uuid.NewString(), ProviderID: provider.ID, ResellerID: reseller.ID,
+		Status: models.PartnershipActive, WorkflowID: "w", ExpiresAt: now, CreatedAt: now, UpdatedAt: now}))
 
-			for _, p := range []models.Partner{provider, reseller} {
-				list, _, err := st.ListCustomers(ctx, p.ID, models.AcquiredViaInvitation, store.Page{Limit: 10})
-				require.NoError(t, err)
-				require.Len(t, list, 1, "the customer is on %s's list once", p.Type)
-			}
-			require.Len(t, mailer.sent, 2, "both partners notified")
-			for key, n := range mailer.sent {
-				require.Equal(t, 1, n, "%s delivered exactly once", key)
-			}
+	mailer := &flakyMailer{tries: map[string]int{}, sent: map[string]int{}}
+	acts := activities.New(st, mailer, "http://localhost:8080")
+	acts.PartnerCenter = &crashAfterCommit{real: acts.PartnerCenter, failed: map[string]bool{}}
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(acts)
+	env.RegisterWorkflow(DelegatedAdminWorkflow)
+	var lifecycle DelegatedAdminInput
+	env.OnWorkflow(DelegatedAdminWorkflow, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in DelegatedAdminInput) (DelegatedAdminStatus, error) {
+			lifecycle = in
+			return DelegatedAdminStatus{}, nil
 		})
+	customerID := uuid.NewString()
+	in := RelationshipInput{
+		RelationshipID: uuid.NewString(), Source: models.SourceInvitation, SourceID: "inv-1",
+		Reseller:   Party{ID: reseller.ID, Name: reseller.Name, Email: reseller.ContactEmail},
+		Provider:   Party{ID: provider.ID, Name: provider.Name, Email: provider.ContactEmail},
+		CustomerID: customerID, CustomerName: "Northwind",
+		NewCustomer: &activities.NewCustomer{ID: customerID, CompanyName: "Northwind", Email: "admin@northwind.example",
+			AcquiredVia: models.AcquiredViaInvitation, CreatedBy: reseller.ID},
+	}
+	if grant {
+		in.DelegatedAdmin = &models.DelegatedAdminRequest{Roles: []string{"Helpdesk Agent"}, DurationDays: 30}
+	}
+	// The invitation the relationship comes from, accepted.
+	require.NoError(t, st.CreateInvitation(ctx, &models.Invitation{ID: in.SourceID, ResellerID: reseller.ID, ProviderID: provider.ID,
+		CustomerEmail: "admin@northwind.example", Status: models.InvitationAccepted, WorkflowID: "invitation:" + in.SourceID, ExpiresAt: now, CreatedAt: now, UpdatedAt: now}))
+	env.RegisterWorkflow(wf)
+	env.ExecuteWorkflow(wf, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res RelationshipResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, in.RelationshipID, res.RelationshipID)
+
+	n, err := storetest.CountRelationships(ctx, st, customerID, provider.ID, reseller.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "one relationship despite the retry")
+	if inline {
+		inv, err := st.Invitation(ctx, in.SourceID)
+		require.NoError(t, err)
+		require.Equal(t, models.InvitationCompleted, inv.Status, "the onboarding's record is written with the step")
+		require.NotNil(t, inv.RelationshipID)
+		require.Equal(t, res.RelationshipID, *inv.RelationshipID)
+		events, err := st.Events(ctx, in.SourceID)
+		require.NoError(t, err)
+		require.Len(t, events, 1)
+		require.Equal(t, "relationship_created", events[0].Type)
+		require.Equal(t, res.RelationshipID, events[0].Details["relationship_id"])
+	}
+	if !grant {
+		require.Empty(t, res.DelegatedAdminID)
+		require.Len(t, mailer.sent, 2, "both partners notified")
+		return
+	}
+	var das int64
+	require.NoError(t, st.DB().Model(&models.DelegatedAdminRelationship{}).Where("relationship_id = ?", res.RelationshipID).Count(&das).Error)
+	require.EqualValues(t, 1, das, "one delegated admin relationship despite the retry")
+	da, err := st.DelegatedAdminForRelationship(ctx, res.RelationshipID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Helpdesk Agent"}, da.Roles)
+	require.Equal(t, 30, int(da.EndsAt.Sub(da.ActivatedAt).Hours()/24))
+	require.Equal(t, res.DelegatedAdminID, lifecycle.DelegatedAdminID, "the lifecycle starts with the grant")
+	require.WithinDuration(t, da.EndsAt, lifecycle.EndsAt, time.Second)
+
+	for _, p := range []models.Partner{provider, reseller} {
+		list, _, err := st.ListCustomers(ctx, p.ID, models.AcquiredViaInvitation, store.Page{Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, list, 1, "the customer is on %s's list once", p.Type)
+	}
+	require.Len(t, mailer.sent, 2, "both partners notified")
+	for key, n := range mailer.sent {
+		require.Equal(t, 1, n, "%s delivered exactly once", key)
 	}
 }
 

@@ -55,6 +55,8 @@ type tenantRequest struct {
 	approval  TenantApproval
 	rejection Answer
 	tenantID  string
+	// relationshipID is minted with the customer's in the lean shape.
+	relationshipID string
 }
 
 // TenantRequestWorkflow waits for the provider to create the tenant (or
@@ -75,7 +77,8 @@ func (w *tenantRequest) status() TenantRequestStatus {
 }
 
 func (w *tenantRequest) setup(ctx workflow.Context) error {
-	w.t = tracker{kind: activities.KindTenantRequest, subjectID: w.in.RequestID, status: models.TenantRequestWaitingForProvider}
+	w.t = tracker{kind: activities.KindTenantRequest, subjectID: w.in.RequestID, status: models.TenantRequestWaitingForProvider, lean: leanShape(ctx)}
+	w.decision.lean = w.t.lean
 	w.wait = answerWait{start: workflow.Now(ctx), reminders: w.in.Reminders, expireAfter: w.in.ExpireAfter}
 	w.st = TenantRequestStatus{RequestID: w.in.RequestID, ExpiresAt: w.wait.expiresAt().UTC()}
 	w.logger = log.With(workflow.GetLogger(ctx), "tenant_request_id", w.in.RequestID, "reseller_id", w.in.Reseller.ID)
@@ -113,16 +116,29 @@ func (w *tenantRequest) open(ctx workflow.Context) error {
 func (w *tenantRequest) recordDecision(ctx workflow.Context) error {
 	p := activities.Progress{Status: models.TenantRequestRejected, Event: "tenant_request_rejected", Details: map[string]string{"reason": w.rejection.Reason}}
 	if w.decision.name == TenantRequestApproved {
-		w.st.CustomerID = newID(ctx)
-		if w.tenantID = w.approval.TenantID; w.tenantID == "" {
-			w.tenantID = newID(ctx)
+		if w.t.lean {
+			// The customer's, the tenant's and the relationship's ids at once: one marker.
+			ids := newIDs(ctx, 3)
+			w.st.CustomerID, w.relationshipID = ids[0], ids[2]
+			if w.tenantID = w.approval.TenantID; w.tenantID == "" {
+				w.tenantID = ids[1]
+			}
+		} else {
+			w.st.CustomerID = newID(ctx)
+			if w.tenantID = w.approval.TenantID; w.tenantID == "" {
+				w.tenantID = newID(ctx)
+			}
 		}
 		w.t.setStep(ctx, "Approved: registering the customer")
 		p = activities.Progress{Status: TenantRequestApproved, Event: "tenant_created", Details: map[string]string{"tenant_id": w.tenantID}}
 	} else {
 		w.t.setStep(ctx, "Rejected by the provider")
 	}
-	if w.decision.inHandler {
+	switch {
+	case w.decision.inHandler && w.t.lean && w.decision.name == TenantRequestApproved:
+		// The customer and the relationship follow in the same workflow task and upsert "completed".
+		return w.t.decideInPassing(ctx, p)
+	case w.decision.inHandler:
 		return w.t.decide(ctx, p)
 	}
 	return w.t.record(ctx, p)
@@ -191,27 +207,40 @@ func (w *tenantRequest) askProvider(ctx workflow.Context) (expired bool, err err
 // createCustomer registers the approved customer and its relationship; a
 // failure is recorded as the request's.
 func (w *tenantRequest) createCustomer(ctx workflow.Context) error {
-	if err := workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateTenantCustomer, activities.TenantCustomerInput{
-		RequestID: w.in.RequestID, CustomerID: w.st.CustomerID, TenantID: w.tenantID,
-	}).Get(ctx, nil); err != nil {
+	customer := activities.TenantCustomerInput{RequestID: w.in.RequestID, CustomerID: w.st.CustomerID, TenantID: w.tenantID}
+	var created workflow.Future
+	if w.t.lean {
+		// A short idempotent write: a local activity, no activity task round trip.
+		created = workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), a.CreateTenantCustomer, customer)
+	} else {
+		created = workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateTenantCustomer, customer)
+	}
+	if err := created.Get(ctx, nil); err != nil {
 		return w.failed(ctx, models.TenantRequestFailed, err, false, nil)
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCustomer.ValueSet(w.st.CustomerID)); err != nil {
-		return err
+	if w.t.lean {
+		// Rides on the completion's status upsert: one event instead of two.
+		w.t.alsoUpsert = append(w.t.alsoUpsert, SearchCustomer.ValueSet(w.st.CustomerID))
+	} else {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCustomer.ValueSet(w.st.CustomerID)); err != nil {
+			return err
+		}
+		w.relationshipID = newID(ctx)
 	}
 	w.t.setStep(ctx, "Creating the reseller relationship")
-	result, err := runRelationship(ctx, RelationshipInput{
-		RelationshipID: newID(ctx), Source: models.SourceTenantRequest, SourceID: w.in.RequestID,
+	result, notified, err := w.relationship(ctx, RelationshipInput{
+		RelationshipID: w.relationshipID, Source: models.SourceTenantRequest, SourceID: w.in.RequestID,
 		Reseller: w.in.Reseller, Provider: w.in.Provider, CustomerID: w.st.CustomerID, CustomerName: w.in.CompanyName,
-	}, "Relationship for tenant request "+w.in.RequestID)
-	if err != nil {
+	}, "Relationship for tenant request "+w.in.RequestID, activities.Progress{Status: models.TenantRequestCompleted, Event: "relationship_created",
+		CustomerID: w.st.CustomerID, Details: map[string]string{"customer_id": w.st.CustomerID}})
+	if cause, ok := notRecorded(err); ok {
+		return cause
+	} else if err != nil {
 		return w.failed(ctx, models.TenantRequestFailed, err, false, nil)
 	}
 	w.st.RelationshipID = result.RelationshipID
 	w.t.setStep(ctx, "Completed: the customer and its relationship exist")
-	return w.t.record(ctx, activities.Progress{Status: models.TenantRequestCompleted, Event: "relationship_created",
-		CustomerID: w.st.CustomerID, RelationshipID: result.RelationshipID,
-		Details: map[string]string{"customer_id": w.st.CustomerID, "relationship_id": result.RelationshipID}})
+	return notified(ctx)
 }
 
 func (w *tenantRequest) notifyReseller(ctx workflow.Context, key string, kind emails.Kind, reason string) error {
