@@ -322,6 +322,7 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	if e.Key == "" || e.To == "" {
 		return EmailResult{}, temporal.NewNonRetryableApplicationError("an e-mail needs a key and a recipient", ErrTypeInvalidInput, nil)
 	}
+	defer heartbeatWhileRunning(ctx)()
 	e, err := RenderEmail(e)
 	if err != nil {
 		return EmailResult{}, err
@@ -388,6 +389,39 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	a.metrics().Email(models.OutboxSent)
 	logger.Info("E-mail sent", "key", msg.Key)
 	return EmailResult{Status: models.OutboxSent}, nil
+}
+
+// EmailHeartbeat is how often a send tells Temporal its worker is alive. The
+// workflows' e-mail options time a send out after a few missed beats, so an
+// e-mail whose worker was killed is retried within seconds instead of at the
+// end of its two-minute start-to-close limit (a relay may take that long).
+const EmailHeartbeat = 5 * time.Second
+
+// beatEvery is EmailHeartbeat, shortened by a test.
+var beatEvery = EmailHeartbeat
+
+// heartbeatWhileRunning beats every EmailHeartbeat until the returned stop
+// is called. Outside an activity (a direct call) it does nothing.
+func heartbeatWhileRunning(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(beatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // settleSent records, in one transaction, that the message went out (or is

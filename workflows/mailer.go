@@ -27,6 +27,9 @@ func emailOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: MailGiveUp,
+		// A send beats while it runs: one whose worker died is retried after
+		// a few missed beats, not at the end of the two minutes.
+		HeartbeatTimeout: 4 * activities.EmailHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    10 * time.Second,
 			BackoffCoefficient: 2,
