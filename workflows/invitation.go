@@ -78,6 +78,9 @@ type invitation struct {
 	// (withdrawable); withdrawRecorded once run() recorded it.
 	withdraw                    workflow.Channel
 	withdrawn, withdrawRecorded bool
+	// ids: the relationship's and a new customer's, minted in the first
+	// workflow task (lean shape; see mintStepIDs).
+	ids []string
 }
 
 // Resends are limited per invitation, in the update's validator, so the
@@ -218,6 +221,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationStatus, error) {
 	if err := w.t.record(ctx, activities.Progress{Status: models.InvitationWaitingForCustomer, Event: "invitation_created", Details: created}); err != nil {
 		return w.status(), err
 	}
+	w.ids = mintStepIDs(ctx, &w.t, 2)
 	sent := w.t.reserve(ctx, "invitation_sent", map[string]string{"to": w.in.CustomerEmail})
 	if err := w.mail.send(ctx, withSentEvent(invitationEmail(w.in, InvitationWorkflowID(id)+":initial", false, &w.st), sent), w.t.recordSent(sent)); err != nil {
 		return w.fail(ctx, err)
@@ -331,11 +335,10 @@ func (w *invitation) accept(ctx workflow.Context, recorded bool) (InvitationStat
 			return w.status(), err
 		}
 	}
-	// The lean shape mints both ids at once (one marker); older executions one each.
-	var ids []string
-	if w.t.lean {
-		ids = newIDs(ctx, 2)
-	} else {
+	// The lean shape minted both ids in its first workflow task; older
+	// executions mint them now, one each.
+	ids := w.ids
+	if !w.t.lean {
 		ids = []string{newID(ctx)}
 	}
 	rel := RelationshipInput{

@@ -80,6 +80,22 @@ func createRelationship(ctx workflow.Context, t *tracker, in RelationshipInput, 
 	}, nil
 }
 
+// mintStepIDs mints, in the lean shape, the ids the onboarding's later steps
+// write under (a new customer, its relationship, …), in its first workflow
+// task: one SideEffect for all of them. Not later, in the task that writes
+// with them: those writes are local activities, and a task that fails after
+// them (its worker killed, the server restarted) is run again and would mint
+// other ids — a second customer and a second relationship. Minted here, they
+// are in history before anything uses them. Their time order is the
+// onboarding's start. Older executions mint each id where it is used
+// (nil here).
+func mintStepIDs(ctx workflow.Context, t *tracker, n int) []string {
+	if !t.lean {
+		return nil
+	}
+	return newIDs(ctx, n)
+}
+
 // newIDs mints n time-ordered IDs in one SideEffect: one marker for all the
 // IDs a step needs (lean shape) instead of one each.
 func newIDs(ctx workflow.Context, n int) []string {

@@ -57,6 +57,9 @@ type tenantRequest struct {
 	tenantID  string
 	// relationshipID is minted with the customer's in the lean shape.
 	relationshipID string
+	// ids: the customer's, the tenant's and the relationship's, minted in the
+	// first workflow task (lean shape; see mintStepIDs).
+	ids []string
 }
 
 // TenantRequestWorkflow waits for the provider to create the tenant (or
@@ -117,11 +120,9 @@ func (w *tenantRequest) recordDecision(ctx workflow.Context) error {
 	p := activities.Progress{Status: models.TenantRequestRejected, Event: "tenant_request_rejected", Details: map[string]string{"reason": w.rejection.Reason}}
 	if w.decision.name == TenantRequestApproved {
 		if w.t.lean {
-			// The customer's, the tenant's and the relationship's ids at once: one marker.
-			ids := newIDs(ctx, 3)
-			w.st.CustomerID, w.relationshipID = ids[0], ids[2]
+			w.st.CustomerID, w.relationshipID = w.ids[0], w.ids[2]
 			if w.tenantID = w.approval.TenantID; w.tenantID == "" {
-				w.tenantID = ids[1]
+				w.tenantID = w.ids[1]
 			}
 		} else {
 			w.st.CustomerID = newID(ctx)
@@ -150,6 +151,7 @@ func (w *tenantRequest) run(ctx workflow.Context) (TenantRequestStatus, error) {
 		Details: map[string]string{"domain": w.in.Domain, "provider_id": w.in.Provider.ID}}); err != nil {
 		return w.status(), err
 	}
+	w.ids = mintStepIDs(ctx, &w.t, 3)
 	expired, err := w.askProvider(ctx)
 	if err != nil {
 		return w.status(), err
