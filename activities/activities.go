@@ -322,7 +322,9 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 	if e.Key == "" || e.To == "" {
 		return EmailResult{}, temporal.NewNonRetryableApplicationError("an e-mail needs a key and a recipient", ErrTypeInvalidInput, nil)
 	}
-	defer heartbeatWhileRunning(ctx)()
+	if activity.IsActivity(ctx) {
+		defer heartbeatWhileRunning(ctx, beatEvery, func() { activity.RecordHeartbeat(ctx) })()
+	}
 	e, err := RenderEmail(e)
 	if err != nil {
 		return EmailResult{}, err
@@ -383,7 +385,12 @@ func (a *Activities) SendEmail(ctx context.Context, e Email) (EmailResult, error
 		}
 		return EmailResult{}, fmt.Errorf("deliver e-mail %s: %w", msg.Key, err)
 	}
-	if err := a.settleSent(ctx, e, models.OutboxSent); err != nil {
+	// The relay has it: its record must land even if the send is cancelled now
+	// (a heartbeat delivers the cancel of an ended process), or the outbox
+	// would keep it pending and the timeline would miss its "sent".
+	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := a.settleSent(settleCtx, e, models.OutboxSent); err != nil {
 		return EmailResult{}, err
 	}
 	a.metrics().Email(models.OutboxSent)
@@ -400,15 +407,12 @@ const EmailHeartbeat = 5 * time.Second
 // beatEvery is EmailHeartbeat, shortened by a test.
 var beatEvery = EmailHeartbeat
 
-// heartbeatWhileRunning beats every EmailHeartbeat until the returned stop
-// is called. Outside an activity (a direct call) it does nothing.
-func heartbeatWhileRunning(ctx context.Context) (stop func()) {
-	if !activity.IsActivity(ctx) {
-		return func() {}
-	}
+// heartbeatWhileRunning calls beat every interval until the returned stop is
+// called or ctx ends.
+func heartbeatWhileRunning(ctx context.Context, every time.Duration, beat func()) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(beatEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -417,7 +421,7 @@ func heartbeatWhileRunning(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx)
+				beat()
 			}
 		}
 	}()

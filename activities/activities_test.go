@@ -331,6 +331,7 @@ type refusingMailer struct {
 
 func (m *refusingMailer) Send(_ context.Context, msg mail.Message) error {
 	if msg.To == m.refuse {
+		m.tries[msg.To]++
 		return &mail.PermanentError{Reason: mail.ReasonRecipientRefused, Code: 550, Err: errors.New("550 5.1.1 no such user")}
 	}
 	if m.tries[msg.To]++; m.tries[msg.To] == 1 {
@@ -364,4 +365,5 @@ func TestSendNoticesReportsARefusalAndRetriesTheRestWithoutDuplicates(t *testing
 	_, err = env.ExecuteActivity(acts.SendNotices, notices)
 	require.NoError(t, err, "a third attempt finds both settled")
 	require.Equal(t, map[string]int{"ops@reseller.example": 1}, mailer.sent, "delivered once across the retries")
+	require.Equal(t, 1, mailer.tries["gone@provider.example"], "the refused address is not tried again")
 }

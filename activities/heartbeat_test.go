@@ -46,7 +46,24 @@ func TestSendEmailBeatsWhileTheRelayHoldsIt(t *testing.T) {
 	// The SDK sends the first beat at once and throttles the rest to a share of
 	// the heartbeat timeout (none in this environment): one is what reaches it.
 	require.GreaterOrEqual(t, beats.Load(), int32(1), "a send that outlasts a beat interval beats")
+}
+
+func TestHeartbeatStopsWithTheSend(t *testing.T) {
+	var beats atomic.Int32
+	stop := heartbeatWhileRunning(context.Background(), 10*time.Millisecond, func() { beats.Add(1) })
+	time.Sleep(120 * time.Millisecond)
+	stop()
 	n := beats.Load()
-	time.Sleep(100 * time.Millisecond)
-	require.Equal(t, n, beats.Load(), "no beat once the send returned")
+	require.GreaterOrEqual(t, n, int32(5), "about one beat every 10 ms")
+	time.Sleep(60 * time.Millisecond)
+	require.Equal(t, n, beats.Load(), "no beat once stopped")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	beats.Store(0)
+	heartbeatWhileRunning(ctx, 10*time.Millisecond, func() { beats.Add(1) })
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	n = beats.Load()
+	time.Sleep(60 * time.Millisecond)
+	require.Equal(t, n, beats.Load(), "no beat once the activity's context ended")
 }

@@ -241,8 +241,9 @@ func (t *tracker) publish(ctx workflow.Context) error {
 	if !t.unpublished {
 		return nil
 	}
-	t.unpublished = false
-	return workflow.UpsertTypedSearchAttributes(ctx, append(t.alsoUpsert, SearchStatus.ValueSet(t.status))...)
+	updates := append(t.alsoUpsert, SearchStatus.ValueSet(t.status))
+	t.alsoUpsert, t.unpublished = nil, false
+	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
 
 func (t *tracker) write(ctx workflow.Context, p activities.Progress, local bool) error {
@@ -294,9 +295,26 @@ func (t *tracker) written(ctx workflow.Context, p activities.Progress) error {
 	return nil
 }
 
+// withLocalWriteOptions is for a business step's write as a local activity
+// (lean shape: the relationship step, the extension's consent and share, the
+// tenant request's customer). Those were activities retried without end; as
+// local activities they keep retrying through a database outage for up to a
+// day (a long backoff runs on a timer) instead of the 30 s records get.
+func withLocalWriteOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, localOptions(24*time.Hour))
+}
+
+// withLocalActivityOptions is for records: 30 s, retries included.
 func withLocalActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+	return workflow.WithLocalActivityOptions(ctx, localOptions(0))
+}
+
+// localOptions: 30 s an attempt, retried with backoff until scheduleToClose
+// (0: within the 30 s).
+func localOptions(scheduleToClose time.Duration) workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: scheduleToClose,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    100 * time.Millisecond,
 			BackoffCoefficient: 2,
@@ -305,7 +323,7 @@ func withLocalActivityOptions(ctx workflow.Context) workflow.Context {
 				activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypePartnershipNotActive,
 			},
 		},
-	})
+	}
 }
 
 // decision is a partner's, operator's or customer's answer to a workflow.

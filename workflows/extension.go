@@ -213,7 +213,7 @@ func (w *extension) run(ctx workflow.Context) (ExtensionStatus, error) {
 // task round trip; an activity in older executions, as they recorded.
 func (w *extension) write(ctx workflow.Context, activity any, arg any) workflow.Future {
 	if w.t.lean {
-		return workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), activity, arg)
+		return workflow.ExecuteLocalActivity(withLocalWriteOptions(ctx), activity, arg)
 	}
 	return workflow.ExecuteActivity(withActivityOptions(ctx), activity, arg)
 }

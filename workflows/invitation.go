@@ -288,8 +288,11 @@ func (w *invitation) recordDecision(ctx workflow.Context) error {
 	p := activities.Progress{Status: w.decision.name, Event: event, Details: answerDetails(w.answer), CloseLinks: true}
 	w.t.setStep(ctx, step)
 	switch {
-	case w.decision.inHandler && w.t.lean && w.decision.name == models.InvitationAccepted && w.in.Microsoft == nil:
-		// The relationship step follows in the same workflow task and upserts "completed".
+	case w.decision.inHandler && w.t.lean && w.decision.name == models.InvitationAccepted &&
+		w.in.Microsoft == nil && w.in.DelegatedAdmin == nil && w.mail.idle():
+		// The relationship step follows in the same workflow task and upserts
+		// "completed": nothing to wait for at Microsoft, no grant's activity,
+		// no e-mail in flight for mailSettled to wait on.
 		return w.t.decideInPassing(ctx, p)
 	case w.decision.inHandler:
 		return w.t.decide(ctx, p)

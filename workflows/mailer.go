@@ -124,6 +124,11 @@ func (m *mailer) send(ctx workflow.Context, e activities.Email, onSent func(work
 	return nil
 }
 
+// idle tells that no e-mail is on its way: ending the process waits for none.
+func (m *mailer) idle() bool {
+	return m == nil || (m.pending == 0 && len(m.unreported) == 0)
+}
+
 // sendNow delivers an e-mail and waits for the outcome, recording a failure
 // instead of returning it: for notices after the process has decided.
 func (m *mailer) sendNow(ctx workflow.Context, e activities.Email) error {

@@ -25,7 +25,9 @@ import (
 func createRelationship(ctx workflow.Context, t *tracker, in RelationshipInput, done activities.Progress, logger log.Logger) (result RelationshipResult, notified func(workflow.Context) error, err error) {
 	// Once begun, the relationship is finished even if the onboarding is
 	// cancelled meanwhile: the child's ABANDON parent-close policy did that.
-	ctx, cancel := workflow.NewDisconnectedContext(ctx)
+	// Never cancelled itself: cancelling it would also cancel the delegated
+	// admin lifecycle child started in it, which must outlive the onboarding.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	r := &relationship{in: in, lean: true, shape: relationshipShapeParallelNotices,
 		logger: log.With(logger, "relationship_id", in.RelationshipID), st: RelationshipStatus{Result: RelationshipResult{CustomerID: in.CustomerID}}}
 	step := activities.SetUpRelationshipInput{
@@ -40,8 +42,7 @@ func createRelationship(ctx workflow.Context, t *tracker, in RelationshipInput, 
 		step.Recorded = &placed
 	}
 	var id string
-	if err := workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), a.SetUpRelationship, step).Get(ctx, &id); err != nil {
-		cancel()
+	if err := workflow.ExecuteLocalActivity(withLocalWriteOptions(ctx), a.SetUpRelationship, step).Get(ctx, &id); err != nil {
 		return r.st.Result, nil, err
 	}
 	r.st.Result.RelationshipID = id
@@ -51,7 +52,6 @@ func createRelationship(ctx workflow.Context, t *tracker, in RelationshipInput, 
 		err = t.record(ctx, done.WithRelationship(id))
 	}
 	if err != nil {
-		cancel()
 		return r.st.Result, nil, err
 	}
 	customer := nonEmpty(in.CustomerName, in.CustomerID)
@@ -63,7 +63,6 @@ func createRelationship(ctx workflow.Context, t *tracker, in RelationshipInput, 
 	sent := workflow.ExecuteActivity(emailOptions(ctx), a.SendNotices, notices)
 	r.logger.Info("Relationship created", "customer_id", in.CustomerID)
 	return r.st.Result, func(wctx workflow.Context) error {
-		defer cancel()
 		// The relationship exists: an undeliverable notice must not undo or
 		// stall that (as noticeSent).
 		var outcomes []activities.NoticeOutcome

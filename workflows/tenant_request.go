@@ -213,7 +213,7 @@ func (w *tenantRequest) createCustomer(ctx workflow.Context) error {
 	var created workflow.Future
 	if w.t.lean {
 		// A short idempotent write: a local activity, no activity task round trip.
-		created = workflow.ExecuteLocalActivity(withLocalActivityOptions(ctx), a.CreateTenantCustomer, customer)
+		created = workflow.ExecuteLocalActivity(withLocalWriteOptions(ctx), a.CreateTenantCustomer, customer)
 	} else {
 		created = workflow.ExecuteActivity(withActivityOptions(ctx), a.CreateTenantCustomer, customer)
 	}
