@@ -408,10 +408,11 @@ const EmailHeartbeat = 5 * time.Second
 var beatEvery = EmailHeartbeat
 
 // heartbeatWhileRunning calls beat every interval until the returned stop is
-// called or ctx ends.
+// called or ctx ends. stop returns once no beat can come any more.
 func heartbeatWhileRunning(ctx context.Context, every time.Duration, beat func()) (stop func()) {
-	done := make(chan struct{})
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -425,7 +426,10 @@ func heartbeatWhileRunning(ctx context.Context, every time.Duration, beat func()
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // settleSent records, in one transaction, that the message went out (or is
