@@ -36,25 +36,14 @@ func (s *Store) ListInvitations(ctx context.Context, resellerID, status string, 
 	return out, next, nil
 }
 
-// SetInvitationStatus records an invitation's status (and its relationship once made).
 // SetInvitationCustomerEmail records a corrected customer address.
 func (s *Store) SetInvitationCustomerEmail(ctx context.Context, id, email string) error {
-	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).
-		Updates(map[string]any{"customer_email": email, "updated_at": now()})
-	if res.Error == nil && res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return res.Error
+	return s.updateInvitation(ctx, id, map[string]any{"customer_email": email, "updated_at": now()})
 }
 
 // SetInvitationCustomerTenant records the customer's tenant of an invitation.
 func (s *Store) SetInvitationCustomerTenant(ctx context.Context, id, tenantID string) error {
-	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).
-		Updates(map[string]any{"customer_tenant_id": tenantID, "updated_at": now()})
-	if res.Error == nil && res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return res.Error
+	return s.updateInvitation(ctx, id, map[string]any{"customer_tenant_id": tenantID, "updated_at": now()})
 }
 
 // InvitationsWaitingForTenant are the invitations waiting for Partner
@@ -66,19 +55,22 @@ func (s *Store) InvitationsWaitingForTenant(ctx context.Context, tenantID string
 	return out, err
 }
 
+// SetInvitationStatus records an invitation's status (and its relationship once made).
 func (s *Store) SetInvitationStatus(ctx context.Context, id, status string, relationshipID string) error {
 	updates := statusUpdates(status)
 	if relationshipID != "" {
 		updates["relationship_id"] = relationshipID
 	}
-	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).Updates(updates)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
+	return s.updateInvitation(ctx, id, updates)
+}
+
+// updateInvitation writes columns of one invitation; ErrNotFound when it does not exist.
+func (s *Store) updateInvitation(ctx context.Context, id string, columns map[string]any) error {
+	res := s.db.WithContext(ctx).Model(&models.Invitation{}).Where("id = ?", id).Updates(columns)
+	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
 	}
-	return nil
+	return res.Error
 }
 
 // statusUpdates starts the columns of a progress update. An empty status

@@ -235,6 +235,16 @@ func (t *tracker) decideInPassing(ctx workflow.Context, p activities.Progress) e
 	return nil
 }
 
+// upsertStatusAgain repeats the status upsert that record already made, for
+// executions before the lean shape: their histories (the wait for Partner
+// Center, issue 14) hold the second upsert, and replay needs it.
+func (t *tracker) upsertStatusAgain(ctx workflow.Context) error {
+	if t.lean {
+		return nil
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(t.status))
+}
+
 // publish upserts a status left unpublished by decideInPassing, if the step
 // that was to carry it did not come (the onboarding ends first).
 func (t *tracker) publish(ctx workflow.Context) error {

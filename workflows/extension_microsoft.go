@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -43,16 +42,9 @@ type ExtensionAtMicrosoft struct {
 // the extension ended here (expired).
 func (w *extension) extendAtPartnerCenter(ctx workflow.Context) (ended bool, err error) {
 	m := w.in.Microsoft
-	if m.CustomerTenantID == "" && w.answer.SignedIn != nil {
-		m.CustomerTenantID = w.answer.SignedIn.TenantID // the tenant of the admin who signed in and consented
+	if m.CustomerTenantID, err = customerTenant(ctx, m.CustomerTenantID, w.answer.SignedIn, m.CustomerDomain); err != nil {
+		return true, w.failedNow(ctx, err)
 	}
-	if m.CustomerTenantID == "" {
-		var g *activities.GDAP
-		if err := workflow.ExecuteActivity(gdapActivityOptions(ctx, 0), g.CustomerTenantOfDomain, m.CustomerDomain).Get(ctx, &m.CustomerTenantID); err != nil {
-			return true, w.failedNow(ctx, err)
-		}
-	}
-	m.CustomerTenantID = strings.ToLower(m.CustomerTenantID)
 	if w.in.ExpireAfter > 0 {
 		w.st.PartnerCenterExpiresAt = workflow.Now(ctx).Add(w.in.ExpireAfter).UTC()
 	}
@@ -61,7 +53,7 @@ func (w *extension) extendAtPartnerCenter(ctx workflow.Context) (ended bool, err
 		Details: map[string]string{"customer_tenant_id": m.CustomerTenantID, "partner_center_url": PartnerCenterURL}}); err != nil {
 		return true, err
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.ExtensionWaitingForPartnerCenter)); err != nil {
+	if err := w.t.upsertStatusAgain(ctx); err != nil {
 		return true, err
 	}
 	if err := w.sendPartnerCenterTask(ctx, 0); err != nil {

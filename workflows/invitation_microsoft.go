@@ -38,17 +38,9 @@ type ResellerRelationshipRequest struct {
 // expires after the invitation's own expiry period.
 func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (outcome string, err error) {
 	m := w.in.Microsoft
-	var g *activities.GDAP
-	actx := gdapActivityOptions(ctx, 0)
-	if m.CustomerTenantID == "" && w.answer.SignedIn != nil {
-		m.CustomerTenantID = w.answer.SignedIn.TenantID // the tenant of the admin who signed in and accepted
+	if m.CustomerTenantID, err = customerTenant(ctx, m.CustomerTenantID, w.answer.SignedIn, models.EmailDomain(w.in.CustomerEmail)); err != nil {
+		return "", err
 	}
-	if m.CustomerTenantID == "" {
-		if err := workflow.ExecuteActivity(actx, g.CustomerTenantOfDomain, models.EmailDomain(w.in.CustomerEmail)).Get(ctx, &m.CustomerTenantID); err != nil {
-			return "", err
-		}
-	}
-	m.CustomerTenantID = strings.ToLower(m.CustomerTenantID)
 	w.withdraw = workflow.NewBufferedChannel(ctx, 1)
 	w.st.CustomerTenantID, w.st.MicrosoftAcceptURL = m.CustomerTenantID, m.AcceptURL
 	w.t.setStep(ctx, "Waiting for the customer's admin to accept the reseller relationship at Microsoft")
@@ -56,7 +48,7 @@ func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (outcome s
 		CustomerTenantID: m.CustomerTenantID, Details: map[string]string{"customer_tenant_id": m.CustomerTenantID, "accept_url": m.AcceptURL}}); err != nil {
 		return "", err
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(models.InvitationWaitingForPartnerCenter)); err != nil {
+	if err := w.t.upsertStatusAgain(ctx); err != nil {
 		return "", err
 	}
 
@@ -66,6 +58,22 @@ func (w *invitation) awaitAcceptanceAtMicrosoft(ctx workflow.Context) (outcome s
 		signals: workflow.GetSignalChannel(ctx, SignalResellerRelationshipAccepted),
 		stop:    w.withdraw, remind: w.remindAtMicrosoft, logger: w.logger,
 	})
+}
+
+// customerTenant is the customer's Entra tenant, in lower case: the one known
+// (an existing customer's), else that of the administrator who signed in and
+// answered, else the one that verified the contact's domain.
+func customerTenant(ctx workflow.Context, known string, signedIn *models.SignedInAccount, domain string) (string, error) {
+	if known == "" && signedIn != nil {
+		known = signedIn.TenantID
+	}
+	if known == "" {
+		var g *activities.GDAP
+		if err := workflow.ExecuteActivity(gdapActivityOptions(ctx, 0), g.CustomerTenantOfDomain, domain).Get(ctx, &known); err != nil {
+			return "", err
+		}
+	}
+	return strings.ToLower(known), nil
 }
 
 // withdrawable lets the reseller cancel an invitation that waits for the
